@@ -92,6 +92,33 @@ def data_fetch(names: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
+# --------------------------------------------------------------------------- release
+
+@main.command("release")
+@click.argument("experiments", nargs=-1)
+@click.option("--no-check", is_flag=True,
+              help="Only transform (no execution, no grading checks); release/ and autograder/ "
+                   "are written, solutions/ is left alone.")
+def release_command(experiments: tuple[str, ...], no_check: bool) -> None:
+    """Build release/, autograder/ and solutions/ for EXPERIMENTS (default: all).
+
+    Every release runs three checks and replaces nothing unless all pass: the reference solution
+    gets full marks from the autograder zip on the real data; the unanswered student notebook
+    gets zero without crashing the grader; no solution or hidden-test line reaches release/.
+    """
+    from dlkit.experiments import EXPERIMENTS, get
+    from dlkit.release import release_experiment
+
+    chosen = [get(e).id for e in experiments] or list(EXPERIMENTS)
+    for experiment_id in chosen:
+        result = release_experiment(experiment_id, check=not no_check)
+        total = sum(m for _, m in result.solution_scores.values())
+        summary = (f"reference {sum(s for s, _ in result.solution_scores.values()):g}/{total:g}, "
+                   f"unanswered {sum(s for s, _ in result.student_scores.values()):g}/{total:g}, "
+                   "no leaks" if result.checked else "built (checks skipped)")
+        click.echo(f"released {experiment_id} in {result.seconds:.0f} s: {summary}")
+
+
 # --------------------------------------------------------------------------- helpers
 
 def _human(size: int) -> str:

@@ -1,0 +1,35 @@
+OK_FORMAT = True
+
+test = {   'name': 'q4_training',
+    'points': 2,
+    'suites': [   {   'cases': [   {   'code': '>>> import dlkit.checks as checks\n'
+                                               '>>> def extract(ns):\n'
+                                               "...     history = checks.get(ns, 'history')\n"
+                                               "...     assert hasattr(history, 'history'), '`history` should be what model.fit returns'\n"
+                                               "...     return {'history': {k: [float(v) for v in vs] for k, vs in history.history.items()}}\n"
+                                               '>>> def judge(data):\n'
+                                               "...     assert 'val_loss' in data['history'], 'train with a validation split so that val_loss is recorded'\n"
+                                               '>>> checks.run(extract, judge, globals())\n',
+                                       'hidden': False,
+                                       'locked': False},
+                                   {   'code': '>>> import dlkit.checks as checks\n'
+                                               '>>> from dlkit.experiments import threshold\n'
+                                               '>>> def extract(ns):\n'
+                                               "...     history = checks.get(ns, 'history')\n"
+                                               "...     assert hasattr(history, 'history'), '`history` should be what model.fit returns'\n"
+                                               "...     return {'history': {k: [float(v) for v in vs] for k, vs in history.history.items()}}\n"
+                                               '>>> def judge(data):\n'
+                                               "...     history = data['history']\n"
+                                               "...     for key in ('loss', 'accuracy', 'val_loss', 'val_accuracy'):\n"
+                                               '...         assert key in history, f"history lacks {key!r}: compile with metrics=[\'accuracy\'] and train with a validation split"\n'
+                                               "...     epochs = len(history['loss'])\n"
+                                               "...     least = int(threshold('exp2-feedforward', 'min_epochs'))\n"
+                                               "...     assert epochs >= least, f'trained for {epochs} epoch(s); train for at least {least}'\n"
+                                               '>>> checks.run(extract, judge, globals())\n',
+                                       'hidden': True,
+                                       'locked': False,
+                                       'points': 1}],
+                      'scored': True,
+                      'setup': '',
+                      'teardown': '',
+                      'type': 'doctest'}]}

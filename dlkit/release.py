@@ -1,0 +1,272 @@
+"""Release: one master notebook -> student notebook, autograder bundle, executed solution.
+
+``release_experiment`` builds everything in a staging folder, runs the three release checks and
+only then replaces ``release/<id>``, ``autograder/<id>`` and ``solutions/<id>``:
+
+1. the reference solution gets full marks from the autograder zip (``otter run``, real data);
+2. the student notebook as released, run unanswered, gets zero and does not crash the grader;
+3. a leak scan: no solution line and no hidden-test line appears anywhere under ``release/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from dlkit.errors import DlkitError, NotebookFormatError
+from dlkit.experiments import ROOT, Experiment
+from dlkit.experiments import get as get_experiment
+from dlkit.notebook.master import Master, read_master
+from dlkit.notebook.steps import RELEASE_STEPS, SOLUTION_STEPS, run_steps
+
+log = logging.getLogger(__name__)
+
+#: The fixed timestamp written into autograder zips, so a release is byte-for-byte repeatable.
+ZIP_DATE = (2024, 1, 1, 0, 0, 0)
+#: Environment for every notebook the release runs: quiet TensorFlow, fixed hashing.
+RUN_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+
+
+class ReleaseCheckFailed(DlkitError):
+    """One of the three release checks failed; nothing was replaced."""
+
+
+@dataclass
+class Leak:
+    path: str
+    line: str
+
+
+@dataclass
+class ReleaseResult:
+    experiment: str
+    seconds: float = 0.0
+    solution_scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+    student_scores: dict[str, tuple[float, float]] = field(default_factory=dict)
+    checked: bool = False
+
+
+# --------------------------------------------------------------------------- building
+
+def build(experiment: Experiment, out: Path) -> Master:
+    """Transform the master into ``out/release/<id>`` and ``out/autograder/<id>`` (no execution).
+
+    Deterministic: the same master gives the same bytes.
+    """
+    master = read_master(experiment.master)
+    name = experiment.master.name
+    expected = experiment.id
+    if master.config.get("name") != expected:
+        raise NotebookFormatError(f"ASSIGNMENT CONFIG name is {master.config.get('name')!r}",
+                                  path=str(experiment.master), cell=1,
+                                  fix=f"set `name: {expected}`")
+    with tempfile.TemporaryDirectory(prefix="dlkit-assign-") as tmp:
+        dist = Path(tmp) / "dist"
+        _otter(["assign", "--no-run-tests", "--no-pdfs", str(experiment.master), str(dist)],
+               cwd=experiment.master.parent, where=str(experiment.master))
+        release_dir = out / "release" / experiment.id
+        grader_dir = out / "autograder" / experiment.id
+        for target in (release_dir, grader_dir):
+            shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(dist / "student", release_dir)
+        shutil.copytree(dist / "autograder", grader_dir, ignore=shutil.ignore_patterns("*.zip"))
+        for folder in (release_dir, grader_dir):
+            path = folder / name
+            nb = run_steps(nbformat.read(path, as_version=4), RELEASE_STEPS)
+            nbformat.write(nb, path)
+        (zip_path,) = (dist / "autograder").glob("*.zip")
+        _rewrite_zip(zip_path, grader_dir / f"{experiment.id}-autograder.zip")
+    _write_manifest(experiment, master, grader_dir / "manifest.json")
+    return master
+
+
+def _otter(args: list[str], cwd: Path, where: str, timeout: int = 600) -> str:
+    command = [sys.executable, "-m", "otter", *args]
+    env = {**os.environ, **RUN_ENV}
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                            env=env)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise NotebookFormatError(f"otter {args[0]} failed: {tail[0]}", path=where)
+    return result.stdout
+
+
+def _rewrite_zip(source: Path, target: Path) -> None:
+    """Copy a zip with sorted entries and a fixed timestamp (otter stamps the current time)."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in sorted(src.infolist(), key=lambda i: i.filename):
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE)
+            fixed.external_attr, fixed.compress_type = info.external_attr, zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, src.read(info))
+
+
+def _write_manifest(experiment: Experiment, master: Master, path: Path) -> None:
+    questions = [{
+        "name": q.name, "points": q.points, "manual": q.manual,
+        "tests": [{"hidden": t.hidden, "points": t.points} for t in q.tests],
+    } for q in master.questions]
+    manifest = {
+        "experiment": experiment.id, "number": experiment.number, "title": experiment.title,
+        "notebook": experiment.master.name, "datasets": list(experiment.datasets),
+        "time_limit_s": experiment.time_limit,
+        "autograder_zip": f"{experiment.id}-autograder.zip",
+        "points": {"auto": sum(q.points for q in master.autograded),
+                   "manual": sum(q.points for q in master.questions if q.manual)},
+        "thresholds": {k: {"value": t.value, "measured": t.measured}
+                       for k, t in experiment.thresholds.items()},
+        "questions": questions,
+    }
+    path.write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+# --------------------------------------------------------------------------- checks
+
+def leak_scan(master: Master, folder: Path) -> list[Leak]:
+    """Every secret line found anywhere under ``folder``: cell sources, metadata, outputs,
+    attachments and side files are all searched as text."""
+    secrets = master.secret_lines()
+    leaks = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        text = _searchable_text(path)
+        for line in sorted(secrets):
+            if line in text:
+                leaks.append(Leak(str(path.relative_to(folder.parent)), line))
+    return leaks
+
+
+def _searchable_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            raw = b"\n".join(archive.read(i) for i in archive.infolist())
+    text = raw.decode("utf-8", errors="replace")
+    if path.suffix in (".ipynb", ".json", ".py"):
+        # JSON and repr()'d test files escape quotes and newlines: search the decoded forms too.
+        try:
+            text += "\n" + json.dumps(json.loads(text), ensure_ascii=False).encode().decode(
+                "unicode_escape", errors="replace")
+        except ValueError:
+            text += "\n" + text.encode().decode("unicode_escape", errors="replace")
+    return text
+
+
+def otter_run(zip_path: Path, notebook: Path, timeout: int) -> dict[str, tuple[float, float]]:
+    """Grade ``notebook`` with otter's own runner (what Gradescope runs): question -> (score, max)."""
+    with tempfile.TemporaryDirectory(prefix="dlkit-otter-run-") as out:
+        _otter(["run", "--no-logo", "-a", str(zip_path), "-o", out, str(notebook)],
+               cwd=Path(out), where=str(notebook), timeout=timeout)
+        results = json.loads((Path(out) / "results.json").read_text())
+    return {t["name"]: (float(t.get("score") or 0), float(t.get("max_score") or 0))
+            for t in results["tests"] if "max_score" in t}
+
+
+def execute_solution(experiment: Experiment, grader_dir: Path, out_dir: Path) -> Path:
+    """Run the reference notebook on the real data, keep outputs and plots, render HTML."""
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    name = experiment.master.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dlkit-solution-") as tmp:
+        work = Path(tmp)
+        shutil.copytree(grader_dir, work, dirs_exist_ok=True)
+        nb = nbformat.read(work / name, as_version=4)
+        old_env = {k: os.environ.get(k) for k in RUN_ENV}
+        os.environ.update(RUN_ENV)
+        try:
+            NotebookClient(nb, timeout=experiment.time_limit, kernel_name="python3",
+                           resources={"metadata": {"path": str(work)}}).execute()
+        except Exception as exc:
+            raise ReleaseCheckFailed("the reference solution raised an error",
+                                     where=f"{experiment.id}, {name}",
+                                     fix=str(exc).strip().splitlines()[-1][:300]) from None
+        finally:
+            for key, value in old_env.items():
+                os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    nb = run_steps(nb, SOLUTION_STEPS)
+    nbformat.write(nb, out_dir / name)
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    (out_dir / name).with_suffix(".html").write_text(html)
+    return out_dir / name
+
+
+# --------------------------------------------------------------------------- the release
+
+def release_experiment(experiment_id: str, *, root: Path = ROOT, check: bool = True,
+                       progress: bool = True) -> ReleaseResult:
+    """Build, check and publish one experiment; on any failure nothing under ``root`` changes."""
+    from tqdm import tqdm
+
+    experiment = get_experiment(experiment_id)
+    result = ReleaseResult(experiment.id)
+    started = time.monotonic()
+    steps = ["build", "leak scan"] + (["solution", "full marks", "zero marks"] if check else [])
+    bar = tqdm(total=len(steps), desc=experiment.id, unit="step", disable=not progress,
+               file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="dlkit-release-", dir=root) as staging_dir:
+        staging = Path(staging_dir)
+        bar.set_postfix_str("otter assign")
+        master = build(experiment, staging)
+        bar.update()
+        release_dir = staging / "release" / experiment.id
+        grader_dir = staging / "autograder" / experiment.id
+        leaks = leak_scan(master, release_dir)
+        if leaks:
+            shown = "; ".join(f"{leak.path}: {leak.line!r}" for leak in leaks[:5])
+            raise ReleaseCheckFailed(f"{len(leaks)} secret line(s) would reach students",
+                                     where=experiment.id, fix=shown)
+        bar.update()
+        if check:
+            zip_path = grader_dir / f"{experiment.id}-autograder.zip"
+            name = experiment.master.name
+            bar.set_postfix_str("executing the reference")
+            solution = execute_solution(experiment, grader_dir, staging / "solutions" / experiment.id)
+            bar.update()
+            bar.set_postfix_str("otter run on the reference")
+            result.solution_scores = otter_run(zip_path, solution, experiment.time_limit * 2)
+            short = {q: s for q, s in result.solution_scores.items() if s[0] < s[1]}
+            if short or not result.solution_scores:
+                raise ReleaseCheckFailed(
+                    "the reference solution does not get full marks", where=experiment.id,
+                    fix="; ".join(f"question {q}: {s:g}/{m:g}" for q, (s, m) in short.items())
+                    or "no question was graded")
+            bar.update()
+            bar.set_postfix_str("otter run on the unanswered notebook")
+            result.student_scores = otter_run(zip_path, release_dir / name,
+                                              experiment.time_limit * 2)
+            scored = {q: s for q, s in result.student_scores.items() if s[0] > 0}
+            if scored or set(result.student_scores) != set(result.solution_scores):
+                raise ReleaseCheckFailed(
+                    "the unanswered student notebook scores marks", where=experiment.id,
+                    fix="; ".join(f"question {q}: {s:g}/{m:g}" for q, (s, m) in scored.items())
+                    or "its questions differ from the reference's")
+            bar.update()
+            result.checked = True
+        _publish(staging, root, experiment.id, with_solutions=check)
+    bar.close()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _publish(staging: Path, root: Path, experiment_id: str, with_solutions: bool) -> None:
+    kinds = ["release", "autograder"] + (["solutions"] if with_solutions else [])
+    for kind in kinds:
+        target = root / kind / experiment_id
+        target.parent.mkdir(parents=True, exist_ok=True)
+        old = target.with_name(f".{experiment_id}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if target.exists():
+            target.rename(old)
+        shutil.move(str(staging / kind / experiment_id), target)
+        shutil.rmtree(old, ignore_errors=True)

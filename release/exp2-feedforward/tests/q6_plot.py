@@ -1,0 +1,18 @@
+OK_FORMAT = True
+
+test = {   'name': 'q6_plot',
+    'points': 2,
+    'suites': [   {   'cases': [   {   'code': '>>> import dlkit.checks as checks\n'
+                                               '>>> def extract(ns):\n'
+                                               "...     fig = checks.get(ns, 'fig')\n"
+                                               "...     assert hasattr(fig, 'get_axes'), '`fig` should be a matplotlib figure'\n"
+                                               '...     return checks.describe_figure(fig)\n'
+                                               '>>> def judge(data):\n'
+                                               '...     assert len(data[\'axes\']) >= 2, f"the figure has {len(data[\'axes\'])} panel(s); draw loss and accuracy side by side"\n'
+                                               '>>> checks.run(extract, judge, globals())\n',
+                                       'hidden': False,
+                                       'locked': False}],
+                      'scored': True,
+                      'setup': '',
+                      'teardown': '',
+                      'type': 'doctest'}]}
