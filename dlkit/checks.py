@@ -187,3 +187,29 @@ def seed_everything(seed: int = 0) -> None:
         keras.utils.set_random_seed(seed)
     except ImportError:
         pass
+
+
+@lru_cache(maxsize=1)
+def _mnist_train_labels_by_image() -> dict[bytes, int]:
+    from dlkit.data import load_mnist
+
+    (x_train, y_train), _ = load_mnist()
+    return {image.tobytes(): int(label) for image, label in zip(x_train.reshape(-1, 784), y_train)}
+
+
+def mnist_train_digits(x: np.ndarray) -> np.ndarray:
+    """For each row of ``x`` (784 values in [0, 1] or 0-255), the MNIST training label of that
+    exact image, or -1 where the row is not an MNIST training image."""
+    rows = np.asarray(x, dtype="float64").reshape(len(x), -1)
+    if rows.max(initial=0) <= 1.0:
+        rows = rows * 255.0
+    images = np.clip(np.rint(rows), 0, 255).astype(np.uint8)
+    lookup = _mnist_train_labels_by_image()
+    return np.array([lookup.get(row.tobytes(), -1) for row in images], dtype=int)
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (labels: 1 = anomaly; a higher score means more anomalous)."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(labels, scores))

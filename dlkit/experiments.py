@@ -48,9 +48,12 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         datasets=("mnist",),
         time_limit=600,
         thresholds={
-            "test_accuracy": Threshold(0.97, "lab manual: >= 0.97 on the MNIST test set; "
-                                             "reference: see REFERENCE_FIGURES"),
-            "min_epochs": Threshold(3, "'several epochs' (manual step 6); reference trains 8"),
+            # 2-core CPU, reference (784-256-128-64-10, SGD nesterov + cosine decay, 6 epochs,
+            # batch 256): test accuracy 0.9803/0.9796/0.9801 over seeds 0/1/2, fit 3.3-6.9 s.
+            # The same model trained 1 epoch: 0.9567/0.9533 — below the bar, as it should be.
+            "test_accuracy": Threshold(0.97, "the issue's bar; reference 0.9796-0.9803 (3 seeds), "
+                                             "1-epoch model 0.953-0.957"),
+            "min_epochs": Threshold(3, "'several epochs' (manual step 6); the reference trains 6"),
         },
     ),
     Experiment(
@@ -60,7 +63,13 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         datasets=("mnist",),
         time_limit=600,
         thresholds={
-            "roc_auc": Threshold(0.95, "reference: see REFERENCE_FIGURES"),
+            # 2-core CPU, reference (784-128-64-32 encoder, mirrored decoder, Adam, MSE, batch 64,
+            # trained on zeros only): ROC-AUC 0.9948/0.9934/0.9940 over seeds 0/1/2 (30 epochs),
+            # 0.9897 after 3 epochs; the same model trained on all digits: 0.4534/0.4518.
+            "roc_auc": Threshold(0.95, "reference 0.9934-0.9948 (3 seeds); all-digits 0.45"),
+            # mean test error of anomalies / of normal digits: reference 3.84-4.12,
+            # all digits 0.95, 1 epoch 1.86.
+            "error_ratio": Threshold(2.0, "reference 3.84-4.12; all-digits 0.95; 1 epoch 1.86"),
         },
     ),
 ]}

@@ -212,9 +212,9 @@ def release_experiment(experiment_id: str, *, root: Path = ROOT, check: bool = T
     result = ReleaseResult(experiment.id)
     started = time.monotonic()
     steps = ["build", "leak scan"] + (["solution", "full marks", "zero marks"] if check else [])
-    bar = tqdm(total=len(steps), desc=experiment.id, unit="step", disable=not progress,
-               file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="dlkit-release-", dir=root) as staging_dir:
+    with tqdm(total=len(steps), desc=experiment.id, unit="step", disable=not progress,
+              file=sys.stderr) as bar, \
+            tempfile.TemporaryDirectory(prefix="dlkit-release-", dir=root) as staging_dir:
         staging = Path(staging_dir)
         bar.set_postfix_str("otter assign")
         master = build(experiment, staging)
@@ -254,7 +254,6 @@ def release_experiment(experiment_id: str, *, root: Path = ROOT, check: bool = T
             bar.update()
             result.checked = True
         _publish(staging, root, experiment.id, with_solutions=check)
-    bar.close()
     result.seconds = time.monotonic() - started
     return result
 

@@ -71,15 +71,21 @@ class Master:
             for t in q.tests:
                 if t.hidden:
                     secret.update(_lines(t.source) | _lines(_unparse(t.source)))
-        public: set[str] = set()
+        public = []  # what students get anyway: prompts, given code, public tests
         for q in self.questions:
-            for t in q.tests:
-                if not t.hidden:
-                    public.update(_lines(t.source) | _lines(_unparse(t.source)))
+            public.extend(_unparse(t.source) + "\n" + t.source for t in q.tests if not t.hidden)
+        secret_cells = _secret_cells(self)
         for index, cell in enumerate(self.notebook.cells):
-            if index not in _secret_cells(self):
-                public.update(_lines(_strip_solution_lines(cell.source)))
-        return {s for s in secret - public if len(s) >= min_length}
+            if index not in secret_cells:
+                public.append(_strip_solution_lines(cell.source))
+            elif cell.cell_type == "code" and not _is_test_cell(self, index):
+                public.append(_strip_solution_lines(cell.source))
+        text = "\n".join(public)
+        return {s for s in secret if len(s) >= min_length and s not in text}
+
+
+def _is_test_cell(master: Master, index: int) -> bool:
+    return any(t.cell == index + 1 for q in master.questions for t in q.tests)
 
 
 def _lines(text: str) -> set[str]:

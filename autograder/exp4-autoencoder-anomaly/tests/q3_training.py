@@ -1,0 +1,31 @@
+OK_FORMAT = True
+
+test = {   'name': 'q3_training',
+    'points': 2,
+    'suites': [   {   'cases': [   {   'code': '>>> import dlkit.checks as checks\n'
+                                               '>>> def extract(ns):\n'
+                                               "...     history = checks.get(ns, 'history')\n"
+                                               "...     assert hasattr(history, 'history'), '`history` should be what autoencoder.fit returns'\n"
+                                               "...     return {'history': {k: [float(v) for v in vs] for k, vs in history.history.items()}}\n"
+                                               '>>> def judge(data):\n'
+                                               "...     assert 'val_loss' in data['history'], 'validate on x_val so that val_loss is recorded'\n"
+                                               '>>> checks.run(extract, judge, globals())\n',
+                                       'hidden': False,
+                                       'locked': False},
+                                   {   'code': '>>> import dlkit.checks as checks\n'
+                                               '>>> def extract(ns):\n'
+                                               "...     history = checks.get(ns, 'history')\n"
+                                               "...     assert hasattr(history, 'history'), '`history` should be what autoencoder.fit returns'\n"
+                                               "...     return {'history': {k: [float(v) for v in vs] for k, vs in history.history.items()}}\n"
+                                               '>>> def judge(data):\n'
+                                               "...     loss = data['history']['loss']\n"
+                                               "...     assert len(loss) >= 3, f'trained for {len(loss)} epoch(s); train for several'\n"
+                                               "...     assert loss[-1] < loss[0], 'the training loss did not decrease'\n"
+                                               '>>> checks.run(extract, judge, globals())\n',
+                                       'hidden': True,
+                                       'locked': False,
+                                       'points': 1}],
+                      'scored': True,
+                      'setup': '',
+                      'teardown': '',
+                      'type': 'doctest'}]}

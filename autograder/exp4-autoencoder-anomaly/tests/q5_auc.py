@@ -1,0 +1,36 @@
+OK_FORMAT = True
+
+test = {   'name': 'q5_auc',
+    'points': 4,
+    'suites': [   {   'cases': [   {   'code': '>>> import dlkit.checks as checks\n'
+                                               '>>> def extract(ns):\n'
+                                               "...     return {'auc': float(checks.get(ns, 'auc'))}\n"
+                                               '>>> def judge(data):\n'
+                                               "...     assert 0.0 <= data['auc'] <= 1.0, 'auc should be an area under the ROC curve, between 0 and 1'\n"
+                                               '>>> checks.run(extract, judge, globals())\n',
+                                       'hidden': False,
+                                       'locked': False},
+                                   {   'code': '>>> import keras\n'
+                                               '>>> import numpy as np\n'
+                                               '>>> import dlkit.checks as checks\n'
+                                               '>>> from dlkit.experiments import threshold as grading_threshold\n'
+                                               '>>> def extract(ns):\n'
+                                               "...     return {'autoencoder': checks.get(ns, 'autoencoder', keras.Model), 'normal_digit': int(checks.get(ns, 'NORMAL_DIGIT'))}\n"
+                                               '>>> def judge(data):\n'
+                                               '...     x, digits = checks.mnist_test_inputs((None, 784))\n'
+                                               "...     errors = checks.reconstruction_errors(data['autoencoder'], x)\n"
+                                               "...     auc = checks.roc_auc((digits != data['normal_digit']).astype(int), errors)\n"
+                                               "...     least = grading_threshold('exp4-autoencoder-anomaly', 'roc_auc')\n"
+                                               "...     assert auc >= least, f'ROC-AUC measured by the grader: {auc:.4f}; it must reach {least}'\n"
+                                               "...     anomalous = digits != data['normal_digit']\n"
+                                               '...     ratio = float(errors[anomalous].mean() / errors[~anomalous].mean())\n'
+                                               "...     least_ratio = grading_threshold('exp4-autoencoder-anomaly', 'error_ratio')\n"
+                                               "...     assert ratio >= least_ratio, f'anomalies are reconstructed only {ratio:.2f}x worse than normal digits; train longer to reach {least_ratio}x'\n"
+                                               '>>> checks.run(extract, judge, globals())\n',
+                                       'hidden': True,
+                                       'locked': False,
+                                       'points': 4}],
+                      'scored': True,
+                      'setup': '',
+                      'teardown': '',
+                      'type': 'doctest'}]}

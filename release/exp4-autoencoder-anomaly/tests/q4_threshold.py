@@ -1,0 +1,22 @@
+OK_FORMAT = True
+
+test = {   'name': 'q4_threshold',
+    'points': 4,
+    'suites': [   {   'cases': [   {   'code': '>>> import numpy as np\n'
+                                               '>>> import dlkit.checks as checks\n'
+                                               '>>> def extract(ns):\n'
+                                               "...     threshold_fn = checks.get(ns, 'anomaly_threshold')\n"
+                                               "...     flag_fn = checks.get(ns, 'flag_anomalies')\n"
+                                               "...     return {'threshold': float(threshold_fn(np.array([1.0, 2.0, 3.0]))), 'flags': np.asarray(flag_fn(np.array([0.1, 0.5, 0.9]), 0.5))}\n"
+                                               '>>> def judge(data):\n'
+                                               '...     expected = 2.0 + 3 * np.std([1.0, 2.0, 3.0])\n'
+                                               '...     assert abs(data[\'threshold\'] - expected) < 1e-06, f"anomaly_threshold([1, 2, 3]) gave {data[\'threshold\']}, expected mean + 3 std = '
+                                               '{expected:.6f}"\n'
+                                               "...     assert data['flags'].astype(bool).tolist() == [False, False, True], 'flag only errors strictly above the threshold'\n"
+                                               '>>> checks.run(extract, judge, globals())\n',
+                                       'hidden': False,
+                                       'locked': False}],
+                      'scored': True,
+                      'setup': '',
+                      'teardown': '',
+                      'type': 'doctest'}]}
