@@ -29,15 +29,17 @@ class Experiment:
     datasets: tuple[str, ...]
     time_limit: int  # seconds a submission may run when graded (CPU)
     thresholds: dict[str, Threshold] = field(default_factory=dict)
+    #: the course folder holding source/, release/, autograder/, solutions/
+    root: Path = ROOT
 
     @property
     def master(self) -> Path:
         """The master notebook: ``source/<id>/<id>.ipynb``."""
-        return ROOT / "source" / self.id / f"{self.id}.ipynb"
+        return self.root / "source" / self.id / f"{self.id}.ipynb"
 
     @property
     def rubric(self) -> Path:
-        return ROOT / "rubrics" / f"{self.id}.yml"
+        return self.root / "rubrics" / f"{self.id}.yml"
 
 
 EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [

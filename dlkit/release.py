@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 
 from dlkit.errors import DlkitError, NotebookFormatError
-from dlkit.experiments import ROOT, Experiment
+from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.notebook.master import Master, read_master
 from dlkit.notebook.steps import RELEASE_STEPS, SOLUTION_STEPS, run_steps
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 #: The fixed timestamp written into autograder zips, so a release is byte-for-byte repeatable.
 ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 #: Environment for every notebook the release runs: quiet TensorFlow, fixed hashing.
-RUN_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+RUN_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONHASHSEED": "0"}
 
 
 class ReleaseCheckFailed(DlkitError):
@@ -203,12 +203,14 @@ def execute_solution(experiment: Experiment, grader_dir: Path, out_dir: Path) ->
 
 # --------------------------------------------------------------------------- the release
 
-def release_experiment(experiment_id: str, *, root: Path = ROOT, check: bool = True,
+def release_experiment(experiment: Experiment | str, *, check: bool = True,
                        progress: bool = True) -> ReleaseResult:
-    """Build, check and publish one experiment; on any failure nothing under ``root`` changes."""
+    """Build, check and publish one experiment; on any failure nothing is replaced."""
     from tqdm import tqdm
 
-    experiment = get_experiment(experiment_id)
+    if isinstance(experiment, str):
+        experiment = get_experiment(experiment)
+    root = experiment.root
     result = ReleaseResult(experiment.id)
     started = time.monotonic()
     steps = ["build", "leak scan"] + (["solution", "full marks", "zero marks"] if check else [])

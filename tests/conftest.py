@@ -89,3 +89,33 @@ def cache(tmp_path, monkeypatch) -> Path:
     root = tmp_path / "cache"
     monkeypatch.setenv("DLKIT_DATA", str(root))
     return root
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true",
+                     help="rewrite tests/goldens from the current output instead of comparing")
+
+
+@pytest.fixture
+def update_goldens(request) -> bool:
+    return request.config.getoption("--update-goldens")
+
+
+FIXTURE_COURSE = Path(__file__).parent / "fixtures" / "course"
+
+
+@pytest.fixture
+def toy(tmp_path):
+    """The toy experiment (tests/fixtures/course) in a private copy of its course folder."""
+    import shutil
+
+    from dlkit.experiments import Experiment
+
+    root = tmp_path / "course"
+    shutil.copytree(FIXTURE_COURSE, root)
+    return Experiment(id="toy", number=0, title="Toy", datasets=(), time_limit=120, root=root)
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
