@@ -49,8 +49,8 @@ demo: setup  ## the kit end to end
 	@echo "== next (issues #3, #6, #7): release the experiments, grade sample submissions in a"
 	@echo "   sandbox, write feedback pages and the gradebook, print term-work and viva PDFs."
 
-release: setup  ## build release/, autograder/ and solutions/ from source/
-	@echo "dlkit release arrives with issue #3 (the release pipeline)"; exit 2
+release: setup  ## build release/, autograder/ and solutions/ from source/ (with the 3 checks)
+	$(BIN)/dlkit release
 
 grade: setup  ## grade collected submissions
 	@echo "dlkit grade arrives with issue #6 (the grader)"; exit 2

@@ -76,7 +76,8 @@ def export(data: Mapping[str, Any], folder: Path) -> None:
         elif isinstance(value, np.ndarray) or _is_tensor(value):
             array = np.asarray(value.detach().cpu() if _is_tensor(value) else value)
             if array.dtype == object:
-                raise TypeError(f"{name}: arrays of Python objects cannot be graded")
+                shown = repr(array.item() if array.ndim == 0 else array)[:60]
+                raise TypeError(f"{name}: expected numbers, got {shown}")
             np.save(folder / f"{name}.npy", array, allow_pickle=False)
             manifest[name] = {"kind": "npy"}
         else:
@@ -213,3 +214,18 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(labels, scores))
+
+
+def export_outcome(extract: Extract, ns: Mapping[str, Any], folder: str) -> None:
+    """The grader's extract step: run ``extract`` on the student's namespace and export its
+    data, or record why it failed (a missing object is told apart), in ``folder``."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        export(extract(ns), path)
+        outcome: dict[str, Any] = {"ok": True}
+    except MissingObject as exc:
+        outcome = {"ok": False, "message": str(exc), "missing": True}
+    except Exception as exc:  # noqa: BLE001 - a student's object can fail in any way
+        outcome = {"ok": False, "message": f"{type(exc).__name__}: {exc}"[:1000]}
+    (path / "outcome.json").write_text(json.dumps(outcome))

@@ -8,7 +8,9 @@ Every failure a user can cause or meet is one of these; the CLI prints them as
     ├── DataError
     │   ├── ChecksumMismatch   a file whose bytes are not the registered ones
     │   └── DataUnavailable    no source could provide an entry (lists every attempt)
-    └── NotebookFormatError    a master notebook that cannot be released (file, cell, question)
+    ├── NotebookFormatError    a master notebook that cannot be released (file, cell, question)
+    ├── RosterError            a roster.csv with problems (lists every one, with its line)
+    └── CollectError           a submissions source that cannot be collected at all
 """
 
 from __future__ import annotations
@@ -80,3 +82,20 @@ class NotebookFormatError(DlkitError):
         if question:
             where += f", question {question}"
         super().__init__(what, where=where, fix=fix)
+
+
+class RosterError(DlkitError):
+    """A roster file with problems; ``problems`` holds each as ``<file> line N: <problem>``."""
+
+    def __init__(self, path: str, problems: Sequence[str]) -> None:
+        self.path, self.problems = path, list(problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the roster", where=path,
+                         fix="correct these lines and run again")
+
+    @property
+    def message(self) -> str:  # every problem on its own line, after the usual one-line summary
+        return super().message + "".join(f"\n  {problem}" for problem in self.problems)
+
+
+class CollectError(DlkitError):
+    """A submissions source that cannot be collected at all (missing, unreadable, too large)."""

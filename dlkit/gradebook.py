@@ -1,0 +1,194 @@
+"""The gradebook: students, submissions (immutable versions), grading runs, results, manual marks.
+
+SQLite through SQLAlchemy by default (``<course>/gradebook.db``); any SQLAlchemy URL works.
+Every grading run is written in one transaction, so a crash or ``kill -9`` of the grader leaves
+either the whole run or nothing — a rerun finishes the rest with nothing lost and nothing doubled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
+
+#: The statuses a submission's grading run can end with, and what each tells a student.
+RUN_STATUSES = {
+    "graded": "graded",
+    "missing object": "graded, but the notebook lacks an object a test needs",
+    "timeout": "the notebook ran longer than the time limit",
+    "memory limit": "the notebook used more memory than allowed",
+    "crashed": "the notebook's kernel died",
+    "invalid notebook": "the file is not a notebook the grader can run",
+    "sandbox error": "the grader could not run the notebook (not the student's fault)",
+}
+#: Statuses of a collected file.
+SUBMISSION_STATUSES = ("stored", "duplicate", "rejected")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Student(Base):
+    __tablename__ = "students"
+    roll: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    batch: Mapped[str] = mapped_column(String(32), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    prn: Mapped[str] = mapped_column(String(32), default="")
+    division: Mapped[str] = mapped_column(String(32), default="")
+    submissions: Mapped[list[Submission]] = relationship(back_populates="student")
+
+
+class Submission(Base):
+    """One collected file. Accepted files are stored under their sha256 and never overwritten;
+    a resubmission is a new version. Rejected inputs are recorded too, with the reason."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("experiment", "student_roll", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment: Mapped[str] = mapped_column(String(64), index=True)
+    student_roll: Mapped[str | None] = mapped_column(ForeignKey("students.roll"), nullable=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)  # relative to the course
+    original_name: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, default="")  # folder / zip / exchange it came from
+    arrived_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    collected_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    late_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(16))  # stored | duplicate | rejected
+    reason: Mapped[str] = mapped_column(Text, default="")
+    student: Mapped[Student | None] = relationship(back_populates="submissions")
+    runs: Mapped[list[Run]] = relationship(back_populates="submission", order_by="Run.id")
+
+
+class Run(Base):
+    """One grading of one submission, written in a single transaction with its results."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    seconds: Mapped[float] = mapped_column(Float)
+    device: Mapped[str] = mapped_column(String(64))
+    sandbox: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)  # False once regraded
+    submission: Mapped[Submission] = relationship(back_populates="runs")
+    results: Mapped[list[Result]] = relationship(back_populates="run", order_by="Result.id",
+                                                 cascade="all, delete-orphan")
+
+
+class Result(Base):
+    """Points for one test of one question in one run."""
+
+    __tablename__ = "results"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    question: Mapped[str] = mapped_column(String(64))
+    test: Mapped[int] = mapped_column(Integer)  # index of the test within its question
+    hidden: Mapped[bool] = mapped_column(Boolean)
+    points: Mapped[float] = mapped_column(Float)
+    max_points: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    message: Mapped[str] = mapped_column(Text, default="")
+    run: Mapped[Run] = relationship(back_populates="results")
+
+
+class ManualMark(Base):
+    """A mark an examiner entered by hand (manual questions, journal, PR marks), with who and when."""
+
+    __tablename__ = "manual_marks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_roll: Mapped[str] = mapped_column(ForeignKey("students.roll"), index=True)
+    experiment: Mapped[str] = mapped_column(String(64))
+    item: Mapped[str] = mapped_column(String(64))  # a manual question, or e.g. "journal", "PR"
+    points: Mapped[float] = mapped_column(Float)
+    max_points: Mapped[float] = mapped_column(Float)
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+def default_url(course: Path) -> str:
+    return f"sqlite:///{(course / 'gradebook.db').resolve()}"
+
+
+class Gradebook:
+    """A handle on one gradebook database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, course: Path, url: str | None = None) -> Gradebook:
+        course.mkdir(parents=True, exist_ok=True)
+        return cls(url or default_url(course))
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on any exception."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # -- queries used by several commands ------------------------------------------------------
+    def latest_submissions(self, experiment: str) -> list[Submission]:
+        """The newest stored version of each known student's submission."""
+        with self.session() as s:
+            rows = s.scalars(select(Submission).where(
+                Submission.experiment == experiment, Submission.status == "stored",
+                Submission.student_roll.is_not(None)).order_by(Submission.student_roll,
+                                                               Submission.version)).all()
+        latest: dict[str, Submission] = {}
+        for row in rows:
+            latest[row.student_roll] = row
+        return list(latest.values())
+
+    def current_run(self, session: Session, submission_id: int) -> Run | None:
+        return session.scalars(select(Run).where(Run.submission_id == submission_id,
+                                                 Run.current.is_(True))).first()
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the grader's commits
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

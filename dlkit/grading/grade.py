@@ -1,0 +1,329 @@
+"""Grade collected submissions: sandboxed runs in parallel, judged outside, committed atomically.
+
+For each submission: the runner executes the notebook inside the sandbox and exports what the
+tests' extract halves return; a clean judge process, which never runs student code, judges the
+exported data; the run and its results go into the gradebook in one transaction. A rerun skips
+what is already graded, so a crash, Ctrl-C or ``kill -9`` loses nothing and doubles nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from sqlalchemy import select, update
+
+from dlkit.data import cache_root
+from dlkit.experiments import Experiment
+from dlkit.experiments import get as get_experiment
+from dlkit.gradebook import Gradebook, Result, Run, Submission, utcnow
+from dlkit.grading.split import split_test
+from dlkit.notebook.master import read_master
+from dlkit.sandbox import Limits, Sandbox, default_sandbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlannedTest:
+    id: str
+    question: str
+    index: int
+    hidden: bool
+    points: float
+    extract: str
+    judge: str
+
+
+@dataclass
+class Outcome:
+    """What one grading run produced, before it is written to the gradebook."""
+
+    status: str
+    reason: str
+    seconds: float
+    device: str
+    sandbox: str
+    results: list[dict] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(r["points"] for r in self.results)
+
+
+@dataclass
+class GradeSummary:
+    experiment: str
+    graded: int = 0
+    skipped: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    sandbox: str = ""
+
+
+# --------------------------------------------------------------------------- the plan
+
+def plan_tests(experiment: Experiment) -> list[PlannedTest]:
+    """Every autograded test of the experiment, split in halves, with otter's points:
+    a test with its own ``points`` keeps them; the others share the rest of the question's."""
+    master = read_master(experiment.master)
+    plan = []
+    for question in master.autograded:
+        fixed = sum(t.points or 0 for t in question.tests if t.points is not None)
+        shared = [t for t in question.tests if t.points is None]
+        each = (question.points - fixed) / len(shared) if shared else 0.0
+        for index, test in enumerate(question.tests):
+            halves = split_test(test.source)
+            points = float(test.points) if test.points is not None else each
+            plan.append(PlannedTest(f"{question.name}-{index}", question.name, index,
+                                    test.hidden, points, halves.extract, halves.judge))
+    return plan
+
+
+def starter_cells(experiment: Experiment) -> dict[str, int]:
+    """Variable name -> the released notebook's cell (1-based) that asks for it."""
+    released = experiment.root / "release" / experiment.id / experiment.master.name
+    cells: dict[str, int] = {}
+    if released.exists():
+        nb = nbformat.read(released, as_version=4)
+        for number, cell in enumerate(nb.cells, start=1):
+            if cell.cell_type == "code":
+                for name in re.findall(r"^\s*([A-Za-z_]\w*)\s*(?:,[^=]*)?=(?!=)", cell.source, re.M):
+                    cells.setdefault(name, number)
+                for name in re.findall(r"^def\s+([A-Za-z_]\w*)", cell.source, re.M):
+                    cells.setdefault(name, number)
+    return cells
+
+
+# --------------------------------------------------------------------------- devices
+
+def detect_gpus() -> list[str]:
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [line.strip() for line in out.stdout.splitlines() if line.strip()] \
+        if out.returncode == 0 else []
+
+
+def device_slots(gpus: str, workers: int | None) -> list[str]:
+    """``gpu:N`` per GPU (one worker each), else ``cpu`` per worker."""
+    chosen = detect_gpus() if gpus == "auto" else [] if gpus == "none" else \
+        [g.strip() for g in gpus.split(",") if g.strip()]
+    if chosen:
+        return [f"gpu:{g}" for g in chosen]
+    return ["cpu"] * max(1, workers or os.cpu_count() or 1)
+
+
+def _device_env(slot: str, slots: int) -> dict[str, str]:
+    if slot.startswith("gpu:"):
+        return {"CUDA_VISIBLE_DEVICES": slot[4:], "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+    threads = str(max(1, (os.cpu_count() or 1) // slots))
+    return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": threads,
+            "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1",
+            "MKL_NUM_THREADS": threads}
+
+
+# --------------------------------------------------------------------------- one submission
+
+def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbox: Sandbox,
+                     limits: Limits, slot: str = "cpu", slots: int = 1,
+                     starter: dict[str, int] | None = None, name: str = "submission.ipynb",
+                     ) -> Outcome:
+    """Run, extract, judge one notebook; always returns an Outcome, never raises for its content."""
+    started = time.monotonic()
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    outcome = Outcome("graded", "", 0.0, slot, sandbox.kind)
+    try:
+        nb = nbformat.read(notebook, as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # noqa: BLE001 - any way a file can fail to be a notebook
+        outcome.status, outcome.reason = "invalid notebook", f"not a valid notebook: {exc}"[:500]
+        outcome.results = _zero(plan, "the notebook could not be read")
+        outcome.seconds = time.monotonic() - started
+        return outcome
+    nbformat.write(nb, work / name)
+    env = {
+        "HOME": str(work), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "DLKIT_DATA": str(cache_root()), "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
+        "TF_DETERMINISTIC_OPS": "1", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",
+        **_device_env(slot, slots),
+    }
+    extracts = json.dumps([{"id": t.id, "code": t.extract} for t in plan])
+    run = sandbox.run([sys.executable, "-m", "dlkit.grading.runner", str(work), name,
+                       str(limits.seconds)], work, env,
+                      Limits(limits.seconds + 300, limits.memory_bytes, limits.processes,
+                             limits.file_bytes), stdin=extracts)
+    record = _read_json(work / "execution.json")
+    outcome.status, outcome.reason = _status(run, record, limits)
+    if outcome.status == "sandbox error":
+        outcome.results = _zero(plan, "the grader could not run your notebook")
+    else:
+        judged = _judge(work, plan)
+        outcome.results = _results(plan, judged, starter or {})
+        missing = sorted({r["message"] for r in outcome.results if r.get("missing")})
+        if outcome.status == "graded" and missing:
+            outcome.status, outcome.reason = "missing object", "; ".join(missing)[:1000]
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _status(run, record: dict | None, limits: Limits) -> tuple[str, str]:
+    minutes = f"{limits.seconds / 60:g} min"
+    if run.memory_exceeded:
+        return "memory limit", f"the notebook used more than {limits.memory_bytes / 2**30:g} GB"
+    if run.timed_out:
+        return "timeout", f"the notebook ran longer than the {minutes} limit and was stopped"
+    if record is None:
+        if run.returncode < 0 or run.returncode == 137:
+            return "crashed", ("the grading process was killed while your notebook ran "
+                               "(did the notebook kill its parent process?)")
+        tail = run.stderr.strip().splitlines()[-1:] or ["no output"]
+        return "sandbox error", f"the sandbox failed to start: {tail[0][:300]}"
+    if record.get("dead_kernel"):
+        cell = next((e["cell"] for e in record["errors"] if e["error"] == "the kernel died"), "?")
+        return "crashed", f"the kernel died while running cell {cell} (sys.exit, os._exit or a crash)"
+    if record.get("timeout"):
+        cell = next((e["cell"] for e in record["errors"] if e["error"] == "timeout"), "?")
+        return "timeout", (f"cell {cell} was still running when the {minutes} limit was reached; "
+                           "later cells were not run")
+    return "graded", ""
+
+
+def _judge(work: Path, plan: list[PlannedTest]) -> dict[str, dict]:
+    """Judge in a fresh interpreter that only reads the exported files."""
+    tests_file = work.parent / f".{work.name}-tests.json"
+    tests_file.write_text(json.dumps([{"id": t.id, "judge": t.judge} for t in plan]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""})
+    try:
+        subprocess.run([sys.executable, "-m", "dlkit.grading.judge", str(work), str(tests_file)],
+                       capture_output=True, text=True, timeout=1800, env=env, check=False)
+        return _read_json(work / "judged.json") or {}
+    finally:
+        tests_file.unlink(missing_ok=True)
+
+
+def _results(plan: list[PlannedTest], judged: dict, starter: dict[str, int]) -> list[dict]:
+    results = []
+    for test in plan:
+        verdict = judged.get(test.id, {"passed": False, "message": "not judged"})
+        message = verdict.get("message", "")
+        if verdict.get("missing"):
+            name = re.search(r"`(\w+)`", message)
+            if name and name.group(1) in starter:
+                message += f" (the starter notebook asks for it in cell {starter[name.group(1)]})"
+        results.append({"question": test.question, "test": test.index, "hidden": test.hidden,
+                        "points": test.points if verdict.get("passed") else 0.0,
+                        "max_points": test.points, "passed": bool(verdict.get("passed")),
+                        "message": message, "missing": bool(verdict.get("missing"))})
+    return results
+
+
+def _zero(plan: list[PlannedTest], message: str) -> list[dict]:
+    return [{"question": t.question, "test": t.index, "hidden": t.hidden, "points": 0.0,
+             "max_points": t.points, "passed": False, "message": message} for t in plan]
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- the batch
+
+def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
+                     workers: int | None = None, gpus: str = "auto",
+                     timeout: float | None = None, memory_gb: float = 6.0,
+                     regrade: bool = False, require_sandbox: bool = False,
+                     progress: bool = True) -> GradeSummary:
+    """Grade the newest version of every student's submission that has no current run."""
+    from tqdm import tqdm
+
+    experiment = get_experiment(experiment_id)
+    plan = plan_tests(experiment)
+    starter = starter_cells(experiment)
+    slots = device_slots(gpus, workers)
+    devices = [d for d in _gpu_device_files()] if slots[0].startswith("gpu") else []
+    sandbox = default_sandbox(course, require=require_sandbox, devices=devices)
+    sandbox.command(["true"], course, {})  # refuses early when the sandbox is required
+    limits = Limits(seconds=timeout or experiment.time_limit, memory_bytes=int(memory_gb * 2**30))
+    submissions = gradebook.latest_submissions(experiment.id)
+    with gradebook.session() as session:
+        done = {s.id for s in submissions if gradebook.current_run(session, s.id)}
+    todo = [s for s in submissions if regrade or s.id not in done]
+    summary = GradeSummary(experiment.id, skipped=len(submissions) - len(todo),
+                           sandbox=sandbox.kind)
+    if not sandbox.isolated:
+        log.warning("grading WITHOUT isolation: %s", sandbox.kind)
+    free: queue.Queue[str] = queue.Queue()
+    for slot in slots:
+        free.put(slot)
+
+    def job(submission: Submission) -> tuple[Submission, Outcome]:
+        slot = free.get()
+        try:
+            work = course / "graded" / experiment.id / str(submission.id)
+            return submission, grade_submission(course / submission.path, work, plan, sandbox,
+                                                limits, slot, len(slots), starter,
+                                                name=experiment.master.name)
+        finally:
+            free.put(slot)
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(slots)) as pool, \
+            tqdm(total=len(todo), desc=f"grade {experiment.id}", unit="nb",
+                 disable=not progress, file=sys.stderr) as bar:
+        futures = [pool.submit(job, s) for s in todo]
+        failures = 0
+        for future in as_completed(futures):
+            submission, outcome = future.result()
+            record_run(gradebook, submission.id, outcome)
+            summary.graded += 1
+            summary.statuses[outcome.status] = summary.statuses.get(outcome.status, 0) + 1
+            failures += outcome.status not in ("graded", "missing object")
+            bar.set_postfix(failures=failures)
+            bar.update()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome) -> None:
+    """Write one run and its results in one transaction; older runs stop being current."""
+    with gradebook.session() as session:
+        session.execute(update(Run).where(Run.submission_id == submission_id)
+                        .values(current=False))
+        run = Run(submission_id=submission_id, started_at=utcnow(), seconds=outcome.seconds,
+                  device=outcome.device, sandbox=outcome.sandbox, status=outcome.status,
+                  reason=outcome.reason, score=outcome.score,
+                  max_score=sum(r["max_points"] for r in outcome.results), current=True)
+        run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],
+                              points=r["points"], max_points=r["max_points"],
+                              passed=r["passed"], message=r["message"]) for r in outcome.results]
+        session.add(run)
+
+
+def _gpu_device_files() -> list[str]:
+    return sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+
+
+def current_runs(gradebook: Gradebook, experiment_id: str) -> list[Run]:
+    with gradebook.session() as session:
+        return list(session.scalars(
+            select(Run).join(Submission).where(Submission.experiment == experiment_id,
+                                               Run.current.is_(True))).all())

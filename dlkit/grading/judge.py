@@ -1,0 +1,52 @@
+"""The judge: runs OUTSIDE the sandbox, in a clean process that never runs student code.
+
+    python -m dlkit.grading.judge WORK TESTS_JSON
+
+For each test it loads what the runner exported (safe formats only) and runs the judge half on
+it. Writes ``WORK/judged.json``: one record per test with passed and message.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+
+def judge_one(item: dict, work: Path) -> dict:
+    from dlkit import checks
+
+    folder = work / "exports" / item["id"]
+    try:
+        outcome = json.loads((folder / "outcome.json").read_text())
+    except (OSError, ValueError):
+        return {"passed": False, "message": "the notebook did not get this far (no data exported)"}
+    if not outcome.get("ok"):
+        return {"passed": False, "message": outcome.get("message", "extraction failed"),
+                "missing": outcome.get("missing")}
+    try:
+        data = checks.load(folder)
+    except Exception as exc:  # noqa: BLE001 - anything a student's export can break
+        return {"passed": False, "message": f"the grader could not load your objects: {exc}"}
+    namespace: dict = {"__name__": "dlkit_judge"}
+    try:
+        exec(compile(item["judge"], f"<judge {item['id']}>", "exec"), namespace)  # noqa: S102
+        namespace["judge"](data)
+    except AssertionError as exc:
+        return {"passed": False, "message": str(exc) or "a check failed"}
+    except Exception as exc:  # noqa: BLE001
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return {"passed": False, "message": f"{type(exc).__name__}: {exc} (while judging, "
+                                            f"line {where.lineno})"}
+    return {"passed": True, "message": ""}
+
+
+def main(work: Path, tests_file: Path) -> None:
+    tests = json.loads(tests_file.read_text())
+    judged = {item["id"]: judge_one(item, work) for item in tests}
+    (work / "judged.json").write_text(json.dumps(judged))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
