@@ -48,8 +48,8 @@ def read_roster(path: Path, *, batches: Collection[str] | None = None) -> list[R
     path = Path(path)
     rows = _csv_rows(path)
     if not rows:
-        raise RosterError(str(path), [f"{path.name} line 1: empty file; the header must be "
-                                      f"{','.join(REQUIRED_COLUMNS)}"])
+        header = ",".join(REQUIRED_COLUMNS)
+        raise RosterError(str(path), [f"{path.name} line 1: empty file; the header must be {header}"])
     header_line, header = rows[0]
     columns, problems = _columns(header)
     if problems:
@@ -89,8 +89,8 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise RosterError(str(path), [f"{path.name} line {line}: not UTF-8 text; save the file "
-                                      "as 'CSV UTF-8' and try again"]) from None
+        problem = f"{path.name} line {line}: not UTF-8 text; save the file as 'CSV UTF-8'"
+        raise RosterError(str(path), [problem]) from None
     reader = csv.reader(io.StringIO(text, newline=""))
     rows, line = [], 1
     for record in reader:
@@ -140,7 +140,7 @@ def _entries(rows: list[tuple[int, list[str]]], columns: dict[str, int],
             if entry.batch.casefold() in known_batches:
                 entry = RosterEntry(**{**values, "batch": known_batches[entry.batch.casefold()]})
             else:
-                problems.append((line, f"unknown batch {entry.batch!r} "
-                                       f"(batches: {', '.join(sorted(known_batches.values()))})"))
+                known = ", ".join(sorted(known_batches.values()))
+                problems.append((line, f"unknown batch {entry.batch!r} (batches: {known})"))
         entries.append(entry)
     return entries, problems

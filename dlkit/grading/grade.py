@@ -148,8 +148,7 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
     work.mkdir(parents=True)
     outcome = Outcome("graded", "", 0.0, slot, sandbox.kind)
     try:
-        nb = nbformat.read(notebook, as_version=4)
-        nbformat.validate(nb)
+        nb = _read_notebook(notebook)
     except Exception as exc:  # noqa: BLE001 - any way a file can fail to be a notebook
         outcome.status, outcome.reason = "invalid notebook", f"not a valid notebook: {exc}"[:500]
         outcome.results = _zero(plan, "the notebook could not be read")
@@ -179,6 +178,22 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
             outcome.status, outcome.reason = "missing object", "; ".join(missing)[:1000]
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read and validate; a 4.x notebook whose cells carry ids (Jupyter adds them) is upgraded
+    to 4.5 rather than refused."""
+    nb = nbformat.read(path, as_version=4)
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError:
+        if nb.nbformat_minor >= 5:
+            raise
+        nb.nbformat_minor = 5
+        for cell in nb.cells:
+            cell.setdefault("id", nbformat.v4.new_code_cell().id)
+        nbformat.validate(nb)
+    return nb
 
 
 def _status(run, record: dict | None, limits: Limits) -> tuple[str, str]:

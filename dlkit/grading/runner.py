@@ -48,6 +48,7 @@ def main(work: Path, notebook: str, seconds: float) -> None:
                 record["timeout"] = True
                 break
             client.timeout = int(left)
+            cell_started = time.monotonic()
             try:
                 client.execute_cell(cell, index)
             except CellTimeoutError:
@@ -57,6 +58,12 @@ def main(work: Path, notebook: str, seconds: float) -> None:
             except DeadKernelError:
                 record["dead_kernel"] = True
                 record["errors"].append({"cell": index + 1, "error": "the kernel died"})
+                break
+            if time.monotonic() - cell_started >= client.timeout - 0.5 and any(
+                    o.get("ename") == "KeyboardInterrupt" for o in cell.get("outputs", [])):
+                # nbclient interrupts a cell that runs past its timeout and goes on
+                record["timeout"] = True
+                record["errors"].append({"cell": index + 1, "error": "timeout"})
                 break
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":

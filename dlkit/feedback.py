@@ -1,0 +1,367 @@
+"""Feedback pages: one printable HTML page per student for their graded submission.
+
+A page says what the grader found in words a student understands: the run's status, the score,
+per question the points and messages, and the student's own plots. Hidden tests show only the
+question, pass/fail and the author's hint, never test code; the summary never says "All tests
+passed" while any test, hidden or public, failed (otter does).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dlkit.experiments import ROOT, Experiment
+from dlkit.experiments import get as get_experiment
+from dlkit.gradebook import (
+    RUN_STATUSES,
+    Gradebook,
+    ManualMark,
+    Result,
+    Run,
+    Student,
+    Submission,
+)
+from dlkit.notebook.master import read_master
+
+log = logging.getLogger(__name__)
+
+TEMPLATES = ROOT / "reports" / "templates"
+MAX_PLOTS = 6
+MAX_PLOT_CHARS = 2_000_000  # base64 characters; a bigger image is left out of the page
+MAX_HINT_CHARS = 300
+
+
+# --------------------------------------------------------------------------- records
+
+@dataclass(frozen=True)
+class TestLine:
+    """One test as a student sees it: hidden tests carry only their hint."""
+
+    label: str
+    hidden: bool
+    passed: bool
+    points: float
+    max_points: float
+    message: str
+
+
+@dataclass
+class QuestionFeedback:
+    name: str
+    tests: list[TestLine] = field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        return sum(t.points for t in self.tests)
+
+    @property
+    def max_points(self) -> float:
+        return sum(t.max_points for t in self.tests)
+
+    @property
+    def passed(self) -> bool:
+        return all(t.passed for t in self.tests)
+
+
+@dataclass(frozen=True)
+class ManualItem:
+    """A question (or item such as a journal) marked by the instructor; ``points`` None if not yet."""
+
+    name: str
+    max_points: float
+    points: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Feedback:
+    """Everything one feedback page shows."""
+
+    experiment: Experiment
+    submission_id: int
+    roll: str
+    name: str
+    version: int | None
+    arrived_at: str
+    lateness: str
+    status: str
+    status_words: str
+    reason: str
+    score: float
+    max_score: float
+    summary: str
+    questions: list[QuestionFeedback]
+    manual: list[ManualItem]
+    newer_version: int | None = None
+    plots: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- the API
+
+def write_feedback(experiment_id: str, *, course: Path, gradebook: Gradebook,
+                   out: Path | None = None, students: list[str] | None = None,
+                   max_plots: int = MAX_PLOTS) -> list[Path]:
+    """Write ``<out>/<roll>.html`` per student: their newest stored submission with a current run.
+
+    ``out`` defaults to ``<course>/feedback/<experiment>``; ``students`` limits it to those rolls.
+    Students without a graded run get no page; they are logged (see :func:`ungraded_students`).
+    """
+    experiment = get_experiment(experiment_id)
+    out = out or course / "feedback" / experiment.id
+    manual = manual_questions(experiment)
+    with gradebook.session() as session:
+        pages = [build_feedback(session, experiment, submission, run, manual)
+                 for submission, run in graded_submissions(session, experiment.id, students)]
+    template = environment().get_template("feedback.html")
+    written = []
+    for page in pages:
+        page.plots = notebook_plots(executed_notebook(course, experiment, page.submission_id),
+                                     max_plots)
+        path = out / f"{safe_filename(page.roll)}.html"
+        write_atomic(path, template.render(page=page))
+        written.append(path)
+    missing = ungraded_students(experiment.id, gradebook, students)
+    if missing:
+        log.warning("no feedback for %d student(s) without a graded run of %s: %s",
+                    len(missing), experiment.id, ", ".join(missing))
+    return written
+
+
+def ungraded_students(experiment_id: str, gradebook: Gradebook,
+                      students: list[str] | None = None) -> list[str]:
+    """Rolls (of ``students``, or of the whole roster) that have no graded run to give feedback on."""
+    with gradebook.session() as session:
+        graded = {sub.student_roll for sub, _ in graded_submissions(session, experiment_id,
+                                                                      students)}
+        rolls = students if students is not None else session.scalars(
+            select(Student.roll).order_by(Student.roll)).all()
+    return [roll for roll in rolls if roll not in graded]
+
+
+# --------------------------------------------------------------------------- gathering
+
+def graded_submissions(session: Session, experiment_id: str,
+                       students: list[str] | None = None) -> list[tuple[Submission, Run]]:
+    """Each student's newest stored submission that has a current run, with that run."""
+    query = (select(Submission, Run).join(Run, Run.submission_id == Submission.id)
+             .where(Submission.experiment == experiment_id, Submission.status == "stored",
+                    Submission.student_roll.is_not(None), Run.current.is_(True))
+             .order_by(Submission.student_roll, Submission.version))
+    if students is not None:
+        query = query.where(Submission.student_roll.in_(students))
+    newest = {sub.student_roll: (sub, run) for sub, run in session.execute(query)}
+    return list(newest.values())
+
+
+def build_feedback(session: Session, experiment: Experiment, submission: Submission, run: Run,
+                   manual: dict[str, float]) -> Feedback:
+    """The page's content for one submission and its run (read while the session is open)."""
+    student = submission.student
+    results = list(run.results)
+    return Feedback(
+        experiment=experiment, submission_id=submission.id, roll=submission.student_roll or "",
+        name=student.name if student else "", version=submission.version,
+        arrived_at=format_time(submission.arrived_at), lateness=lateness(submission),
+        status=run.status, status_words=RUN_STATUSES.get(run.status, run.status),
+        reason=run.reason, score=run.score, max_score=run.max_score,
+        summary=summary_line(results, run.status), questions=question_feedback(results),
+        manual=manual_items(session, experiment.id, submission.student_roll or "", manual),
+        newer_version=newer_version(session, submission))
+
+
+def question_feedback(results: list[Result]) -> list[QuestionFeedback]:
+    """Results grouped by question, in the order the grader wrote them."""
+    questions: dict[str, QuestionFeedback] = {}
+    for result in results:
+        question = questions.setdefault(result.question, QuestionFeedback(result.question))
+        question.tests.append(test_line(result))
+    return list(questions.values())
+
+
+def test_line(result: Result) -> TestLine:
+    """A result as shown to a student: a public test's full message, a hidden test's hint."""
+    label = "hidden test" if result.hidden else f"test {result.test + 1}"
+    message = student_hint(result.message) if result.hidden else result.message
+    return TestLine(label, result.hidden, result.passed, result.points, result.max_points,
+                    message if not result.passed else "")
+
+
+def student_hint(message: str) -> str:
+    """The author's hint of a hidden test: its message, cut before any traceback, kept short."""
+    hint = re.split(r"Traceback \(most recent call last\)|\n\s*File \"", message)[0].strip()
+    return hint if len(hint) <= MAX_HINT_CHARS else hint[:MAX_HINT_CHARS - 1] + "…"
+
+
+def summary_line(results: list[Result], status: str = "graded") -> str:
+    """An honest one-line summary: failed hidden tests are counted, never hidden behind a pass."""
+    failed_public = sum(1 for r in results if not r.passed and not r.hidden)
+    failed_hidden = sum(1 for r in results if not r.passed and r.hidden)
+    passed = len(results) - failed_public - failed_hidden
+    if not results:
+        text = "No tests were run."
+    elif passed == len(results):
+        text = f"All {len(results)} tests passed."
+    else:
+        parts = [f"{passed} of {len(results)} tests passed"]
+        if failed_public:
+            parts.append(f"{failed_public} public test(s) failed")
+        if failed_hidden:
+            parts.append(f"{failed_hidden} hidden test(s) failed")
+        text = "; ".join(parts) + "."
+    if status not in ("graded", "missing object"):
+        text = f"Your notebook did not finish: {RUN_STATUSES.get(status, status)}. " + text
+    return text
+
+
+def load_manifest(experiment: Experiment) -> dict | None:
+    """The released ``autograder/<id>/manifest.json``, or None before the experiment is released."""
+    path = experiment.root / "autograder" / experiment.id / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def manual_questions(experiment: Experiment) -> dict[str, float]:
+    """Manual question -> points, from the released manifest (else from the master notebook)."""
+    manifest = load_manifest(experiment)
+    if manifest is not None:
+        return {q["name"]: float(q["points"]) for q in manifest["questions"] if q.get("manual")}
+    if experiment.master.exists():
+        return {q.name: float(q.points) for q in read_master(experiment.master).questions
+                if q.manual}
+    return {}
+
+
+def latest_marks(session: Session, experiment_id: str, roll: str) -> dict[str, ManualMark]:
+    """The newest mark of each item of one student in one experiment."""
+    marks = session.scalars(select(ManualMark).where(
+        ManualMark.experiment == experiment_id, ManualMark.student_roll == roll)
+        .order_by(ManualMark.at, ManualMark.id)).all()
+    return {mark.item: mark for mark in marks}
+
+
+def manual_items(session: Session, experiment_id: str, roll: str,
+                 manual: dict[str, float]) -> list[ManualItem]:
+    """Manual questions (marked or not yet), then any other items the instructor marked."""
+    marks = latest_marks(session, experiment_id, roll)
+    items = []
+    for name, max_points in manual.items():
+        mark = marks.pop(name, None)
+        items.append(ManualItem(name, max_points, mark.points if mark else None,
+                                mark.note if mark else ""))
+    items += [ManualItem(m.item, m.max_points, m.points, m.note) for m in marks.values()]
+    return items
+
+
+def newer_version(session: Session, submission: Submission) -> int | None:
+    """The newest stored version, when it is newer than the graded one (not graded yet)."""
+    newest = session.scalars(select(Submission.version).where(
+        Submission.experiment == submission.experiment,
+        Submission.student_roll == submission.student_roll, Submission.status == "stored")
+        .order_by(Submission.version.desc())).first()
+    return newest if newest is not None and newest != submission.version else None
+
+
+# --------------------------------------------------------------------------- words
+
+def format_time(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "unknown"
+
+
+def lateness(submission: Submission) -> str:
+    """"on time", "late by 1 day 2 h 5 min", or that no deadline was recorded."""
+    if submission.late_seconds and submission.late_seconds > 0:
+        return f"late by {duration(submission.late_seconds)}"
+    return "on time" if submission.due_at else "no deadline recorded"
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "",
+             f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return " ".join(p for p in parts if p) or f"{secs} s"
+
+
+def points(value: float | None) -> str:
+    """12.0 -> "12", 1.25 -> "1.25"."""
+    return "" if value is None else f"{value:g}"
+
+
+# --------------------------------------------------------------------------- plots
+
+def executed_notebook(course: Path, experiment: Experiment, submission_id: int) -> Path | None:
+    """The notebook the grader kept for a submission: the executed copy, else the one it ran."""
+    work = course / "graded" / experiment.id / str(submission_id)
+    for path in (work / "executed.ipynb", work / experiment.master.name):
+        if path.exists():
+            return path
+    return None
+
+
+def notebook_plots(path: Path | None, limit: int = MAX_PLOTS) -> list[str]:
+    """Base64 PNGs of the notebook's image outputs, first ``limit`` of them (huge ones skipped)."""
+    if path is None or limit <= 0:
+        return []
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # noqa: BLE001 - a broken notebook just has no plots to show
+        log.warning("no plots from %s: %s", path, exc)
+        return []
+    plots = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if isinstance(png, str) and len(png) <= MAX_PLOT_CHARS and _is_base64(png):
+                plots.append("".join(png.split()))
+                if len(plots) == limit:
+                    return plots
+    return plots
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- output
+
+def environment() -> Environment:
+    """Jinja2 over reports/templates, autoescaping everything (names, messages are untrusted)."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["points"] = points
+    return env
+
+
+def safe_filename(roll: str) -> str:
+    return re.sub(r"[^\w.-]", "_", roll) or "_"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file in the same folder, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
