@@ -41,19 +41,30 @@ test: setup  ## the fast test suite (what CI runs)
 test-slow: setup  ## full training runs only
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
-demo: setup  ## the kit end to end
-	@echo "== dlkit demo: the data registry (cache -> upstream -> offline wheel, sha256-checked)"
-	$(BIN)/dlkit data status
-	@$(BIN)/python -c "from dlkit.data import load_mnist; (x, y), (xt, yt) = load_mnist(); \
-	print(f'MNIST loaded through the registry: train {x.shape} {x.dtype}, test {xt.shape}')"
-	@echo "== next (issues #3, #6, #7): release the experiments, grade sample submissions in a"
-	@echo "   sandbox, write feedback pages and the gradebook, print term-work and viva PDFs."
+DEMO   := demo/course
+DUE    := $(shell date -d tomorrow '+%Y-%m-%d 17:00' 2>/dev/null || echo '2030-01-01 17:00')
+demo: setup  ## the kit end to end: collect, grade, feedback, export the sample submissions
+	@echo "== 1. the data registry (cache -> upstream -> offline wheel, checksums verified)"
+	$(BIN)/dlkit data status --no-probe
+	@for exp in exp2-feedforward exp4-autoencoder-anomaly; do \
+		echo "== 2. collect $$exp: a complete, a partial, a broken and a cheating submission"; \
+		$(BIN)/dlkit collect $$exp demo/submissions/$$exp --roster demo/roster.csv \
+			--due "$(DUE)" --course $(DEMO) || exit 1; \
+		echo "== 3. grade $$exp in the sandbox (already graded ones are kept)"; \
+		$(BIN)/dlkit grade $$exp --course $(DEMO) || exit 1; \
+		echo "== 4. feedback pages for $$exp"; \
+		$(BIN)/dlkit feedback $$exp --course $(DEMO) || exit 1; \
+	done
+	@echo "== 5. marks for the LMS"
+	$(BIN)/dlkit export --format csv --course $(DEMO)
+	@echo "== 6. the gradebook ($(DEMO)/gradebook.db)"
+	$(BIN)/dlkit gradebook --course $(DEMO)
 
 release: setup  ## build release/, autograder/ and solutions/ from source/ (with the 3 checks)
 	$(BIN)/dlkit release
 
-grade: setup  ## grade collected submissions
-	@echo "dlkit grade arrives with issue #6 (the grader)"; exit 2
+grade: setup  ## grade collected submissions: make grade EXP=exp2-feedforward COURSE=path
+	$(BIN)/dlkit grade $(EXP) --course $(or $(COURSE),.)
 
 reports: setup  ## term-work reports, viva sets, exam sheets
 	@echo "dlkit report arrives with issue #7 (reports)"; exit 2
@@ -62,7 +73,7 @@ lint: setup  ## ruff over the package, tests and benchmarks
 	$(BIN)/ruff check dlkit tests benchmarks
 
 clean:  ## remove caches and build leftovers (keeps .venv and the data cache)
-	rm -rf build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf build dist *.egg-info .pytest_cache .ruff_cache $(DEMO)
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
 
 distclean: clean  ## also remove the virtual environment

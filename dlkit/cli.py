@@ -7,6 +7,7 @@ Each command parses its arguments and calls one API function; expected failures
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -117,6 +118,158 @@ def release_command(experiments: tuple[str, ...], no_check: bool) -> None:
                    f"unanswered {sum(s for s, _ in result.student_scores.values()):g}/{total:g}, "
                    "no leaks" if result.checked else "built (checks skipped)")
         click.echo(f"released {experiment_id} in {result.seconds:.0f} s: {summary}")
+
+
+# --------------------------------------------------------------------------- course work
+
+def _course_options(function):
+    """--course and --db, shared by every command that reads or writes the gradebook."""
+    function = click.option(
+        "--db", metavar="URL", default=None,
+        help="Any SQLAlchemy URL (default: sqlite:///<course>/gradebook.db).")(function)
+    return click.option(
+        "--course", type=click.Path(file_okay=False, path_type=Path), envvar="DLKIT_COURSE",
+        default=Path("."), show_default=True,
+        help="The course folder holding gradebook.db, submissions/, graded/, feedback/ "
+             "(or set DLKIT_COURSE).")(function)
+
+
+def _gradebook(course: Path, db: str | None):
+    from dlkit.gradebook import Gradebook
+
+    return Gradebook.open(course, db)
+
+
+@main.command("collect")
+@click.argument("experiment")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--roster", type=click.Path(dir_okay=False, path_type=Path),
+              help="roster.csv (roll, name, batch, email) to map LMS names to roll numbers.")
+@click.option("--due", type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
+              help="Due date and time (local); lateness is recorded against it.")
+@_course_options
+def collect_command(experiment: str, source: Path, roster: Path | None, due, course: Path,
+                    db: str | None) -> None:
+    """Store the submissions in SOURCE for EXPERIMENT.
+
+    SOURCE is a folder of notebooks, an LMS bulk-download zip (Moodle, Google Classroom) or an
+    nbgrader exchange inbound folder. Every notebook is stored by content hash with its arrival
+    time and lateness; a resubmission is a new version. Bad files are recorded with the reason
+    and the rest go on.
+    """
+    from dlkit.collect import collect
+    from dlkit.roster import read_roster, sync_roster
+
+    gradebook = _gradebook(course, db)
+    entries = read_roster(roster) if roster else None
+    if entries:
+        sync_roster(gradebook, entries)
+    report = collect(experiment, source, course=course, gradebook=gradebook, roster=entries,
+                     due=due)
+    click.echo(report.summary())
+
+
+@main.command("grade")
+@click.argument("experiment")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Parallel CPU workers (default: one per core). Ignored with GPUs: one per GPU.")
+@click.option("--gpus", default="auto", show_default=True,
+              help="'auto' (detect with nvidia-smi), 'none', or a list like '0,1'.")
+@click.option("--timeout", type=click.FloatRange(1), default=None,
+              help="Seconds a notebook may run (default: the experiment's limit).")
+@click.option("--memory", type=click.FloatRange(0.25), default=6.0, show_default=True,
+              help="Memory limit per notebook, in GB.")
+@click.option("--regrade", is_flag=True, help="Grade again submissions already graded.")
+@click.option("--require-sandbox", is_flag=True,
+              help="Refuse to grade without bubblewrap isolation.")
+@_course_options
+def grade_command(experiment: str, workers: int | None, gpus: str, timeout: float | None,
+                  memory: float, regrade: bool, require_sandbox: bool, course: Path,
+                  db: str | None) -> None:
+    """Grade the newest submission of every student for EXPERIMENT.
+
+    Each notebook runs in a fresh kernel inside a sandbox (no network, read-only system, limits
+    on time, memory and processes); the tests' verdicts are computed in a separate clean
+    process. Interrupted? Run it again: what is graded stays, the rest is done.
+    """
+    from dlkit.grading.grade import grade_experiment
+
+    summary = grade_experiment(experiment, course=course, gradebook=_gradebook(course, db),
+                               workers=workers, gpus=gpus, timeout=timeout, memory_gb=memory,
+                               regrade=regrade, require_sandbox=require_sandbox)
+    statuses = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
+    click.echo(f"graded {summary.graded} submission(s) of {experiment} in {summary.seconds:.0f} s"
+               f" ({statuses or 'nothing new'}); {summary.skipped} already graded")
+    click.echo(f"sandbox: {summary.sandbox}")
+
+
+@main.group("gradebook", cls=_Group, invoke_without_command=True)
+@click.argument("experiment", required=False)
+@_course_options
+@click.pass_context
+def gradebook_command(ctx: click.Context, experiment: str | None, course: Path,
+                      db: str | None) -> None:
+    """Print the gradebook: per student and experiment, version, status and marks."""
+    if ctx.invoked_subcommand is not None:
+        return
+    click.echo(_table(_gradebook(course, db).summary_rows(experiment)))
+
+
+@gradebook_command.command("set")
+@click.argument("roll")
+@click.argument("experiment")
+@click.argument("item")
+@click.argument("points", type=float)
+@click.option("--max", "max_points", type=float, required=True, help="Marks the item is out of.")
+@click.option("--by", required=True, help="Who gives the mark (recorded with the time).")
+@click.option("--note", default="", help="A remark kept with the mark.")
+@_course_options
+def gradebook_set(roll: str, experiment: str, item: str, points: float, max_points: float,
+                  by: str, note: str, course: Path, db: str | None) -> None:
+    """Record a manual mark: ITEM is a manual question (e.g. q7_fitting), 'journal' or 'PR'."""
+    mark = _gradebook(course, db).set_manual_mark(roll, experiment, item, points, max_points,
+                                                  by, note)
+    click.echo(f"recorded {mark.points:g}/{mark.max_points:g} for {roll} {experiment} {item} "
+               f"by {by}")
+
+
+@main.command("feedback")
+@click.argument("experiment")
+@click.option("--student", "students", multiple=True, help="Only these roll numbers.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the pages (default: <course>/feedback/<experiment>).")
+@_course_options
+def feedback_command(experiment: str, students: tuple[str, ...], out: Path | None,
+                     course: Path, db: str | None) -> None:
+    """Write one HTML feedback page per graded student (hidden tests: name, pass/fail, hint)."""
+    from dlkit.feedback import ungraded_students, write_feedback
+
+    gradebook = _gradebook(course, db)
+    pages = write_feedback(experiment, course=course, gradebook=gradebook, out=out,
+                           students=list(students) or None)
+    click.echo(f"wrote {len(pages)} feedback page(s) to "
+               f"{pages[0].parent if pages else out or course / 'feedback' / experiment}")
+    missing = ungraded_students(experiment, gradebook, list(students) or None)
+    if missing:
+        click.echo(f"no graded submission yet: {', '.join(missing)}")
+
+
+@main.command("export")
+@click.argument("experiments", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["csv", "nbgrader", "gradescope"]),
+              default="csv", show_default=True, help="What to write.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="File (.csv) or folder (default: <course>/exports).")
+@_course_options
+def export_command(experiments: tuple[str, ...], fmt: str, out: Path | None, course: Path,
+                   db: str | None) -> None:
+    """Export marks: CSV for the LMS, nbgrader's columns, or Gradescope results.json files."""
+    from dlkit.export import export_grades
+
+    paths = export_grades(list(experiments) or None, fmt=fmt, course=course,
+                          gradebook=_gradebook(course, db), out=out or course / "exports")
+    for path in paths:
+        click.echo(f"wrote {path}")
 
 
 # --------------------------------------------------------------------------- helpers

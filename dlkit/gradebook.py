@@ -181,9 +181,68 @@ class Gradebook:
             latest[row.student_roll] = row
         return list(latest.values())
 
+    def summary_rows(self, experiment: str | None = None) -> list[tuple[str, ...]]:
+        """A table: per student and experiment, the newest version, its status, marks, lateness."""
+        rows = [("roll", "name", "experiment", "version", "status", "auto", "manual", "late")]
+        with self.session() as s:
+            students = s.scalars(select(Student).order_by(Student.roll)).all()
+            query = select(Submission).where(Submission.status == "stored")
+            if experiment:
+                query = query.where(Submission.experiment == experiment)
+            newest: dict[tuple[str, str], Submission] = {}
+            for sub in s.scalars(query.order_by(Submission.version)).all():
+                newest[(sub.student_roll, sub.experiment)] = sub
+            manual: dict[tuple[str, str], dict[str, ManualMark]] = {}
+            for mark in s.scalars(select(ManualMark).order_by(ManualMark.at)).all():
+                manual.setdefault((mark.student_roll, mark.experiment), {})[mark.item] = mark
+            rejected = {(sub.student_roll, sub.experiment): sub for sub in s.scalars(
+                select(Submission).where(Submission.status == "rejected")).all()}
+            for student in students:
+                keys = sorted(k for k in newest if k[0] == student.roll)
+                keys += sorted(k for k in rejected if k[0] == student.roll and k not in newest
+                               and (experiment is None or k[1] == experiment))
+                for _, exp in keys or [(student.roll, experiment or "-")]:
+                    sub = newest.get((student.roll, exp))
+                    run = self.current_run(s, sub.id) if sub else None
+                    marks = manual.get((student.roll, exp), {}).values()
+                    rows.append((
+                        student.roll, student.name, exp, f"v{sub.version}" if sub else "-",
+                        run.status if run else "not graded" if sub else
+                        f"rejected: {rejected[(student.roll, exp)].reason[:40]}"
+                        if (student.roll, exp) in rejected else "no submission",
+                        f"{run.score:g}/{run.max_score:g}" if run else "-",
+                        f"{sum(m.points for m in marks):g}/{sum(m.max_points for m in marks):g}"
+                        if marks else "-",
+                        _late(sub.late_seconds) if sub else "-"))
+        return rows
+
+    def set_manual_mark(self, roll: str, experiment: str, item: str, points: float,
+                        max_points: float, by: str, note: str = "") -> ManualMark:
+        """Record a mark given by hand; the newest mark for an item counts, older ones stay."""
+        from dlkit.errors import DlkitError
+
+        if not 0 <= points <= max_points:
+            raise DlkitError(f"{points:g} is not between 0 and {max_points:g}",
+                             where=f"{roll} {experiment} {item}")
+        with self.session() as s:
+            if s.get(Student, roll) is None:
+                raise DlkitError(f"unknown student {roll!r}", fix="collect a submission or "
+                                 "load the roster first")
+            mark = ManualMark(student_roll=roll, experiment=experiment, item=item,
+                              points=points, max_points=max_points, by=by, note=note)
+            s.add(mark)
+        return mark
+
     def current_run(self, session: Session, submission_id: int) -> Run | None:
         return session.scalars(select(Run).where(Run.submission_id == submission_id,
                                                  Run.current.is_(True))).first()
+
+
+def _late(seconds: float) -> str:
+    if seconds <= 0:
+        return "on time"
+    hours = seconds / 3600
+    return f"{hours:.1f} h late" if hours < 48 else f"{hours / 24:.1f} days late"
 
 
 def _sqlite_pragmas(connection, _record) -> None:

@@ -191,12 +191,16 @@ class _CGroups:
                     time.sleep(0.05)
 
 
-def default_sandbox(course: Path, require: bool = False, devices: list[str] | None = None) -> Sandbox:
-    """Hide the course folder and home; re-expose the interpreter, dlkit and the data cache."""
+def default_sandbox(private: Path | list[Path], require: bool = False,
+                    devices: list[str] | None = None) -> Sandbox:
+    """Hide the private folders (course, experiments with their hidden tests) and home;
+    re-expose the interpreter, dlkit and the data cache read-only."""
     import dlkit
     from dlkit.data import cache_root
 
     readable = [Path(sys.prefix), Path(sys.base_prefix), Path(dlkit.__file__).parent,
                 cache_root()]
-    return Sandbox(hide=[course.resolve(), Path.home()], readable=readable,
+    folders = [private] if isinstance(private, Path) else private
+    hide = sorted({p.resolve() for p in folders} | {Path.home()}, key=lambda p: len(p.parts))
+    return Sandbox(hide=hide, readable=readable,
                    devices=devices or [], require=require)

@@ -162,20 +162,23 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         **_device_env(slot, slots),
     }
     extracts = json.dumps([{"id": t.id, "code": t.extract} for t in plan])
-    run = sandbox.run([sys.executable, "-m", "dlkit.grading.runner", str(work), name,
-                       str(limits.seconds)], work, env,
-                      Limits(limits.seconds + 300, limits.memory_bytes, limits.processes,
-                             limits.file_bytes), stdin=extracts)
-    record = _read_json(work / "execution.json")
-    outcome.status, outcome.reason = _status(run, record, limits)
-    if outcome.status == "sandbox error":
-        outcome.results = _zero(plan, "the grader could not run your notebook")
-    else:
-        judged = _judge(work, plan)
-        outcome.results = _results(plan, judged, starter or {})
-        missing = sorted({r["message"] for r in outcome.results if r.get("missing")})
-        if outcome.status == "graded" and missing:
-            outcome.status, outcome.reason = "missing object", "; ".join(missing)[:1000]
+    judge = _start_judge(work, plan)  # warms up while the notebook runs
+    try:
+        run = sandbox.run([sys.executable, "-m", "dlkit.grading.runner", str(work), name,
+                           str(limits.seconds)], work, env,
+                          Limits(limits.seconds + 300, limits.memory_bytes, limits.processes,
+                                 limits.file_bytes), stdin=extracts)
+        record = _read_json(work / "execution.json")
+        outcome.status, outcome.reason = _status(run, record, limits)
+        if outcome.status == "sandbox error":
+            outcome.results = _zero(plan, "the grader could not run your notebook")
+        else:
+            outcome.results = _results(plan, judge.finish(), starter or {})
+            missing = sorted({r["message"] for r in outcome.results if r.get("missing")})
+            if outcome.status == "graded" and missing:
+                outcome.status, outcome.reason = "missing object", "; ".join(missing)[:1000]
+    finally:
+        judge.stop()
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -218,18 +221,40 @@ def _status(run, record: dict | None, limits: Limits) -> tuple[str, str]:
     return "graded", ""
 
 
-def _judge(work: Path, plan: list[PlannedTest]) -> dict[str, dict]:
-    """Judge in a fresh interpreter that only reads the exported files."""
+@dataclass
+class _Judge:
+    """The clean judging process, started early so that its imports overlap the notebook's run."""
+
+    process: subprocess.Popen
+    work: Path
+    tests_file: Path
+
+    def finish(self, timeout: float = 1800) -> dict[str, dict]:
+        try:
+            self.process.communicate("go\n", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+        return _read_json(self.work / "judged.json") or {}
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+        self.tests_file.unlink(missing_ok=True)
+
+
+def _start_judge(work: Path, plan: list[PlannedTest]) -> _Judge:
+    """The judge halves live outside the work folder, which is all the sandbox can see."""
     tests_file = work.parent / f".{work.name}-tests.json"
     tests_file.write_text(json.dumps([{"id": t.id, "judge": t.judge} for t in plan]))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""})
-    try:
-        subprocess.run([sys.executable, "-m", "dlkit.grading.judge", str(work), str(tests_file)],
-                       capture_output=True, text=True, timeout=1800, env=env, check=False)
-        return _read_json(work / "judged.json") or {}
-    finally:
-        tests_file.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlkit.grading.judge", str(work), str(tests_file)],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+        env=env)
+    return _Judge(process, work, tests_file)
 
 
 def _results(plan: list[PlannedTest], judged: dict, starter: dict[str, int]) -> list[dict]:
@@ -267,20 +292,24 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                      timeout: float | None = None, memory_gb: float = 6.0,
                      regrade: bool = False, require_sandbox: bool = False,
                      progress: bool = True) -> GradeSummary:
-    """Grade the newest version of every student's submission that has no current run."""
+    """Grade the newest version of every student's submission that has no current run
+    (or whose run ended in a sandbox error)."""
     from tqdm import tqdm
 
     experiment = get_experiment(experiment_id)
+    course = course.resolve()
     plan = plan_tests(experiment)
     starter = starter_cells(experiment)
     slots = device_slots(gpus, workers)
     devices = [d for d in _gpu_device_files()] if slots[0].startswith("gpu") else []
-    sandbox = default_sandbox(course, require=require_sandbox, devices=devices)
+    sandbox = default_sandbox([course, experiment.root], require=require_sandbox,
+                              devices=devices)
     sandbox.command(["true"], course, {})  # refuses early when the sandbox is required
     limits = Limits(seconds=timeout or experiment.time_limit, memory_bytes=int(memory_gb * 2**30))
     submissions = gradebook.latest_submissions(experiment.id)
-    with gradebook.session() as session:
-        done = {s.id for s in submissions if gradebook.current_run(session, s.id)}
+    with gradebook.session() as session:  # a sandbox error was not the student's: try again
+        done = {s.id for s in submissions
+                if (run := gradebook.current_run(session, s.id)) and run.status != "sandbox error"}
     todo = [s for s in submissions if regrade or s.id not in done]
     summary = GradeSummary(experiment.id, skipped=len(submissions) - len(todo),
                            sandbox=sandbox.kind)
