@@ -24,6 +24,7 @@ for path in ["../../autograder", "/work/main/autograder", "../../../gradebook.db
         stolen.append(open(path).read())
     except OSError as exc:
         stolen.append(type(exc).__name__)
+print("found:", stolen)
 """
 
 EDITS = {

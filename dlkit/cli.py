@@ -204,7 +204,7 @@ def grade_command(experiment: str, workers: int | None, gpus: str, timeout: floa
 
 
 @main.group("gradebook", cls=_Group, invoke_without_command=True)
-@click.argument("experiment", required=False)
+@click.option("--experiment", default=None, help="Only this experiment.")
 @_course_options
 @click.pass_context
 def gradebook_command(ctx: click.Context, experiment: str | None, course: Path,

@@ -122,9 +122,12 @@ def test_leak_scan_finds_planted_secrets(toy, tmp_path):
 def test_leak_stops_the_release(toy):
     _edit_master(toy, "Compute `centred`", "Compute `centred` like `centred = data - data.mean()`")
     release_experiment(toy, check=False, progress=False)  # the prompt gives it away on purpose
-    _edit_master(toy, "Say in one sentence", "Hint: `return x / np.abs(x).max()`.")
-    with pytest.raises(ReleaseCheckFailed, match="secret line"):
+    # a side file shipped to students that carries a solution line is a leak
+    (toy.master.parent / "notes.txt").write_text("reminder: return x / np.abs(x).max()\n")
+    _edit_master(toy, "run_tests: false", "run_tests: false\nfiles:\n- notes.txt")
+    with pytest.raises(ReleaseCheckFailed, match=r"1 secret line.*toy/notes.txt.*np.abs"):
         release_experiment(toy, check=False, progress=False)
+    assert not (toy.root / "release" / "toy" / "notes.txt").exists()  # nothing was replaced
 
 
 def test_release_of_unknown_experiment_lists_known_ones():
