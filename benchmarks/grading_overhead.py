@@ -10,11 +10,14 @@ objects and the judging in a separate process. Goal (issue #6): ratio <= 1.10.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import nbformat
 from nbclient import NotebookClient

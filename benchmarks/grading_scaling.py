@@ -9,8 +9,11 @@ grades them. Goal (issue #6): wall(2 workers) <= 0.6 x wall(1 worker) on 2 cores
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import nbformat
 

@@ -113,7 +113,8 @@ class Sandbox:
         finally:
             _kill_group(process)
             memory = cgroups.memory_exceeded() if cgroups else False
-            if cgroups:
+            if cgroups:  # also what left the process group (a kernel starts its own session)
+                cgroups.kill_all()
                 cgroups.remove()
         return SandboxResult(process.returncode, time.monotonic() - started, timed_out, memory,
                              stdout[-20000:], stderr[-20000:], self.kind)
@@ -180,6 +181,21 @@ class _CGroups:
             return any(line.split()[0] in ("oom_kill", "max") and int(line.split()[1]) > 0
                        for line in text.splitlines() if line.strip())
         return text.strip() not in ("", "0")
+
+    def kill_all(self) -> None:
+        for _ in range(20):
+            try:
+                pids = [int(p) for p in (self.folders[-1] / "cgroup.procs").read_text().split()]
+            except OSError:
+                return
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)
 
     def remove(self) -> None:
         for folder in self.folders:

@@ -13,8 +13,12 @@ from __future__ import annotations
 import ast
 import json
 import sys
+import threading
 import traceback
 from pathlib import Path
+
+
+_LOADED: dict = {}  # models shared by several tests are loaded once
 
 
 def judge_one(item: dict, work: Path) -> dict:
@@ -29,7 +33,7 @@ def judge_one(item: dict, work: Path) -> dict:
         return {"passed": False, "message": outcome.get("message", "extraction failed"),
                 "missing": outcome.get("missing")}
     try:
-        data = checks.load(folder)
+        data = checks.load(folder, _LOADED)
     except Exception as exc:  # noqa: BLE001 - anything a student's export can break
         return {"passed": False, "message": f"the grader could not load your objects: {exc}"}
     namespace: dict = {"__name__": "dlkit_judge"}
@@ -46,7 +50,15 @@ def judge_one(item: dict, work: Path) -> dict:
 
 
 def warm_up(tests: list[dict]) -> None:
-    """Run the import statements of the judge halves ahead of time (errors surface later)."""
+    """Run the import statements of the judge halves ahead of time (errors surface later),
+    and read the MNIST test set if a judge measures on it."""
+    from dlkit import checks
+
+    sources = "\n".join(item["judge"] for item in tests)
+    if "mnist" in sources:
+        checks.mnist_test_inputs((None, 784))
+    if "mnist_train_digits" in sources:
+        checks.mnist_train_digits(checks.mnist_test_inputs((None, 784))[0][:1])
     for item in tests:
         for node in ast.parse(item["judge"]).body:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -57,12 +69,29 @@ def warm_up(tests: list[dict]) -> None:
 
 
 def main(work: Path, tests_file: Path) -> None:
+    """Judge each test as soon as its export is complete, overlapping the runner's extraction;
+    whatever is still missing when the grader says ``go`` (the runner ended) is judged then."""
     tests = json.loads(tests_file.read_text())
     warm_up(tests)
-    if sys.stdin.readline().strip() != "go":
-        return  # the grader gave up on this submission
-    judged = {item["id"]: judge_one(item, work) for item in tests}
-    (work / "judged.json").write_text(json.dumps(judged))
+    finished = threading.Event()
+    verdict: dict[str, str] = {}
+
+    def wait_for_go() -> None:
+        verdict["go"] = sys.stdin.readline().strip()
+        finished.set()
+
+    threading.Thread(target=wait_for_go, daemon=True).start()
+    judged: dict[str, dict] = {}
+    for item in tests:
+        outcome = work / "exports" / item["id"] / "outcome.json"
+        while not outcome.exists() and not finished.wait(0.05):
+            pass
+        if finished.is_set() and verdict.get("go") != "go":
+            return  # the grader gave up on this submission
+        judged[item["id"]] = judge_one(item, work)
+    finished.wait()
+    if verdict.get("go") == "go":
+        (work / "judged.json").write_text(json.dumps(judged))
 
 
 if __name__ == "__main__":
