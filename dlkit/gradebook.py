@@ -124,6 +124,7 @@ class Result(Base):
     max_points: Mapped[float] = mapped_column(Float)
     passed: Mapped[bool] = mapped_column(Boolean)
     message: Mapped[str] = mapped_column(Text, default="")
+    measured: Mapped[str] = mapped_column(Text, default="")  # JSON figures the judge returned
     run: Mapped[Run] = relationship(back_populates="results")
 
 

@@ -269,7 +269,8 @@ def _results(plan: list[PlannedTest], judged: dict, starter: dict[str, int]) -> 
         results.append({"question": test.question, "test": test.index, "hidden": test.hidden,
                         "points": test.points if verdict.get("passed") else 0.0,
                         "max_points": test.points, "passed": bool(verdict.get("passed")),
-                        "message": message, "missing": bool(verdict.get("missing"))})
+                        "message": message, "missing": bool(verdict.get("missing")),
+                        "measured": verdict.get("measured") or {}})
     return results
 
 
@@ -358,7 +359,9 @@ def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome) -> No
                   max_score=sum(r["max_points"] for r in outcome.results), current=True)
         run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],
                               points=r["points"], max_points=r["max_points"],
-                              passed=r["passed"], message=r["message"]) for r in outcome.results]
+                              passed=r["passed"], message=r["message"],
+                              measured=json.dumps(r["measured"]) if r.get("measured") else "")
+                       for r in outcome.results]
         session.add(run)
 
 

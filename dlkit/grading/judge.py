@@ -39,14 +39,15 @@ def judge_one(item: dict, work: Path) -> dict:
     namespace: dict = {"__name__": "dlkit_judge"}
     try:
         exec(compile(item["judge"], f"<judge {item['id']}>", "exec"), namespace)  # noqa: S102
-        namespace["judge"](data)
+        figures = namespace["judge"](data)
     except AssertionError as exc:
         return {"passed": False, "message": str(exc) or "a check failed"}
     except Exception as exc:  # noqa: BLE001
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return {"passed": False, "message": f"{type(exc).__name__}: {exc} (while judging, "
                                             f"line {where.lineno})"}
-    return {"passed": True, "message": ""}
+    measured = {str(k): float(v) for k, v in figures.items()} if isinstance(figures, dict) else {}
+    return {"passed": True, "message": "", "measured": measured}
 
 
 def warm_up(tests: list[dict]) -> None:

@@ -19,6 +19,7 @@ test = {   'name': 'q5_accuracy',
                                                "...     accuracy = checks.mnist_accuracy(data['model'])\n"
                                                "...     least = threshold('exp2-feedforward', 'test_accuracy')\n"
                                                "...     assert accuracy >= least, f'test accuracy measured by the grader: {accuracy:.4f}; it must reach {least}'\n"
+                                               "...     return {'test accuracy (grader)': accuracy}\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': True,
                                        'locked': False,

@@ -26,6 +26,7 @@ test = {   'name': 'q5_auc',
                                                '...     ratio = float(errors[anomalous].mean() / errors[~anomalous].mean())\n'
                                                "...     least_ratio = grading_threshold('exp4-autoencoder-anomaly', 'error_ratio')\n"
                                                "...     assert ratio >= least_ratio, f'anomalies are reconstructed only {ratio:.2f}x worse than normal digits; train longer to reach {least_ratio}x'\n"
+                                               "...     return {'ROC-AUC (grader)': auc, 'error ratio anomaly/normal': ratio}\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': True,
                                        'locked': False,

@@ -1,0 +1,276 @@
+"""The course file (``rubrics/course.yml``), the rubrics, and each student's term-work record.
+
+Everything the examiner's papers print comes from here: the gradebook's runs and manual marks,
+combined by the weights of the course file into experiment marks, the term-work total out of 25
+and the eligibility for the practical exam (journal complete: every experiment submitted and
+graded).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+
+from dlkit.errors import DlkitError
+from dlkit.experiments import ROOT
+from dlkit.gradebook import Gradebook, ManualMark, Result, Run, Student, Submission
+
+
+class CourseConfigError(DlkitError):
+    """The course file or a rubric is missing or wrong."""
+
+
+@dataclass(frozen=True)
+class PlannedExperiment:
+    id: str
+    number: int
+    title: str
+    planned: dt.date
+    aim: str
+    conclusion: str
+
+
+@dataclass(frozen=True)
+class Course:
+    institute: str
+    department: str
+    course_code: str
+    course_name: str
+    academic_year: str
+    semester: str
+    batches: tuple[str, ...]
+    experiments: tuple[PlannedExperiment, ...]
+    experiment_marks: dict
+    late_policy: dict
+    term_work: dict
+    practical: dict
+
+    def experiment(self, experiment_id: str) -> PlannedExperiment:
+        return next(e for e in self.experiments if e.id == experiment_id)
+
+
+def load_course(root: Path = ROOT) -> Course:
+    path = root / "rubrics" / "course.yml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        experiments = tuple(PlannedExperiment(
+            e["id"], int(e["number"]), e["title"], _date(e["planned"]), e.get("aim", ""),
+            e.get("conclusion", "")) for e in data["experiments"])
+        return Course(
+            data["institute"], data["department"], str(data["course_code"]),
+            data["course_name"], str(data["academic_year"]), str(data.get("semester", "")),
+            tuple(data.get("batches", [])), experiments, data["experiment_marks"],
+            data["late_policy"], data["term_work"], data["practical"])
+    except FileNotFoundError:
+        raise CourseConfigError("course file not found", where=str(path)) from None
+    except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
+        raise CourseConfigError(f"course file is incomplete or invalid: {exc}",
+                                where=str(path)) from None
+
+
+def load_rubric(experiment_id: str, root: Path = ROOT) -> dict:
+    """``rubrics/<id>.yml`` (auto and manual questions with points); empty if none yet."""
+    path = root / "rubrics" / f"{experiment_id}.yml"
+    if not path.exists():
+        return {"experiment": experiment_id, "auto": {}, "manual": {}, "write_up": 5}
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CourseConfigError(f"invalid rubric: {exc}", where=str(path)) from None
+
+
+def _date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+# --------------------------------------------------------------------------- records
+
+@dataclass
+class ExperimentRecord:
+    """One experiment of one student's journal."""
+
+    id: str
+    number: int
+    title: str
+    aim: str
+    conclusion: str
+    planned: dt.date
+    submitted: dt.datetime | None = None  # arrival of the graded version
+    status: str = "not submitted"
+    auto: float = 0.0
+    auto_max: float = 0.0
+    manual: float = 0.0
+    manual_max: float = 0.0
+    write_up: float | None = None
+    write_up_max: float = 0.0
+    marks: float = 0.0  # out of course.experiment_marks.out_of
+    remarks: str = ""
+    measured: dict[str, float] = field(default_factory=dict)  # the grader's own figures
+    plots: list[str] = field(default_factory=list)  # base64 PNGs from the executed notebook
+
+    @property
+    def complete(self) -> bool:
+        return self.submitted is not None and self.status in ("graded", "missing object")
+
+
+@dataclass
+class StudentRecord:
+    roll: str
+    name: str
+    batch: str
+    prn: str
+    experiments: list[ExperimentRecord]
+    attendance: float | None
+    term_work: float  # out of course.term_work.out_of
+    breakdown: dict[str, float]
+    practical: float | None  # PR marks entered by the examiners
+
+    @property
+    def eligible(self) -> bool:
+        return all(e.complete for e in self.experiments)
+
+    @property
+    def ineligible_reason(self) -> str:
+        missing = [f"{e.number}" for e in self.experiments if not e.complete]
+        return "" if not missing else f"journal incomplete: experiment(s) {', '.join(missing)}"
+
+
+def student_records(gradebook: Gradebook, course: Course, *, course_folder: Path,
+                    batch: str | None = None, roll: str | None = None,
+                    plots: int = 2) -> list[StudentRecord]:
+    """Every student's term-work record (of ``batch`` or only ``roll``), in roll order."""
+    with gradebook.session() as s:
+        query = select(Student).order_by(Student.roll)
+        if batch:
+            query = query.where(Student.batch == batch)
+        if roll:
+            query = query.where(Student.roll == roll)
+        students = s.scalars(query).all()
+        marks = _manual_marks(s)
+        records = []
+        for student in students:
+            experiments = [_experiment_record(s, course, planned, student.roll,
+                                              marks.get((student.roll, planned.id), {}),
+                                              course_folder, plots)
+                           for planned in course.experiments]
+            course_marks = marks.get((student.roll, "course"), {})
+            attendance = course_marks.get("attendance")
+            practical = course_marks.get("PR")
+            total, breakdown = _term_work(course, experiments, attendance)
+            records.append(StudentRecord(
+                student.roll, student.name, student.batch, student.prn, experiments,
+                attendance.points if attendance else None, total, breakdown,
+                practical.points if practical else None))
+    return records
+
+
+def _manual_marks(session) -> dict[tuple[str, str], dict[str, ManualMark]]:
+    """(roll, experiment) -> item -> the newest mark."""
+    marks: dict[tuple[str, str], dict[str, ManualMark]] = {}
+    for mark in session.scalars(select(ManualMark).order_by(ManualMark.at, ManualMark.id)):
+        marks.setdefault((mark.student_roll, mark.experiment), {})[mark.item] = mark
+    return marks
+
+
+def _experiment_record(session, course: Course, planned: PlannedExperiment, roll: str,
+                       marks: dict[str, ManualMark], course_folder: Path,
+                       plots: int) -> ExperimentRecord:
+    rubric = load_rubric(planned.id)
+    record = ExperimentRecord(planned.id, planned.number, planned.title, planned.aim,
+                              planned.conclusion, planned.planned)
+    submission, run = _graded(session, planned.id, roll)
+    manual_items = rubric.get("manual") or {}
+    record.manual_max = float(sum(manual_items.values()))
+    record.manual = float(sum(marks[q].points for q in manual_items if q in marks))
+    record.write_up_max = float(rubric.get("write_up", 5))
+    if "journal" in marks:
+        record.write_up = marks["journal"].points
+    if submission is not None and run is not None:
+        record.submitted, record.status = submission.arrived_at, run.status
+        record.auto, record.auto_max = run.score, run.max_score
+        record.measured = _measured(run)
+        record.plots = _plots(course_folder / "graded" / planned.id / str(submission.id), plots)
+        record.remarks = "" if run.status == "graded" else run.status
+    elif submission is not None:
+        record.submitted, record.status = submission.arrived_at, "not graded"
+    weights = course.experiment_marks
+    performance = weights["performance"] * (record.auto / record.auto_max
+                                            if record.auto_max else 0.0)
+    methodology = weights["methodology"] * (record.manual / record.manual_max
+                                            if record.manual_max else
+                                            (1.0 if record.complete else 0.0))
+    write_up = weights["write_up"] * ((record.write_up or 0.0) / record.write_up_max
+                                      if record.write_up_max else 0.0)
+    record.marks = round(performance + methodology + write_up
+                         + weights["timely"] * _timeliness(course, record), 2)
+    if record.complete and record.write_up is None:
+        record.remarks = (record.remarks + "; " if record.remarks else "") + "write-up not marked"
+    return record
+
+
+def _graded(session, experiment: str, roll: str) -> tuple[Submission | None, Run | None]:
+    submission = session.scalars(
+        select(Submission).where(Submission.experiment == experiment,
+                                 Submission.student_roll == roll,
+                                 Submission.status == "stored")
+        .order_by(Submission.version.desc())).first()
+    if submission is None:
+        return None, None
+    run = session.scalars(select(Run).where(Run.submission_id == submission.id,
+                                            Run.current.is_(True))).first()
+    return submission, run
+
+
+def _timeliness(course: Course, record: ExperimentRecord) -> float:
+    if record.submitted is None:
+        return 0.0
+    late_days = (record.submitted.date() - record.planned).days
+    if late_days <= course.late_policy["grace_days"]:
+        return 1.0
+    if late_days <= course.late_policy.get("half_credit_days", 0):
+        return 0.5
+    return 0.0
+
+
+def _measured(run: Run) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    for result in run.results:
+        if result.measured:
+            figures.update(json.loads(result.measured))
+    return figures
+
+
+def _plots(work: Path, limit: int) -> list[str]:
+    import nbformat
+
+    path = work / "executed.ipynb"
+    if limit <= 0 or not path.exists():
+        return []
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # noqa: BLE001 - a broken executed notebook just has no plots
+        return []
+    images = [o["data"]["image/png"] for c in nb.cells if c.cell_type == "code"
+              for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    return [str(i).replace("\n", "") for i in images[:limit]]
+
+
+def _term_work(course: Course, experiments: list[ExperimentRecord],
+               attendance: ManualMark | None) -> tuple[float, dict[str, float]]:
+    weights = course.term_work
+    out_of = course.experiment_marks["out_of"]
+    average = sum(e.marks for e in experiments) / (len(experiments) * out_of) if experiments else 0
+    from_experiments = round(weights["experiments"] * average, 2)
+    from_attendance = round(weights["attendance"] * (attendance.points / attendance.max_points)
+                            if attendance and attendance.max_points else 0.0, 2)
+    total = round(from_experiments + from_attendance)
+    return float(total), {"experiments": from_experiments, "attendance": from_attendance}
+
+
+__all__ = ["Course", "CourseConfigError", "ExperimentRecord", "PlannedExperiment",
+           "StudentRecord", "load_course", "load_rubric", "student_records", "Result"]
