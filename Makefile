@@ -28,11 +28,19 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.dlkit-installed-*
 	touch $@
 
-system-packages:  ## Debian packages the sandbox needs (only as root, only if missing)
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! command -v bwrap >/dev/null; then \
-		(apt-get install -y -q bubblewrap || (apt-get update -q && apt-get install -y -q bubblewrap)); \
-	elif ! command -v bwrap >/dev/null; then \
-		echo "note: bubblewrap is missing; install it (apt-get install bubblewrap) for the grading sandbox"; \
+# bubblewrap: the grading sandbox; fonts-lohit-deva: Devanagari names in the PDFs;
+# poppler-utils: pdftoppm, to look at a PDF page as an image.
+SYSTEM_PACKAGES := bubblewrap fonts-lohit-deva poppler-utils
+system-packages:  ## Debian packages the sandbox and the PDFs need (only as root, only if missing)
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing $$missing"; \
+		apt-get install -y -q $$missing >/dev/null 2>&1 || \
+		(apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null) || \
+		echo "warning: could not install $$missing"; \
+	else \
+		echo "note: missing Debian packages: $$missing (the sandbox needs bubblewrap; Devanagari PDFs need fonts-lohit-deva)"; \
 	fi
 
 test: setup  ## the fast test suite (what CI runs)
@@ -66,7 +74,7 @@ release: setup  ## build release/, autograder/ and solutions/ from source/ (with
 grade: setup  ## grade collected submissions: make grade EXP=exp2-feedforward COURSE=path
 	$(BIN)/dlkit grade $(EXP) --course $(or $(COURSE),.)
 
-reports: setup  ## term-work reports, viva sets, exam sheets
+reports: setup  ## term-work reports, viva sets, exam sheets (issue #7)
 	@echo "dlkit report arrives with issue #7 (reports)"; exit 2
 
 lint: setup  ## ruff over the package, tests and benchmarks

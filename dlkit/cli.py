@@ -272,6 +272,86 @@ def export_command(experiments: tuple[str, ...], fmt: str, out: Path | None, cou
         click.echo(f"wrote {path}")
 
 
+# --------------------------------------------------------------------------- examiner's papers
+
+def _papers_options(function):
+    function = click.option("--no-pdf", is_flag=True, help="HTML only (faster).")(function)
+    function = click.option(
+        "--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+        help="Where to write (default: <course>/reports).")(function)
+    return _course_options(function)
+
+
+def _records(course: Path, db: str | None, batch: str | None = None, roll: str | None = None):
+    from dlkit.reports.course import load_course, student_records
+
+    config = load_course()
+    if batch and config.batches and batch not in config.batches:
+        raise click.BadParameter(f"unknown batch {batch!r}; known: {', '.join(config.batches)}")
+    records = student_records(_gradebook(course, db), config, course_folder=course.resolve(),
+                              batch=batch, roll=roll)
+    if not records:
+        raise click.ClickException("no students found: load the roster or collect submissions "
+                                   "first (dlkit collect ... --roster roster.csv)")
+    return config, records
+
+
+@main.group("report", cls=_Group)
+def report() -> None:
+    """Term-work reports (the SPPU journal record), HTML and PDF."""
+
+
+@report.command("term-work")
+@click.option("--batch", default=None, help="Only this batch (e.g. B1).")
+@click.option("--student", "roll", default=None, help="Only this roll number.")
+@_papers_options
+def report_term_work(batch: str | None, roll: str | None, out: Path | None, no_pdf: bool,
+                     course: Path, db: str | None) -> None:
+    """Per student: cover, index, each experiment's results and plots, TW /25, eligibility;
+    plus the batch summary (one row per student)."""
+    from dlkit.reports.termwork import write_batch_summary, write_term_work
+
+    config, records = _records(course, db, batch, roll)
+    folder = out or course / "reports"
+    paths = write_term_work(records, config, folder, pdf=not no_pdf)
+    if roll is None:
+        paths += write_batch_summary(records, config, folder, batch, pdf=not no_pdf)
+    click.echo(f"wrote {len(paths)} file(s) under {folder}")
+    for path in paths[-2:] if roll is None else paths:
+        click.echo(f"  {path}")
+
+
+@main.group("exam", cls=_Group)
+def exam() -> None:
+    """The practical exam: the plan with slips, and the batch mark sheet."""
+
+
+@exam.command("sheet")
+@click.option("--batch", default=None, help="The batch (e.g. B1); default every student.")
+@click.option("--pr", "pr_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV of practical marks (columns roll, pr) to record first.")
+@click.option("--by", default=None, help="Who entered the PR marks (with --pr).")
+@_papers_options
+def exam_sheet(batch: str | None, pr_csv: Path | None, by: str | None, out: Path | None,
+               no_pdf: bool, course: Path, db: str | None) -> None:
+    """The batch mark sheet: roll, name, TW /25, PR /25, total /50, examiners' signatures."""
+    from dlkit.reports.termwork import (
+        read_practical_marks,
+        record_practical_marks,
+        write_mark_sheet,
+    )
+
+    if pr_csv:
+        if not by:
+            raise click.UsageError("--pr needs --by NAME (who entered the marks)")
+        recorded = record_practical_marks(_gradebook(course, db), read_practical_marks(pr_csv), by)
+        click.echo(f"recorded PR marks of {len(recorded)} student(s)")
+    config, records = _records(course, db, batch)
+    paths = write_mark_sheet(records, config, out or course / "reports", batch, pdf=not no_pdf)
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
 # --------------------------------------------------------------------------- helpers
 
 def _human(size: int) -> str:

@@ -156,6 +156,7 @@ class Gradebook:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
@@ -237,6 +238,26 @@ class Gradebook:
     def current_run(self, session: Session, submission_id: int) -> Run | None:
         return session.scalars(select(Run).where(Run.submission_id == submission_id,
                                                  Run.current.is_(True))).first()
+
+
+def _add_missing_columns(engine) -> None:
+    """Bring a gradebook written by an older dlkit up to date: add the columns it lacks
+    (each new column has a default), keeping every row."""
+    from sqlalchemy import inspect, text
+
+    inspector = inspect(engine)
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                kind = column.type.compile(engine.dialect)
+                default = column.default.arg if column.default is not None and \
+                    not callable(column.default.arg) else None
+                clause = f" DEFAULT {default!r}" if isinstance(default, (str, int, float)) else ""
+                connection.execute(text(
+                    f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{clause}'))
 
 
 def _late(seconds: float) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import yaml
@@ -115,7 +116,9 @@ class ExperimentRecord:
 
     @property
     def complete(self) -> bool:
-        return self.submitted is not None and self.status in ("graded", "missing object")
+        """Submitted and graded: the grader ran it (a timeout or crash still has its marks)."""
+        return self.submitted is not None and self.status not in (
+            "not submitted", "not graded", "sandbox error", "invalid notebook")
 
 
 @dataclass
@@ -268,9 +271,15 @@ def _term_work(course: Course, experiments: list[ExperimentRecord],
     from_experiments = round(weights["experiments"] * average, 2)
     from_attendance = round(weights["attendance"] * (attendance.points / attendance.max_points)
                             if attendance and attendance.max_points else 0.0, 2)
-    total = round(from_experiments + from_attendance)
-    return float(total), {"experiments": from_experiments, "attendance": from_attendance}
+    return whole_marks(from_experiments + from_attendance), {"experiments": from_experiments,
+                                                             "attendance": from_attendance}
 
 
-__all__ = ["Course", "CourseConfigError", "ExperimentRecord", "PlannedExperiment",
-           "StudentRecord", "load_course", "load_rubric", "student_records", "Result"]
+def whole_marks(value: float) -> float:
+    """Rounded to a whole mark, halves up (18.5 -> 19): Python's ``round`` rounds halves to the
+    even number (18.5 -> 18, 19.5 -> 20), which would treat equal halves differently."""
+    return float(Decimal(repr(round(value, 2))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+__all__ = ["Course", "CourseConfigError", "ExperimentRecord", "PlannedExperiment", "Result",
+           "StudentRecord", "load_course", "load_rubric", "student_records", "whole_marks"]

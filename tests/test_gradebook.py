@@ -1,0 +1,40 @@
+"""The gradebook: manual marks, the summary table, and upgrading an older database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+
+from dlkit.errors import DlkitError
+from dlkit.gradebook import Gradebook, Student
+
+
+@pytest.fixture
+def gradebook(tmp_path):
+    book = Gradebook.open(tmp_path)
+    with book.session() as s:
+        s.add_all([Student(roll="1", name="R&D <Lab>"), Student(roll="2", name="अमित पाटील")])
+    return book
+
+
+def test_manual_marks_keep_history_and_check_bounds(gradebook):
+    gradebook.set_manual_mark("1", "exp2-feedforward", "journal", 3, 5, "Prof. Rao")
+    gradebook.set_manual_mark("1", "exp2-feedforward", "journal", 4, 5, "Prof. Rao", "redone")
+    with pytest.raises(DlkitError, match="6 is not between 0 and 5"):
+        gradebook.set_manual_mark("1", "exp2-feedforward", "journal", 6, 5, "x")
+    with pytest.raises(DlkitError, match="unknown student '9'"):
+        gradebook.set_manual_mark("9", "exp2-feedforward", "journal", 1, 5, "x")
+    rows = gradebook.summary_rows()
+    assert rows[0] == ("roll", "name", "experiment", "version", "status", "auto", "manual", "late")
+    assert ("1", "R&D <Lab>", "-", "-", "no submission", "-", "-", "-") in rows
+    assert any(r[1] == "अमित पाटील" for r in rows)
+
+
+def test_an_older_gradebook_gets_the_new_columns_and_keeps_its_rows(tmp_path, gradebook):
+    with gradebook.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE results DROP COLUMN measured"))
+    assert "measured" not in {c["name"] for c in inspect(gradebook.engine).get_columns("results")}
+    reopened = Gradebook.open(tmp_path)
+    assert "measured" in {c["name"] for c in inspect(reopened.engine).get_columns("results")}
+    with reopened.session() as s:
+        assert s.get(Student, "2").name == "अमित पाटील"
