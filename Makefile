@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 
 # bubblewrap: the grading sandbox; fonts-lohit-deva: Devanagari names in the PDFs;
 # poppler-utils: pdftoppm, to look at a PDF page as an image.
-SYSTEM_PACKAGES := bubblewrap fonts-lohit-deva poppler-utils
+SYSTEM_PACKAGES := bubblewrap fonts-lohit-deva poppler-utils libharfbuzz-subset0
 system-packages:  ## Debian packages the sandbox and the PDFs need (only as root, only if missing)
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then :; \
@@ -67,6 +67,9 @@ demo: setup  ## the kit end to end: collect, grade, feedback, export the sample 
 	$(BIN)/dlkit export --format csv --course $(DEMO)
 	@echo "== 6. the gradebook ($(DEMO)/gradebook.db)"
 	$(BIN)/dlkit gradebook --course $(DEMO)
+	@echo "== 7. the examiner's papers of one student: term-work report and viva set"
+	$(BIN)/dlkit report term-work --student 41001 --course $(DEMO)
+	$(BIN)/dlkit viva --batch B1 --student 41001 --date $$(date '+%Y-%m-%d') --course $(DEMO)
 
 release: setup  ## build release/, autograder/ and solutions/ from source/ (with the 3 checks)
 	$(BIN)/dlkit release
@@ -74,8 +77,13 @@ release: setup  ## build release/, autograder/ and solutions/ from source/ (with
 grade: setup  ## grade collected submissions: make grade EXP=exp2-feedforward COURSE=path
 	$(BIN)/dlkit grade $(EXP) --course $(or $(COURSE),.)
 
-reports: setup  ## term-work reports, viva sets, exam sheets (issue #7)
-	@echo "dlkit report arrives with issue #7 (reports)"; exit 2
+BATCH  ?= B1
+TODAY  := $(shell date '+%Y-%m-%d')
+reports: setup  ## examiner's papers for COURSE (default demo/course) and BATCH (default B1)
+	$(BIN)/dlkit report term-work --course $(or $(COURSE),$(DEMO))
+	$(BIN)/dlkit viva --batch $(BATCH) --date $(TODAY) --course $(or $(COURSE),$(DEMO))
+	$(BIN)/dlkit exam plan --batch $(BATCH) --date $(TODAY) --course $(or $(COURSE),$(DEMO))
+	$(BIN)/dlkit exam sheet --batch $(BATCH) --course $(or $(COURSE),$(DEMO))
 
 lint: setup  ## ruff over the package, tests and benchmarks
 	$(BIN)/ruff check dlkit tests benchmarks

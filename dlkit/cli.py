@@ -321,9 +321,82 @@ def report_term_work(batch: str | None, roll: str | None, out: Path | None, no_p
         click.echo(f"  {path}")
 
 
+@main.command("viva")
+@click.option("--batch", required=True, help="The batch (e.g. B1).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="The viva date (YYYY-MM-DD); the sets depend on it.")
+@click.option("--per-student", type=click.IntRange(1), default=6, show_default=True,
+              help="Questions per student.")
+@click.option("--student", "roll", default=None,
+              help="Write only this student's set (drawn with the whole batch).")
+@_papers_options
+def viva_command(batch: str, day, per_student: int, roll: str | None, out: Path | None,
+                 no_pdf: bool, course: Path, db: str | None) -> None:
+    """Per-student viva question sets: a student copy and an examiner copy with model answers.
+
+    Sets are deterministic for (roll number, date, question-bank version), mix difficulties,
+    cover the experiments each student performed, differ between students, and use the bank's
+    questions evenly.
+    """
+    from dlkit.reports.viva import load_bank, performed, viva_sets, write_viva
+
+    config, records = _records(course, db, batch)
+    students = [(r.roll, performed(r)) for r in records if performed(r)]
+    skipped = [r.roll for r in records if not performed(r)]
+    bank = load_bank()
+    sets = viva_sets(students, day.date(), bank, per_student)
+    if roll is not None:
+        if roll not in sets:
+            raise click.ClickException(f"no viva set for {roll} in batch {batch}")
+        sets = {roll: sets[roll]}
+    paths = write_viva(sets, {r.roll: r.name for r in records}, day.date(),
+                       out or course / "reports", batch=batch, bank=bank, course=config,
+                       pdf=not no_pdf)
+    click.echo(f"{len(sets)} viva set(s) for batch {batch} on {day:%Y-%m-%d} "
+               f"(question bank {bank.version})")
+    if skipped:
+        click.echo(f"no experiment performed, no set: {', '.join(skipped)}")
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
 @main.group("exam", cls=_Group)
 def exam() -> None:
     """The practical exam: the plan with slips, and the batch mark sheet."""
+
+
+@exam.command("plan")
+@click.option("--batch", required=True, help="The batch (e.g. B1).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="The exam date (YYYY-MM-DD).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Change it to draw a different (still balanced) allotment.")
+@click.option("--per-student", type=click.IntRange(1), default=6, show_default=True,
+              help="Viva questions per student.")
+@_papers_options
+def exam_plan(batch: str, day, seed: int, per_student: int, out: Path | None, no_pdf: bool,
+              course: Path, db: str | None) -> None:
+    """Allot each eligible student one experiment (balanced, no two neighbours in roll order
+    alike) with a viva set; print exam slips and the examiner's list. Ineligible students
+    (journal incomplete) are listed with the reason."""
+    from dlkit.reports.exam import plan_exam, write_exam
+    from dlkit.reports.viva import load_bank, performed, viva_sets
+
+    config, records = _records(course, db, batch)
+    plan = plan_exam(records, [e.id for e in config.experiments], day.date(), seed, batch=batch)
+    bank = load_bank()
+    by_roll = {r.roll: r for r in records}
+    sets = viva_sets([(roll, performed(by_roll[roll])) for roll in plan.allotments],
+                     day.date(), bank, per_student) if plan.allotments else {}
+    paths = write_exam(plan, sets, out or course / "reports", course=config,
+                       bank_version=bank.version, pdf=not no_pdf)
+    counts = ", ".join(f"{e}: {n}" for e, n in sorted(plan.counts().items()))
+    click.echo(f"{len(plan.allotments)} eligible student(s) allotted ({counts or 'none'}); "
+               f"{len(plan.ineligible)} not eligible")
+    for student in plan.ineligible:
+        click.echo(f"  not eligible: {student.roll} {student.name}: {student.reason}")
+    for path in paths:
+        click.echo(f"wrote {path}")
 
 
 @exam.command("sheet")

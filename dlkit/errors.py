@@ -10,7 +10,14 @@ Every failure a user can cause or meet is one of these; the CLI prints them as
     │   └── DataUnavailable    no source could provide an entry (lists every attempt)
     ├── NotebookFormatError    a master notebook that cannot be released (file, cell, question)
     ├── RosterError            a roster.csv with problems (lists every one, with its line)
-    └── CollectError           a submissions source that cannot be collected at all
+    ├── CollectError           a submissions source that cannot be collected at all
+    └── (defined beside their modules, same base)
+        ├── release.ReleaseCheckFailed      a release check failed; nothing was replaced
+        ├── sandbox.SandboxUnavailable      --require-sandbox without bubblewrap
+        ├── reports.course.CourseConfigError   rubrics/course.yml or a rubric is wrong
+        ├── reports.termwork.PracticalMarksError   a PR marks CSV with problems
+        ├── reports.viva.VivaError          a question bank or a viva request that cannot work
+        └── reports.exam.ExamPlanError      an exam plan that cannot be balanced
 """
 
 from __future__ import annotations

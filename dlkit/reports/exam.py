@@ -19,9 +19,13 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Union
 
 from dlkit.errors import DlkitError
 from dlkit.reports.viva import Question, batch_slug, experiment_labels, roll_key
+
+if TYPE_CHECKING:  # course.py pulls in the gradebook (SQLAlchemy); only its types are needed
+    from dlkit.reports.course import Course, StudentRecord
 
 
 class ExamPlanError(DlkitError):
@@ -61,8 +65,11 @@ class ExamPlan:
         return {e: counts[e] for e in self.experiments}
 
 
-def plan_exam(candidates: Sequence, experiments: Sequence[str], date: dt.date, seed: int = 0, *,
-              batch: str = "") -> ExamPlan:
+Candidate = Union["ExamCandidate", "StudentRecord", tuple]
+
+
+def plan_exam(candidates: Sequence[Candidate], experiments: Sequence[str], date: dt.date,
+              seed: int = 0, *, batch: str = "") -> ExamPlan:
     """Allot every eligible candidate one of ``experiments``, with the guarantees of the module.
 
     ``candidates`` are :class:`ExamCandidate`, ``StudentRecord`` (``eligible`` and
@@ -88,7 +95,7 @@ def plan_exam(candidates: Sequence, experiments: Sequence[str], date: dt.date, s
         batch = batches.pop() if len(batches) == 1 else ""
     digest = _digest("exam", *eligible, "|", *experiments, date.isoformat(), str(seed))
     return ExamPlan(batch, date, seed, experiments,
-                    dict(zip(eligible, _sequence(len(eligible), experiments, digest))),
+                    dict(zip(eligible, _sequence(len(eligible), experiments, digest), strict=True)),
                     {c.roll: c.name for c in students},
                     tuple(Ineligible(c.roll, c.name, c.reason or "not eligible")
                           for c in students if not c.eligible))
@@ -126,7 +133,7 @@ def _arrangeable(left: Mapping[str, int], first: str, rest: int) -> bool:
                for e, n in left.items())
 
 
-def _candidate(item) -> ExamCandidate:
+def _candidate(item: Candidate) -> ExamCandidate:
     if isinstance(item, ExamCandidate):
         return item
     if isinstance(item, tuple):
@@ -143,7 +150,8 @@ def _digest(*parts: str) -> str:
 # --------------------------------------------------------------------------- papers
 
 def write_exam(plan: ExamPlan, sets: Mapping[str, Sequence[Question]], out: Path, *,
-               course=None, bank_version: str = "", pdf: bool = True) -> list[Path]:
+               course: Course | None = None, bank_version: str = "",
+               pdf: bool = True) -> list[Path]:
     """The exam slips (one page per eligible student) and the examiner's list.
 
     Written as ``out/exam/<date>/slips-<batch>`` and ``examiner-<batch>`` (.html, and .pdf with
@@ -159,8 +167,8 @@ def write_exam(plan: ExamPlan, sets: Mapping[str, Sequence[Question]], out: Path
             + render("exam_examiner_list.html", context, folder / f"examiner-{slug}", pdf=pdf))
 
 
-def exam_context(plan: ExamPlan, sets: Mapping[str, Sequence[Question]], *, course=None,
-                 bank_version: str = "") -> dict:
+def exam_context(plan: ExamPlan, sets: Mapping[str, Sequence[Question]], *,
+                 course: Course | None = None, bank_version: str = "") -> dict:
     """What the exam templates print (plain data; the templates escape it)."""
     if course is None:
         from dlkit.reports.course import load_course

@@ -49,6 +49,9 @@ def html_to_pdf(html: str, base_url: Path = TEMPLATES) -> bytes:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     from weasyprint import HTML
 
+    # fontTools stamps the current time into embedded fonts unless SOURCE_DATE_EPOCH is set:
+    # fix it, so the same inputs give the same PDF bytes.
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "1704067200")
     return HTML(string=html, base_url=str(base_url)).write_pdf()
 
 

@@ -44,11 +44,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from dlkit.errors import DlkitError
 from dlkit.experiments import ROOT
+
+if TYPE_CHECKING:  # course.py pulls in the gradebook (SQLAlchemy); only its types are needed
+    from dlkit.reports.course import Course, StudentRecord
 
 DIFFICULTIES = ("easy", "medium", "hard")
 #: Seeds tried before giving up on a batch whose constraints are tight (see :func:`viva_sets`).
@@ -159,8 +163,8 @@ def viva_sets(students: Sequence[tuple[str, Sequence[str]]], date: dt.date, bank
     """Each student's questions, by roll: ``students`` are (roll, performed experiment ids).
 
     Deterministic (SHA-256 of the rolls, date, bank version and ``per_student``; no Python
-    ``hash()``), and checked against the guarantees of the module docstring. Questions in a set
-    are ordered by experiment number, then easy before harder.
+    ``hash()``), and checked against the guarantees of the module docstring. A set lists its
+    questions in the bank's experiment order, easy before medium before hard.
     """
     pools = _pools(students, bank, per_student)
     if not pools:
@@ -359,7 +363,7 @@ def usage(sets: Mapping[str, Sequence[Question]]) -> Counter[str]:
     return Counter(q.id for questions in sets.values() for q in questions)
 
 
-def performed(record) -> list[str]:
+def performed(record: StudentRecord) -> list[str]:
     """The experiments a student performed: those with a submission (graded or not)."""
     return [e.id for e in record.experiments if e.submitted is not None]
 
@@ -383,7 +387,7 @@ def _digest(*parts: str) -> str:
 # --------------------------------------------------------------------------- papers
 
 def write_viva(sets: Mapping[str, Sequence[Question]], names: Mapping[str, str],
-               date: dt.date, out: Path, *, batch: str, bank: Bank, course=None,
+               date: dt.date, out: Path, *, batch: str, bank: Bank, course: Course | None = None,
                marks_per_question: float | None = None, pdf: bool = True) -> list[Path]:
     """The student copy (questions) and examiner copy (with model answers and marks boxes).
 
@@ -402,7 +406,7 @@ def write_viva(sets: Mapping[str, Sequence[Question]], names: Mapping[str, str],
 
 
 def viva_context(sets: Mapping[str, Sequence[Question]], names: Mapping[str, str],
-                 date: dt.date, *, batch: str, bank: Bank, course=None,
+                 date: dt.date, *, batch: str, bank: Bank, course: Course | None = None,
                  marks_per_question: float | None = None) -> dict:
     """What the viva templates print (plain data; the templates escape it)."""
     course = _course(course)
@@ -415,14 +419,14 @@ def viva_context(sets: Mapping[str, Sequence[Question]], names: Mapping[str, str
             "total_marks": marks_per_question * per_student if marks_per_question else None}
 
 
-def question_rows(questions: Sequence[Question], course) -> list[dict]:
+def question_rows(questions: Sequence[Question], course: Course | None) -> list[dict]:
     labels = experiment_labels(course)
     return [{"number": i, "id": q.id, "difficulty": q.difficulty, "question": q.question,
              "answer": q.answer, "experiment": labels.get(q.experiment, q.experiment)}
             for i, q in enumerate(questions, start=1)]
 
 
-def experiment_labels(course) -> dict[str, str]:
+def experiment_labels(course: Course | None) -> dict[str, str]:
     return {e.id: f"Experiment {e.number}" for e in course.experiments} if course else {}
 
 
@@ -431,7 +435,7 @@ def batch_slug(batch: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", batch).strip("-.") or "all"
 
 
-def _course(course):
+def _course(course: Course | None) -> Course:
     if course is not None:
         return course
     from dlkit.reports.course import load_course
