@@ -86,7 +86,7 @@ reports: setup  ## examiner's papers for COURSE (default demo/course) and BATCH 
 	$(BIN)/dlkit exam sheet --batch $(BATCH) --course $(or $(COURSE),$(DEMO))
 
 lint: setup  ## ruff over the package, tests and benchmarks
-	$(BIN)/ruff check dlkit tests benchmarks
+	$(BIN)/ruff check dlkit tests benchmarks demo
 
 clean:  ## remove caches and build leftovers (keeps .venv and the data cache)
 	rm -rf build dist *.egg-info .pytest_cache .ruff_cache $(DEMO)

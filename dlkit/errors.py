@@ -9,13 +9,14 @@ Every failure a user can cause or meet is one of these; the CLI prints them as
     │   ├── ChecksumMismatch   a file whose bytes are not the registered ones
     │   └── DataUnavailable    no source could provide an entry (lists every attempt)
     ├── NotebookFormatError    a master notebook that cannot be released (file, cell, question)
-    ├── RosterError            a roster.csv with problems (lists every one, with its line)
+    ├── FileProblems           a CSV with problems (lists every one, with its line)
+    │   ├── RosterError        roster.csv
+    │   └── reports.termwork.PracticalMarksError   a PR marks CSV
     ├── CollectError           a submissions source that cannot be collected at all
     └── (defined beside their modules, same base)
         ├── release.ReleaseCheckFailed      a release check failed; nothing was replaced
         ├── sandbox.SandboxUnavailable      --require-sandbox without bubblewrap
         ├── reports.course.CourseConfigError   rubrics/course.yml or a rubric is wrong
-        ├── reports.termwork.PracticalMarksError   a PR marks CSV with problems
         ├── reports.viva.VivaError          a question bank or a viva request that cannot work
         └── reports.exam.ExamPlanError      an exam plan that cannot be balanced
 """
@@ -91,17 +92,24 @@ class NotebookFormatError(DlkitError):
         super().__init__(what, where=where, fix=fix)
 
 
-class RosterError(DlkitError):
-    """A roster file with problems; ``problems`` holds each as ``<file> line N: <problem>``."""
+class FileProblems(DlkitError):
+    """A file with problems; ``problems`` holds each as ``<file> line N: <problem>``."""
+
+    #: what the file is, for the one-line summary ("the roster", "the practical marks")
+    subject = "the file"
 
     def __init__(self, path: str, problems: Sequence[str]) -> None:
         self.path, self.problems = path, list(problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the roster", where=path,
+        super().__init__(f"{len(self.problems)} problem(s) in {self.subject}", where=path,
                          fix="correct these lines and run again")
 
     @property
     def message(self) -> str:  # every problem on its own line, after the usual one-line summary
         return super().message + "".join(f"\n  {problem}" for problem in self.problems)
+
+
+class RosterError(FileProblems):
+    subject = "the roster"
 
 
 class CollectError(DlkitError):

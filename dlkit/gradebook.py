@@ -49,7 +49,7 @@ SUBMISSION_STATUSES = ("stored", "duplicate", "rejected")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

@@ -91,6 +91,11 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
         line = data[: exc.start].count(b"\n") + 1
         problem = f"{path.name} line {line}: not UTF-8 text; save the file as 'CSV UTF-8'"
         raise RosterError(str(path), [problem]) from None
+    return csv_records(text)
+
+
+def csv_records(text: str) -> list[tuple[int, list[str]]]:
+    """Non-blank CSV records (cells trimmed) with the line each starts on, as a user counts."""
     reader = csv.reader(io.StringIO(text, newline=""))
     rows, line = [], 1
     for record in reader:

@@ -77,9 +77,13 @@ def test_describe_figure():
     import matplotlib.pyplot as plt
 
     fig, (a, b) = plt.subplots(1, 2)
-    a.plot([1, 2], label="train"); a.plot([2, 1], label="validation"); a.legend()
-    a.set_xlabel("epoch"); a.set_ylabel("loss")
-    b.hist(np.random.default_rng(0).normal(size=100), bins=10); b.axvline(0.5)
+    a.plot([1, 2], label="train")
+    a.plot([2, 1], label="validation")
+    a.legend()
+    a.set_xlabel("epoch")
+    a.set_ylabel("loss")
+    b.hist(np.random.default_rng(0).normal(size=100), bins=10)
+    b.axvline(0.5)
     info = checks.describe_figure(fig)
     assert info["axes"][0]["legend"] == ["train", "validation"]
     assert info["axes"][0]["xlabel"] == "epoch" and info["axes"][1]["patches"] == 10

@@ -17,7 +17,6 @@ import threading
 import traceback
 from pathlib import Path
 
-
 _LOADED: dict = {}  # models shared by several tests are loaded once
 
 

@@ -2,8 +2,9 @@
 
     python -m dlkit.grading.runner WORK NOTEBOOK SECONDS
 
-1. executes ``WORK/NOTEBOOK`` (the released file name, which otter's init cell expects) in a fresh kernel (a cell that runs past the time left is
-   interrupted and the rest skipped), writes ``WORK/executed.ipynb`` and ``WORK/execution.json``;
+1. executes ``WORK/NOTEBOOK`` (the released file name, which otter's init cell expects) in a
+   fresh kernel (a cell that runs past the time left is interrupted and the rest skipped),
+   writes ``WORK/executed.ipynb`` and ``WORK/execution.json``;
 2. only then reads the extract halves of the tests from stdin (JSON), runs each in the student's
    namespace and exports what it returns to ``WORK/exports/<id>/`` through the safe formats.
 

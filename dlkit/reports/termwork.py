@@ -12,35 +12,27 @@ the current time. The PDFs are rendered from it by :mod:`dlkit.reports.render`.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dlkit.errors import DlkitError
+from dlkit.errors import DlkitError, FileProblems
 from dlkit.gradebook import RUN_STATUSES, Gradebook, Student
 from dlkit.reports.course import Course, ExperimentRecord, StudentRecord
 from dlkit.reports.render import render
+from dlkit.roster import csv_records
 
 DASH = "—"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 PR_COLUMNS = ("roll", "pr")
 
 
-class PracticalMarksError(DlkitError):
-    """A PR marks file with problems; ``problems`` holds each as ``<file> line N: <problem>``."""
+class PracticalMarksError(FileProblems):
+    """A PR marks file with problems, each with its line."""
 
-    def __init__(self, path: str, problems: Sequence[str]) -> None:
-        self.path, self.problems = path, list(problems)
-        super().__init__(f"{len(self.problems)} problem(s) in the practical marks", where=path,
-                         fix="correct these lines and run again")
-
-    @property
-    def message(self) -> str:  # every problem on its own line, after the usual one-line summary
-        return super().message + "".join(f"\n  {problem}" for problem in self.problems)
+    subject = "the practical marks"
 
 
 # --------------------------------------------------------------------------- the papers
@@ -178,7 +170,7 @@ def read_practical_marks(path: Path, *, out_of: float = 25) -> dict[str, float]:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise PracticalMarksError(str(path), [
             f"{path.name} line {line}: not UTF-8 text; save the file as 'CSV UTF-8'"]) from None
-    rows = _csv_rows(text)
+    rows = csv_records(text)
     if not rows:
         raise PracticalMarksError(str(path), [
             f"{path.name} line 1: empty file; the header must be {','.join(PR_COLUMNS)}"])
@@ -221,17 +213,6 @@ def _pr_problem(roll: str, value: str, out_of: float, first_line: Mapping[str, i
     if not math.isfinite(points) or not 0 <= points <= out_of:
         return f"PR marks {value} of {roll} are not between 0 and {marks_text(out_of)}"
     return ""
-
-
-def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
-    """Non-blank CSV records with the line each starts on."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows, line = [], 1
-    for record in reader:
-        if any(cell.strip() for cell in record):
-            rows.append((line, [cell.strip() for cell in record]))
-        line = reader.line_num + 1
-    return rows
 
 
 def record_practical_marks(gradebook: Gradebook, marks: Mapping[str, float], by: str, *,
