@@ -162,7 +162,7 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         **_device_env(slot, slots),
     }
     extracts = json.dumps([{"id": t.id, "code": t.extract} for t in plan])
-    judge = _start_judge(work, plan)  # warms up while the notebook runs
+    judge = _start_judge(work, plan, slots)  # warms up while the notebook runs
     try:
         run = sandbox.run([sys.executable, "-m", "dlkit.grading.runner", str(work), name,
                            str(limits.seconds)], work, env,
@@ -244,12 +244,13 @@ class _Judge:
         self.tests_file.unlink(missing_ok=True)
 
 
-def _start_judge(work: Path, plan: list[PlannedTest]) -> _Judge:
-    """The judge halves live outside the work folder, which is all the sandbox can see."""
+def _start_judge(work: Path, plan: list[PlannedTest], slots: int = 1) -> _Judge:
+    """The judge halves live outside the work folder, which is all the sandbox can see.
+    It gets the same share of the CPU threads as a worker (it runs beside one)."""
     tests_file = work.parent / f".{work.name}-tests.json"
     tests_file.write_text(json.dumps([{"id": t.id, "judge": t.judge} for t in plan]))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""})
+    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", **_device_env("cpu", slots)})
     process = subprocess.Popen(
         [sys.executable, "-m", "dlkit.grading.judge", str(work), str(tests_file)],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
