@@ -211,6 +211,9 @@ def _status(run, record: dict | None, limits: Limits) -> tuple[str, str]:
                                "(did the notebook kill its parent process?)")
         tail = run.stderr.strip().splitlines()[-1:] or ["no output"]
         return "sandbox error", f"the sandbox failed to start: {tail[0][:300]}"
+    if any(e.get("error") == "MemoryError" for e in record.get("errors", [])):
+        return "memory limit", (f"the notebook ran out of memory (limit "
+                                f"{limits.memory_bytes / 2**30:g} GB)")
     if record.get("dead_kernel"):
         cell = next((e["cell"] for e in record["errors"] if e["error"] == "the kernel died"), "?")
         return "crashed", f"the kernel died while running cell {cell} (sys.exit, os._exit or a crash)"

@@ -159,3 +159,16 @@ open('judged.json', 'w').write(json.dumps({'q1_mean-1': {'passed': True}}))
 """
     outcome, _ = grade_toy(after=[fake, "def scale(x):\n    return 'perfect'"])
     assert outcome.score == 0
+
+
+def test_memory_bomb_without_cgroups_or_bubblewrap_still_hits_the_limit(grade_toy, monkeypatch):
+    from dlkit import sandbox as sandbox_module
+
+    monkeypatch.setattr(sandbox_module._CGroups, "create", classmethod(lambda cls, limits: None))
+    monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: None)
+    outcome, _ = grade_toy(before=["import numpy as np\nblocks = []\nwhile True:\n"
+                                   "    blocks.append(np.ones(2**27))"], memory_gb=1.5, seconds=60)
+    # rlimits make the allocation fail (MemoryError) instead of killing the kernel: the bomb's
+    # cell fails, the answers after it still run and keep the marks they earn
+    assert outcome.status == "memory limit" and "ran out of memory" in outcome.reason
+    assert outcome.score == 5 and outcome.sandbox.startswith("FALLBACK")
