@@ -97,6 +97,7 @@ def collect(experiment_id: str, source: Path, *, course: Path, gradebook: Gradeb
     source = Path(source)
     if not source.exists():
         raise CollectError("submissions source not found", where=str(source), fix=SOURCE_HELP)
+    gradebook.note_experiment(experiment.id, experiment.number, experiment.title)
     report = CollectReport(experiment.id, str(source))
     with _inputs(source, experiment.id, limits) as (inputs, ignored), gradebook.session() as s:
         report.ignored += ignored

@@ -38,3 +38,13 @@ def test_an_older_gradebook_gets_the_new_columns_and_keeps_its_rows(tmp_path, gr
     assert "measured" in {c["name"] for c in inspect(reopened.engine).get_columns("results")}
     with reopened.session() as s:
         assert s.get(Student, "2").name == "अमित पाटील"
+
+
+def test_experiments_are_recorded_once_and_updated(gradebook):
+    from dlkit.gradebook import ExperimentRow
+
+    gradebook.note_experiment("exp2-feedforward", 2, "Feed-forward", 14)
+    gradebook.note_experiment("exp2-feedforward", 2, "Feed-forward network")
+    with gradebook.session() as s:
+        row = s.get(ExperimentRow, "exp2-feedforward")
+        assert (row.title, row.auto_points) == ("Feed-forward network", 14)

@@ -311,6 +311,8 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                               devices=devices)
     sandbox.command(["true"], course, {})  # refuses early when the sandbox is required
     limits = Limits(seconds=timeout or experiment.time_limit, memory_bytes=int(memory_gb * 2**30))
+    gradebook.note_experiment(experiment.id, experiment.number, experiment.title,
+                              sum(t.points for t in plan))
     submissions = gradebook.latest_submissions(experiment.id)
     with gradebook.session() as session:  # a sandbox error was not the student's: try again
         done = {s.id for s in submissions
