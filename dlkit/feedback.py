@@ -13,18 +13,15 @@ import binascii
 import datetime as dt
 import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dlkit.experiments import ROOT, Experiment
+from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.gradebook import (
     RUN_STATUSES,
@@ -36,10 +33,11 @@ from dlkit.gradebook import (
     Submission,
 )
 from dlkit.notebook.master import read_master
+from dlkit.reports.render import environment as templates
+from dlkit.reports.render import write_atomic
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = ROOT / "reports" / "templates"
 MAX_PLOTS = 6
 MAX_PLOT_CHARS = 2_000_000  # base64 characters; a bigger image is left out of the page
 MAX_HINT_CHARS = 300
@@ -342,10 +340,10 @@ def _is_base64(text: str) -> bool:
 
 # --------------------------------------------------------------------------- output
 
-def environment() -> Environment:
-    """Jinja2 over reports/templates, autoescaping everything (names, messages are untrusted)."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True,
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+def environment():
+    """The reports' Jinja environment (autoescaping: names and messages are untrusted), with the
+    ``points`` filter the feedback page uses."""
+    env = templates()
     env.filters["points"] = points
     return env
 
@@ -354,14 +352,3 @@ def safe_filename(roll: str) -> str:
     return re.sub(r"[^\w.-]", "_", roll) or "_"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
