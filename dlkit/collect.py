@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from dlkit import experiments
 from dlkit.errors import CollectError
-from dlkit.gradebook import Gradebook, Student, Submission
+from dlkit.gradebook import Gradebook, Student, Submission, duration
 from dlkit.roster import RosterEntry
 
 MB = 1024 * 1024
@@ -159,7 +159,7 @@ class _Collector:
         late = _late_seconds(item.arrived_at, self.due)
         self._record(item, roll, "stored", "", sha256=sha, path=path, version=len(stored) + 1,
                      late_seconds=late)
-        reason = f"version {len(stored) + 1}" + (f", late by {_duration(late)}" if late else "")
+        reason = f"version {len(stored) + 1}" + (f", late by {duration(late)}" if late else "")
         self.report.accepted.append(Outcome(item.original_name, roll, reason))
 
     def _reject(self, item: _Input, roll: str | None, reason: str) -> None:
@@ -572,10 +572,3 @@ def _late_seconds(arrived: dt.datetime, due: dt.datetime | None) -> float:
     return max(0.0, (arrived - due).total_seconds()) if due is not None else 0.0
 
 
-def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{max(minutes, 1)} min"
-    if minutes < 24 * 60:
-        return f"{minutes // 60} h {minutes % 60} min"
-    return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"

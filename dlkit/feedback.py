@@ -31,6 +31,7 @@ from dlkit.gradebook import (
     Run,
     Student,
     Submission,
+    duration,
 )
 from dlkit.notebook.master import read_master
 from dlkit.reports.render import environment as templates
@@ -283,15 +284,6 @@ def lateness(submission: Submission) -> str:
     if submission.late_seconds and submission.late_seconds > 0:
         return f"late by {duration(submission.late_seconds)}"
     return "on time" if submission.due_at else "no deadline recorded"
-
-
-def duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "",
-             f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
-    return " ".join(p for p in parts if p) or f"{secs} s"
 
 
 def points(value: float | None) -> str:

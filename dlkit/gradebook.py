@@ -280,11 +280,18 @@ def _add_missing_columns(engine) -> None:
                     f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{clause}'))
 
 
+def duration(seconds: float) -> str:
+    """A span in words a student reads: "1 day 2 h 1 min", "3 h 5 min", "42 s"."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "",
+             f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return " ".join(p for p in parts if p) or f"{secs} s"
+
+
 def _late(seconds: float) -> str:
-    if seconds <= 0:
-        return "on time"
-    hours = seconds / 3600
-    return f"{hours:.1f} h late" if hours < 48 else f"{hours / 24:.1f} days late"
+    return "on time" if seconds <= 0 else f"late by {duration(seconds)}"
 
 
 def _sqlite_pragmas(connection, _record) -> None:

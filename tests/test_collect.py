@@ -172,7 +172,7 @@ def test_nbgrader_exchange_timestamps_are_arrival_times(tmp_path, run, gradebook
     })
     report = run(tmp_path / "exchange", due=NOON)  # the exchange root, with one course
     assert [(o.student, o.reason) for o in report.accepted] == [
-        ("41101", "version 1"), ("41101", "version 2, late by 1 d 0 h")]
+        ("41101", "version 1"), ("41101", "version 2, late by 1 day")]
     assert report.rejected[0].reason == "student '99999' is not in the roster"
     first, second = (row for row in rows(gradebook) if row.status == "stored")
     assert first.arrived_at == dt.datetime(2026, 11, 20, 10, 15, 3, 123456)
@@ -303,7 +303,7 @@ def test_two_files_of_one_student_become_versions_in_arrival_order(tmp_path, run
     write_folder(source, {"41101_copy.ipynb": notebook("late")}, NOON + dt.timedelta(hours=1))
     report = run(source, due=NOON - dt.timedelta(hours=1))
     assert [(o.original_name, o.reason) for o in report.accepted] == [
-        ("41101_v2.ipynb", "version 1"), ("41101.ipynb", "version 2, late by 1 h 0 min")]
+        ("41101_v2.ipynb", "version 1"), ("41101.ipynb", "version 2, late by 1 h")]
     assert [(o.original_name, o.reason) for o in report.duplicates] == [
         ("41101_copy.ipynb", "identical to version 2, already stored")]
     stored = by_name(gradebook)
