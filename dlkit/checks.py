@@ -65,7 +65,7 @@ def run(extract: Extract, judge: Judge, ns: Mapping[str, Any]) -> None:
 # --------------------------------------------------------------------------- safe export
 
 def export(data: Mapping[str, Any], folder: Path, saved: dict[int, Path] | None = None) -> None:
-    """Write ``data`` (name -> Keras model | array | JSON value) into ``folder`` safely.
+    """Write ``data`` (name -> Keras model | torch module | array | JSON value) into ``folder`` safely.
 
     ``saved`` (object id -> file) lets the grader write a model that several tests ask for once
     and hard-link it after; student code does not run between those tests.
@@ -85,6 +85,8 @@ def export(data: Mapping[str, Any], folder: Path, saved: dict[int, Path] | None 
                 if saved is not None:
                     saved[id(value)] = target
             manifest[name] = {"kind": "keras"}
+        elif _is_torch_module(value):
+            manifest[name] = {"kind": "torch", "spec": _export_torch(value, folder / f"{name}.npz", saved)}
         elif isinstance(value, np.ndarray) or _is_tensor(value):
             array = np.asarray(value.detach().cpu() if _is_tensor(value) else value)
             if array.dtype == object:
@@ -98,7 +100,8 @@ def export(data: Mapping[str, Any], folder: Path, saved: dict[int, Path] | None 
 
 
 def load(folder: Path, loaded: dict[tuple[int, int], Any] | None = None) -> dict[str, Any]:
-    """Read what :func:`export` wrote, with no pickle and Keras ``safe_mode``.
+    """Read what :func:`export` wrote, with no pickle and Keras ``safe_mode``; torch modules are
+    rebuilt from their declared layers and given their exported tensors.
 
     ``loaded`` ((device, inode) -> model) lets the judge load a hard-linked model once.
     """
@@ -116,6 +119,8 @@ def load(folder: Path, loaded: dict[tuple[int, int], Any] | None = None) -> dict
                 data[name] = keras.models.load_model(path, safe_mode=True)
                 if loaded is not None:
                     loaded[key] = data[name]
+        elif entry["kind"] == "torch":
+            data[name] = _load_torch(entry["spec"], folder / f"{name}.npz", loaded)
         elif entry["kind"] == "npy":
             data[name] = np.load(folder / f"{name}.npy", allow_pickle=False)
         else:
@@ -256,3 +261,278 @@ def export_outcome(extract: Extract, ns: Mapping[str, Any], folder: str) -> None
     tmp = path / ".outcome.json"
     tmp.write_text(json.dumps(outcome))
     os.replace(tmp, path / "outcome.json")  # complete when it appears: the judge may be waiting
+
+
+# ---- exp3-image-classifier
+
+@lru_cache(maxsize=2)
+def _image_set_test(name: str) -> tuple[np.ndarray, np.ndarray]:
+    from dlkit.data import load_image_set
+
+    images = load_image_set(name)
+    return images.x_test, images.y_test
+
+
+def image_set_test_inputs(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The real test set of image set ``name`` ("mnist", "cifar10"): NHWC float32 in [0, 1], labels."""
+    x_test, y_test = _image_set_test(name)
+    return x_test.astype("float32") / 255.0, y_test
+
+
+def image_set_accuracy(model: Any, name: str) -> float:
+    """Accuracy of a Keras image classifier on the real test set of ``name``, measured by the grader."""
+    x, y = image_set_test_inputs(name)
+    expected = tuple(x.shape[1:])
+    if tuple(model.input_shape[1:]) != expected:
+        raise AssertionError(f"the model takes inputs of shape {tuple(model.input_shape[1:])}; {name} test "
+                             f"images have shape {expected}")
+    return float((predict(model, x).argmax(axis=1) == y).mean())
+
+
+# ---- exp1-frameworks
+
+Layers = list[tuple[np.ndarray, np.ndarray]]
+
+
+def dense_layers(model: Any) -> Layers:
+    """(W, b) of each dense layer, W shaped (inputs, outputs), from any framework: a Keras model,
+    a torch ``nn.Module`` (its ``Linear`` layers in order) or a flat list ``[W1, b1, W2, b2, ...]``
+    of arrays, ``tf.Variable``s or PyTensor shared variables."""
+    if _is_keras_model(model):
+        pairs = [layer.get_weights() for layer in model.layers if type(layer).__name__ == "Dense"]
+        return [(np.asarray(w), np.asarray(b)) for w, b in pairs]
+    if type(model).__module__.startswith("torch") or hasattr(model, "named_modules"):
+        return [(_numbers(m.weight).T, _numbers(m.bias)) for m in model.modules()
+                if type(m).__name__ == "Linear"]
+    if isinstance(model, (list, tuple)):
+        if len(model) % 2:
+            raise AssertionError(f"expected [W1, b1, W2, b2, ...], got {len(model)} items: a bias is missing")
+        values = [_numbers(v) for v in model]
+        return list(zip(values[0::2], values[1::2]))
+    raise AssertionError(f"cannot read dense layers from a {type(model).__name__}")
+
+
+def _numbers(value: Any) -> np.ndarray:
+    """A framework's tensor or variable as a float array (torch, TensorFlow, PyTensor, NumPy)."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    elif hasattr(value, "get_value"):
+        value = value.get_value()
+    elif hasattr(value, "numpy"):
+        value = value.numpy()
+    array = np.asarray(value)
+    if array.dtype.kind != "f":
+        raise AssertionError(f"expected floating-point weights, got {array.dtype}")
+    return array
+
+
+def check_mlp(layers: Layers, name: str, inputs: int = 784, outputs: int = 10) -> None:
+    """Assert ``layers`` chain from ``inputs`` to ``outputs`` features, with a message naming ``name``."""
+    assert layers, f"{name}: no dense layers found"
+    for i, (w, b) in enumerate(layers, start=1):
+        assert w.ndim == 2 and b.ndim == 1 and b.shape[0] == w.shape[1], (
+            f"{name}: layer {i} has W {w.shape} and b {b.shape}; expected W (in, out) and b (out,)")
+    shapes = [w.shape for w, _ in layers]
+    assert shapes[0][0] == inputs and shapes[-1][1] == outputs, (
+        f"{name}: the layers go from {shapes[0][0]} to {shapes[-1][1]} features; expected {inputs} to {outputs}")
+    for i, (before, after) in enumerate(zip(shapes, shapes[1:]), start=1):
+        assert before[1] == after[0], f"{name}: layer {i} gives {before[1]} features but layer {i + 1} takes {after[0]}"
+
+
+def export_layers(layers: Layers, prefix: str) -> dict[str, np.ndarray]:
+    """``layers`` as exportable arrays named ``<prefix>_W0``, ``<prefix>_b0``, ..."""
+    data = {}
+    for i, (w, b) in enumerate(layers):
+        data[f"{prefix}_W{i}"], data[f"{prefix}_b{i}"] = w, b
+    return data
+
+
+def layers_from(data: Mapping[str, Any], prefix: str) -> Layers:
+    """The layers :func:`export_layers` wrote under ``prefix``."""
+    count = sum(1 for key in data if key.startswith(f"{prefix}_W"))
+    return [(data[f"{prefix}_W{i}"], data[f"{prefix}_b{i}"]) for i in range(count)]
+
+
+def count_parameters(layers: Layers) -> int:
+    return int(sum(w.size + b.size for w, b in layers))
+
+
+def mlp_accuracy(layers: Layers) -> float:
+    """Accuracy on the real MNIST test set of the MLP ``layers`` (ReLU hidden layers, argmax of the
+    last layer), computed here in NumPy, the same way for every framework."""
+    x, y = mnist_test_inputs((None, layers[0][0].shape[0]))
+    h = x
+    for i, (w, b) in enumerate(layers):
+        h = h @ w.astype("float32") + b.astype("float32")
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    return float((h.argmax(axis=1) == y).mean())
+
+
+# ---- exp6-transfer-learning
+# Torch modules travel as a declared layer tree (JSON) plus their tensors (.npz, no pickle): the
+# judge rebuilds the tree from torch.nn and timm constructors only and loads the tensors strictly.
+# torch.export/torch.load are not used: loading a .pt2 archive unpickles arbitrary objects.
+
+#: torch.nn layers the judge may rebuild -> the attributes that are their constructor's arguments
+TORCH_LAYERS: dict[str, tuple[str, ...]] = {
+    "Linear": ("in_features", "out_features"), "Dropout": ("p",), "Dropout1d": ("p",),
+    "Dropout2d": ("p",), "Flatten": ("start_dim", "end_dim"), "LeakyReLU": ("negative_slope",),
+    "GELU": ("approximate",), "Softmax": ("dim",), "LogSoftmax": ("dim",), "ELU": ("alpha",),
+    "AdaptiveAvgPool2d": ("output_size",), "Identity": (), "ReLU": (), "ReLU6": (), "SiLU": (),
+    "Tanh": (), "Sigmoid": (), "Hardswish": (), "Mish": (),
+    "BatchNorm1d": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+    "BatchNorm2d": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+    "LayerNorm": ("normalized_shape", "eps", "elementwise_affine"),
+    "Conv2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
+               "groups", "padding_mode"),
+}
+
+
+def _torch_layer_args(module: Any) -> dict[str, Any] | None:
+    """Constructor arguments of a supported torch.nn layer, read back from the layer."""
+    kind = type(module).__name__
+    if kind not in TORCH_LAYERS or not type(module).__module__.startswith("torch.nn.modules"):
+        return None
+    args = {attr: _jsonable(getattr(module, attr), kind) for attr in TORCH_LAYERS[kind]}
+    if kind in ("Linear", "Conv2d", "LayerNorm"):
+        args["bias"] = getattr(module, "bias", None) is not None
+    return args
+
+
+def torch_spec(module: Any, where: str = "model") -> dict[str, Any]:
+    """The layer tree of ``module`` as JSON: ``nn.Sequential`` of torch.nn layers, and timm
+    models by architecture (with their classifier, which may be a custom head)."""
+    kind = type(module).__name__
+    if kind == "Sequential" and type(module).__module__.startswith("torch.nn.modules"):
+        return {"layer": "Sequential",
+                "children": [torch_spec(child, f"{where}[{i}]") for i, child in enumerate(module)]}
+    if type(module).__module__.startswith("timm.") and hasattr(module, "pretrained_cfg"):
+        classifier = module.pretrained_cfg.get("classifier", "classifier")
+        pool = getattr(getattr(module, "global_pool", None), "pool_type", "avg")
+        return {"timm": module.pretrained_cfg["architecture"], "global_pool": pool,
+                "classifier_name": classifier,
+                "classifier": torch_spec(getattr(module, classifier), f"{where}.{classifier}")}
+    args = _torch_layer_args(module)
+    if args is None:
+        raise TypeError(f"{where}: the grader cannot rebuild a {kind}; build the model from "
+                        "nn.Sequential, timm backbones and torch.nn layers such as Linear, ReLU, "
+                        "Dropout, BatchNorm1d")
+    return {"layer": kind, "args": args}
+
+
+def build_torch(spec: Mapping[str, Any]) -> Any:
+    """A fresh module from :func:`torch_spec`'s tree (no weights loaded, nothing downloaded)."""
+    from torch import nn
+
+    if "timm" in spec:
+        import timm
+
+        model = timm.create_model(str(spec["timm"]), pretrained=False, num_classes=0,
+                                  global_pool=str(spec.get("global_pool", "avg")))
+        name = model.pretrained_cfg.get("classifier", "classifier")
+        if spec.get("classifier_name") != name:
+            raise ValueError(f"{spec['timm']}'s classifier is `{name}`, not {spec.get('classifier_name')!r}")
+        setattr(model, name, build_torch(spec["classifier"]))
+        return model
+    kind = spec.get("layer")
+    if kind == "Sequential":
+        return nn.Sequential(*(build_torch(child) for child in spec["children"]))
+    if kind not in TORCH_LAYERS:
+        raise ValueError(f"unknown layer in an exported torch model: {kind!r}")
+    return getattr(nn, kind)(**spec.get("args", {}))
+
+
+def _is_torch_module(value: Any) -> bool:
+    return any(c.__name__ == "Module" and c.__module__ == "torch.nn.modules.module"
+               for c in type(value).__mro__)
+
+
+def _export_torch(module: Any, path: Path, saved: dict[int, Path] | None) -> dict[str, Any]:
+    spec = torch_spec(module)
+    earlier = saved.get(id(module)) if saved is not None else None
+    if earlier is not None and earlier.exists():
+        os.link(earlier, path)
+    else:
+        tensors = {f"t{i}": t.detach().cpu().float().numpy() if t.is_floating_point()
+                   else t.detach().cpu().numpy() for i, t in enumerate(module.state_dict().values())}
+        with path.open("wb") as out:
+            np.savez(out, **tensors)
+        if saved is not None:
+            saved[id(module)] = path
+    return {"tree": spec, "keys": list(module.state_dict())}
+
+
+def _load_torch(spec: Mapping[str, Any], path: Path, loaded: dict[tuple[int, int], Any] | None) -> Any:
+    import torch
+
+    key = (path.stat().st_dev, path.stat().st_ino)
+    if loaded is not None and key in loaded:
+        return loaded[key]
+    model = build_torch(spec["tree"])
+    with np.load(path, allow_pickle=False) as arrays:
+        state = {name: torch.from_numpy(arrays[f"t{i}"]) for i, name in enumerate(spec["keys"])}
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    if loaded is not None:
+        loaded[key] = model
+    return model
+
+
+# ---- exp5-cbow
+
+#: Per corpus, groups of words that a good embedding puts near one another. Every member occurs
+#: at least 40 times after stop-word removal ("may" is a stop word, so May is left out).
+NEIGHBOUR_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
+    "bbc-news": {
+        "months": ("january", "february", "march", "april", "june", "july", "august", "september",
+                   "october", "november", "december"),
+        "weekdays": ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        "nations": ("england", "wales", "scotland", "ireland", "france", "italy", "germany", "spain"),
+    },
+    "kjv": {
+        "tribes": ("reuben", "simeon", "levi", "judah", "dan", "naphtali", "gad", "asher",
+                   "issachar", "zebulun"),
+        "animals": ("sheep", "goats", "oxen", "camels", "asses", "cattle", "lambs", "rams", "bullocks"),
+        "metals": ("gold", "silver", "brass", "iron"),
+        "kin": ("father", "mother", "brother", "sister", "son", "daughter", "wife", "husband"),
+    },
+}
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """The rows of ``matrix`` scaled to length 1 (all-zero rows stay zero), in float64."""
+    rows = np.asarray(matrix, dtype="float64")
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms == 0, 1.0, norms)
+
+
+def neighbour_quality(embeddings: np.ndarray, vocab: list[str],
+                      groups: Mapping[str, tuple[str, ...]], k: int = 10) -> dict[str, float]:
+    """Per group, how often its members are one another's nearest neighbours: for each member in
+    ``vocab``, the share of the other members among its ``k`` nearest words by cosine similarity
+    (never itself or index 0, the padding), out of as many as could be there; averaged over members.
+
+    A trained embedding scores well above an untrained one (near 0); groups with fewer than two
+    members in ``vocab`` score 0, so a vocabulary that lost them cannot score.
+    """
+    matrix = np.asarray(embeddings)
+    if matrix.ndim != 2 or matrix.shape[0] != len(vocab):
+        raise ValueError(f"embeddings of shape {matrix.shape} do not have one row per word of a "
+                         f"vocabulary of {len(vocab)}")
+    unit = unit_rows(matrix)
+    index = {word: i for i, word in enumerate(vocab)}
+    quality = {}
+    for name, words in groups.items():
+        members = [index[w] for w in words if w in index and index[w] != 0]
+        if len(members) < 2:
+            quality[name] = 0.0
+            continue
+        similarity = unit[members] @ unit.T
+        similarity[:, 0] = -np.inf
+        similarity[np.arange(len(members)), members] = -np.inf
+        nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+        possible = min(k, len(members) - 1)
+        shares = [len(set(members) & set(row.tolist())) / possible for row in nearest]
+        quality[name] = float(np.mean(shares))
+    return quality

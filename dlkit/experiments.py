@@ -44,6 +44,24 @@ class Experiment:
 
 EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
     Experiment(
+        id="exp1-frameworks",
+        number=1,
+        title="Study of TensorFlow, Keras, Theano (PyTensor) and PyTorch",
+        datasets=("mnist",),
+        time_limit=600,
+        thresholds={
+            # 2-core CPU under contention, reference (784-128-64-10, Adam 1e-3, batch 64, 2 epochs,
+            # benchmarks/exp1_frameworks.py), grader's NumPy accuracy, seeds 0/1: TensorFlow
+            # 0.9673/0.9669, Keras 0.9691/0.9704, PyTorch 0.9653/0.9637, PyTensor 0.9711/0.9702.
+            # Plain SGD (lr 0.01), seed 0: 0.9075, 0.9076, 0.8791, 0.9087 — below the bar.
+            "test_accuracy": Threshold(0.95, "the issue's bar; reference 0.9637-0.9711 (4 frameworks, "
+                                             "2 seeds), plain SGD lr 0.01: 0.879-0.909"),
+            # |table accuracy - grader's accuracy|: 0.0000 for all 4 frameworks and both seeds.
+            "table_accuracy_tolerance": Threshold(0.002, "reference table vs grader: 0.0000 (4 frameworks, "
+                                                         "2 seeds); 20 test images"),
+        },
+    ),
+    Experiment(
         id="exp2-feedforward",
         number=2,
         title="Feed-forward neural network with Keras on MNIST",
@@ -56,6 +74,28 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
             "test_accuracy": Threshold(0.97, "the issue's bar; reference 0.9796-0.9803 (3 seeds), "
                                              "1-epoch model 0.953-0.957"),
             "min_epochs": Threshold(3, "'several epochs' (manual step 6); the reference trains 6"),
+        },
+    ),
+    Experiment(
+        id="exp3-image-classifier",
+        number=3,
+        title="Image classifier in four stages (CNN; CIFAR-10, or MNIST offline)",
+        datasets=("cifar10", "mnist"),
+        time_limit=600,
+        thresholds={
+            # The notebook runs on CIFAR-10 when it is cached, else on MNIST; the hidden test
+            # measures the exported model on the real test set of the dataset the run used.
+            # 2-core CPU under contention, reference CNN (16-32-64 conv blocks, BN, dropout,
+            # Adam + cosine decay, early stopping, 3 epochs, batch 128): see `measured`.
+            "test_accuracy_mnist": Threshold(0.985, (
+                "reference CNN after 3 epochs 0.9900/0.9903 (seeds 0/1, benchmark), 0.9890-0.9893 "
+                "(notebook, seed 0, 3 runs); the dense-only wrong variant 0.9791/0.9794: a CNN-level bar")),
+            "test_accuracy_cifar10": Threshold(0.70, (
+                "not yet measured on our reference (CIFAR-10 has no offline source and no GPU "
+                "was lent); set from the lab manual's reference, 0.72 after 10 epochs, less "
+                "seed noise; airbench reaches 0.94. Measure with benchmarks/exp3_reference.py "
+                "where CIFAR-10 is cached and revise")),
+            "min_epochs": Threshold(2, "'several epochs'; the reference trains 3 on MNIST, 10 on CIFAR-10"),
         },
     ),
     Experiment(
@@ -72,6 +112,32 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
             # mean test error of anomalies / of normal digits: reference 3.84-4.12,
             # all digits 0.95, 1 epoch 1.86.
             "error_ratio": Threshold(2.0, "reference 3.84-4.12; all-digits 0.95; 1 epoch 1.86"),
+        },
+    ),
+    Experiment(
+        id="exp5-cbow",
+        number=5,
+        title="Continuous Bag of Words word embeddings (BBC News or the King James Bible)",
+        datasets=("bbc-news", "kjv"),
+        time_limit=600,
+        thresholds={
+            # checks.neighbour_quality averaged over the corpus's word groups (share of a member's
+            # 10 nearest neighbours that are members too). PENDING: measured figures.
+            "neighbour_quality_bbc_news": Threshold(0.2, "PENDING"),
+            "neighbour_quality_kjv": Threshold(0.25, "PENDING"),
+        },
+    ),
+    Experiment(
+        id="exp6-transfer-learning",
+        number=6,
+        title="Object detection by transfer learning (EfficientNet-Lite0: MNIST classifier, "
+              "Faster R-CNN on digit canvases)",
+        datasets=("efficientnet-lite0", "mnist"),
+        time_limit=900,
+        thresholds={
+            # PENDING: measured figures.
+            "test_accuracy": Threshold(0.9, "PENDING"),
+            "map50": Threshold(0.5, "PENDING"),
         },
     ),
 ]}

@@ -1,9 +1,12 @@
-"""The real Experiment 2 graded through the sandbox: a cheat that hard-codes its accuracy,
-monkeypatches numpy and keras and snoops for the hidden tests earns no accuracy marks."""
+"""The real experiments graded through the sandbox: every reference gets full marks (slow), and
+an Experiment 2 cheat that hard-codes its accuracy, monkeypatches numpy and keras and snoops for
+the hidden tests earns no accuracy marks."""
 
 from __future__ import annotations
 
-from dlkit.experiments import ROOT, get
+import pytest
+
+from dlkit.experiments import EXPERIMENTS, ROOT, get
 from dlkit.grading.grade import grade_submission, plan_tests, starter_cells
 from dlkit.sandbox import Limits, default_sandbox
 
@@ -22,3 +25,19 @@ def test_exp2_cheat_gets_the_graders_accuracy_not_its_own(tmp_path):
     assert public["passed"]  # its printed 0.99 is a number between 0 and 1 - and counts for 0
     executed = (tmp_path / "work" / "executed.ipynb").read_text()
     assert "found: ['" in executed and "def judge" not in executed  # the snooping found nothing
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment_id", sorted(EXPERIMENTS))
+def test_reference_gets_full_marks_from_the_sandboxed_grader(experiment_id, tmp_path):
+    """What otter's zip gives the reference, dlkit's own grader gives too: sandbox, split halves,
+    judge in a clean process (and, for each experiment, every exported kind of object)."""
+    experiment = get(experiment_id)
+    solution = ROOT / "autograder" / experiment.id / experiment.master.name
+    outcome = grade_submission(solution, tmp_path / "work", plan_tests(experiment),
+                               default_sandbox([tmp_path, ROOT]), Limits(seconds=experiment.time_limit),
+                               starter=starter_cells(experiment), name=experiment.master.name)
+    assert outcome.status == "graded", outcome
+    failed = [(r["question"], r["message"]) for r in outcome.results if not r["passed"]]
+    assert not failed
+    assert outcome.score == sum(r["max_points"] for r in outcome.results) > 0
