@@ -536,3 +536,13 @@ def neighbour_quality(embeddings: np.ndarray, vocab: list[str],
         shares = [len(set(members) & set(row.tolist())) / possible for row in nearest]
         quality[name] = float(np.mean(shares))
     return quality
+
+
+def as_numpy(value: Any, name: str) -> np.ndarray:
+    """``value`` (a NumPy array, list, or PyTorch/TensorFlow tensor) as a NumPy array."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise MissingObject(f"`{name}` should be a NumPy array: {exc}") from None

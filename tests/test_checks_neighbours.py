@@ -58,3 +58,13 @@ def test_every_group_member_occurs_in_its_corpus():
     for groups in checks.NEIGHBOUR_GROUPS.values():
         for words in groups.values():
             assert len(words) >= 4 and not set(words) & ENGLISH_STOP_WORDS
+
+
+def test_as_numpy_takes_arrays_lists_and_tensors_that_require_grad():
+    import torch
+
+    weight = torch.nn.Embedding(3, 2).weight  # requires grad: np.asarray alone would fail
+    assert checks.as_numpy(weight, "embeddings").shape == (3, 2)
+    assert checks.as_numpy([[1, 2]], "embeddings").tolist() == [[1, 2]]
+    with pytest.raises(checks.MissingObject, match="`embeddings` should be a NumPy array"):
+        checks.as_numpy([[1, 2], [3]], "embeddings")

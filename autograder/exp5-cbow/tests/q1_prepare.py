@@ -46,8 +46,10 @@ test = {   'name': 'q1_prepare',
                                                "...         assert got == expected, f'build_vocab({docs}, {m}) gave {got}, expected {expected}'\n"
                                                "...     documents = [reference_tokens(t) for t in corpus(data['corpus'])]\n"
                                                "...     vocab = reference_vocab(documents, data['min_count'])\n"
-                                               '...     assert data[\'vocab\'] == vocab, f"`vocab` has {len(data[\'vocab\'])} words; the corpus gives {len(vocab)}: build it with '
-                                               'build_vocab(documents, MIN_COUNT)"\n'
+                                               "...     if data['vocab'] != vocab:\n"
+                                               "...         first = next((i for i, (a, b) in enumerate(zip(data['vocab'], vocab)) if a != b), min(len(vocab), len(data['vocab'])))\n"
+                                               '...         raise AssertionError(f"`vocab` ({len(data[\'vocab\'])} words) differs from build_vocab(documents, MIN_COUNT) on the corpus ({len(vocab)} '
+                                               'words) from index {first} on")\n'
                                                '...     index = {w: i for i, w in enumerate(vocab)}\n'
                                                '...     ids = [[index[w] for w in d if w in index] for d in documents]\n'
                                                "...     assert data['lengths'].tolist() == [len(d) for d in ids], '`corpus_ids` needs one list per document holding the indices of its in-vocabulary "

@@ -5,8 +5,9 @@ test = {   'name': 'q3_training',
     'suites': [   {   'cases': [   {   'code': '>>> import numpy as np\n'
                                                '>>> import dlkit.checks as checks\n'
                                                '>>> def extract(ns):\n'
-                                               "...     return {'shape': list(np.shape(checks.get(ns, 'embeddings'))), 'vocab_size': len(checks.get(ns, 'vocab')), 'dim': int(checks.get(ns, "
-                                               "'EMBED_DIM')), 'finite': bool(np.isfinite(np.asarray(checks.get(ns, 'embeddings'), dtype=float)).all())}\n"
+                                               "...     embeddings = checks.as_numpy(checks.get(ns, 'embeddings'), 'embeddings').astype('float64')\n"
+                                               "...     return {'shape': list(embeddings.shape), 'vocab_size': len(checks.get(ns, 'vocab')), 'dim': int(checks.get(ns, 'EMBED_DIM')), 'finite': "
+                                               'bool(np.isfinite(embeddings).all())}\n'
                                                '>>> def judge(data):\n'
                                                "...     expected = (data['vocab_size'], data['dim'])\n"
                                                '...     assert tuple(data[\'shape\']) == expected, f"`embeddings` has shape {tuple(data[\'shape\'])}, expected (len(vocab), EMBED_DIM) = {expected}"\n'
@@ -18,8 +19,8 @@ test = {   'name': 'q3_training',
                                                '>>> import dlkit.checks as checks\n'
                                                '>>> from dlkit.experiments import threshold\n'
                                                '>>> def extract(ns):\n'
-                                               "...     return {'embeddings': np.asarray(checks.get(ns, 'embeddings'), dtype='float32'), 'vocab': list(checks.get(ns, 'vocab')), 'corpus': "
-                                               "checks.get(ns, 'CORPUS')}\n"
+                                               "...     return {'embeddings': checks.as_numpy(checks.get(ns, 'embeddings'), 'embeddings').astype('float32'), 'vocab': list(checks.get(ns, 'vocab')), "
+                                               "'corpus': checks.get(ns, 'CORPUS')}\n"
                                                '>>> def judge(data):\n'
                                                "...     corpus = data['corpus']\n"
                                                '...     assert corpus in checks.NEIGHBOUR_GROUPS, f"CORPUS should be \'bbc-news\' or \'kjv\', not {corpus!r}"\n'
