@@ -142,9 +142,15 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         datasets=("efficientnet-lite0", "mnist"),
         time_limit=900,
         thresholds={
-            # PENDING: measured figures.
-            "test_accuracy": Threshold(0.9, "PENDING"),
-            "map50": Threshold(0.5, "PENDING"),
+            # 2-core CPU under contention, reference (FREEZE_BLOCKS 5, 2-layer head, 2 epochs head
+            # + 1 epoch fine-tuning on 2,000 digits at 64 px): accuracy on the first 2,000 MNIST
+            # test digits 0.9380/0.9405 (seeds 0/1; 0.9395 for seed 0 with the tests run inline, which
+            # draw on torch's random state). Detector (stem + blocks[0..2], 2 frozen, 3 epochs on
+            # 400 canvases): mAP@0.5 on the grader's 150 held-out canvases 0.873/0.826 (seeds 0/1).
+            # Whole notebook 515-616 s. The wrong variants (nothing frozen, one-layer head, one
+            # learning rate) stay above both bars: they lose the structural marks only.
+            "test_accuracy": Threshold(0.90, "reference 0.9380-0.9405 (seeds 0/1)"),
+            "map50": Threshold(0.65, "reference 0.826-0.873 on the held-out canvases (seeds 0/1)"),
         },
     ),
 ]}

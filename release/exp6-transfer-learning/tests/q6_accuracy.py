@@ -1,0 +1,17 @@
+OK_FORMAT = True
+
+test = {   'name': 'q6_accuracy',
+    'points': 5,
+    'suites': [   {   'cases': [   {   'code': '>>> import dlkit.checks as checks\n'
+                                               '>>> def extract(ns):\n'
+                                               "...     return {'test_accuracy': float(checks.get(ns, 'test_accuracy')), 'img_size': int(checks.get(ns, 'IMG_SIZE'))}\n"
+                                               '>>> def judge(data):\n'
+                                               "...     assert 0.0 <= data['test_accuracy'] <= 1.0, 'test_accuracy should be a fraction between 0 and 1'\n"
+                                               "...     assert data['img_size'] == 64, 'keep IMG_SIZE = 64: the grader feeds your model 64x64 images'\n"
+                                               '>>> checks.run(extract, judge, globals())\n',
+                                       'hidden': False,
+                                       'locked': False}],
+                      'scored': True,
+                      'setup': '',
+                      'teardown': '',
+                      'type': 'doctest'}]}
