@@ -40,15 +40,12 @@ from dlkit.data.loaders import (
 from dlkit.data.registry import Entry, Registry, Status, cache_root
 
 __all__ = [
-    "Canvases", "digit_canvases",  # exp6-transfer-learning: the offline detection set
-    "BBC_TOPICS", "CIFAR10_CLASSES", "PRETRAINED_CNNS", "REGISTRY", "AnomalySplit", "Entry",
-    "Registry", "Series", "Status", "cache_root", "fetch", "imagenet_classes",
-    "imagenet_transform", "load_bbc_news", "load_cifar10", "load_kdd_tsad_135", "load_kjv",
+    "AnomalySplit", "BBC_TOPICS", "CIFAR10_CLASSES", "Canvases", "Entry", "IMAGE_SETS", "ImageSet",
+    "MNIST_CLASSES", "PRETRAINED_CNNS", "REGISTRY", "Registry", "Series", "Status", "cache_root",
+    "digit_canvases", "fetch", "image_set", "imagenet_classes", "imagenet_transform",
+    "load_bbc_news", "load_cifar10", "load_image_set", "load_kdd_tsad_135", "load_kjv",
     "load_mnist", "load_pretrained_cnn", "mnist_anomaly_split", "parse_cifar10", "parse_idx",
-    "status",
-    # image classification sets (Experiment 3)
-    "IMAGE_SETS", "MNIST_CLASSES", "ImageSet", "image_set", "load_image_set", "pick_image_set",
-    "write_cifar10_archive",
+    "pick_image_set", "status", "write_cifar10_archive",
 ]
 
 
