@@ -88,7 +88,7 @@ def export(data: Mapping[str, Any], folder: Path, saved: dict[int, Path] | None 
         elif _is_torch_module(value):
             manifest[name] = {"kind": "torch", "spec": _export_torch(value, folder / f"{name}.npz", saved)}
         elif isinstance(value, np.ndarray) or _is_tensor(value):
-            array = np.asarray(value.detach().cpu() if _is_tensor(value) else value)
+            array = as_numpy(value, name)
             if array.dtype == object:
                 shown = repr(array.item() if array.ndim == 0 else array)[:60]
                 raise TypeError(f"{name}: expected numbers, got {shown}")
@@ -136,6 +136,21 @@ def _is_keras_model(value: Any) -> bool:
 def _is_tensor(value: Any) -> bool:
     return type(value).__module__.startswith(("torch", "tensorflow")) and hasattr(value, "shape") \
         and hasattr(value, "detach")
+
+
+def as_numpy(value: Any, name: str) -> np.ndarray:
+    """``value`` as a NumPy array: an array or list, a torch or TensorFlow tensor or variable
+    (detached, on the CPU) or a PyTensor shared variable."""
+    try:
+        if hasattr(value, "detach"):
+            value = value.detach().cpu().numpy()
+        elif hasattr(value, "get_value"):
+            value = value.get_value()
+        elif hasattr(value, "numpy"):
+            value = value.numpy()
+        return np.asarray(value)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise MissingObject(f"`{name}` should be a NumPy array: {exc}") from None
 
 
 def _jsonable(value: Any, name: str) -> Any:
@@ -314,13 +329,7 @@ def dense_layers(model: Any) -> Layers:
 
 def _numbers(value: Any) -> np.ndarray:
     """A framework's tensor or variable as a float array (torch, TensorFlow, PyTensor, NumPy)."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    elif hasattr(value, "get_value"):
-        value = value.get_value()
-    elif hasattr(value, "numpy"):
-        value = value.numpy()
-    array = np.asarray(value)
+    array = as_numpy(value, "weights")
     if array.dtype.kind != "f":
         raise AssertionError(f"expected floating-point weights, got {array.dtype}")
     return array
@@ -537,12 +546,3 @@ def neighbour_quality(embeddings: np.ndarray, vocab: list[str],
         quality[name] = float(np.mean(shares))
     return quality
 
-
-def as_numpy(value: Any, name: str) -> np.ndarray:
-    """``value`` (a NumPy array, list, or PyTorch/TensorFlow tensor) as a NumPy array."""
-    if hasattr(value, "detach"):
-        value = value.detach().cpu()
-    try:
-        return np.asarray(value)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise MissingObject(f"`{name}` should be a NumPy array: {exc}") from None
