@@ -24,6 +24,7 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    update,
 )
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -97,6 +98,12 @@ class Submission(Base):
     late_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     status: Mapped[str] = mapped_column(String(16))  # stored | duplicate | rejected
     reason: Mapped[str] = mapped_column(Text, default="")
+    # The grading queue lives here: "" (nothing asked), "queued", "running" (claimed by a
+    # grader: ``claimed_by`` = "host:pid"). Recording a run sets it back to "".
+    queue: Mapped[str] = mapped_column(String(16), default="")
+    queued_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    claimed_by: Mapped[str] = mapped_column(String(128), default="")
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     student: Mapped[Student | None] = relationship(back_populates="submissions")
     runs: Mapped[list[Run]] = relationship(back_populates="submission", order_by="Run.id")
 
@@ -110,6 +117,7 @@ class Run(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime)
     seconds: Mapped[float] = mapped_column(Float)
     device: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(128), default="")  # the machine that ran it
     sandbox: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")
@@ -254,6 +262,51 @@ class Gradebook:
             if auto_points is not None:
                 row.auto_points = auto_points
             s.add(row)
+
+    # -- the grading queue (one writer per claim: a submission is graded once at a time) --------
+    def enqueue(self, submission_id: int) -> bool:
+        """Ask for a submission to be graded; False when it is already queued or running."""
+        with self.session() as s:
+            done = s.execute(update(Submission).where(
+                Submission.id == submission_id, Submission.queue.not_in(("queued", "running")))
+                .values(queue="queued", queued_at=utcnow(), claimed_by="", claimed_at=None))
+            return done.rowcount == 1
+
+    def claim(self, submission_id: int, owner: str, *, stale: set[str] = frozenset()) -> bool:
+        """Take a submission for grading, atomically: True for exactly one claimant. A claim
+        held by an owner in ``stale`` (a grader that died) may be taken over."""
+        with self.session() as s:
+            free = Submission.queue.not_in(("running",))
+            if stale:
+                free = free | Submission.claimed_by.in_(stale)
+            done = s.execute(update(Submission).where(Submission.id == submission_id, free)
+                             .values(queue="running", claimed_by=owner, claimed_at=utcnow()))
+            return done.rowcount == 1
+
+    def unclaim(self, submission_id: int, owner: str, *, requeue: bool = False) -> None:
+        """Give a claim back without a run (the grader stopped before finishing it)."""
+        with self.session() as s:
+            s.execute(update(Submission).where(Submission.id == submission_id,
+                                               Submission.claimed_by == owner)
+                      .values(queue="queued" if requeue else "", claimed_by="", claimed_at=None))
+
+    def queued(self, experiment: str | None = None) -> list[Submission]:
+        """Submissions waiting for a grader, oldest request first."""
+        with self.session() as s:
+            query = select(Submission).where(Submission.queue == "queued")
+            if experiment:
+                query = query.where(Submission.experiment == experiment)
+            return list(s.scalars(query.order_by(Submission.queued_at, Submission.id)).all())
+
+    def claims(self) -> dict[str, list[int]]:
+        """Owner -> the submissions it is grading now."""
+        with self.session() as s:
+            rows = s.execute(select(Submission.claimed_by, Submission.id)
+                             .where(Submission.queue == "running")).all()
+        owners: dict[str, list[int]] = {}
+        for owner, submission_id in rows:
+            owners.setdefault(owner, []).append(submission_id)
+        return owners
 
     def current_run(self, session: Session, submission_id: int) -> Run | None:
         return session.scalars(select(Run).where(Run.submission_id == submission_id,

@@ -57,6 +57,9 @@ class Sandbox:
     hide: list[Path] = field(default_factory=list)  # folders to hide (course, home)
     readable: list[Path] = field(default_factory=list)  # re-exposed read-only (venv, data cache)
     devices: list[str] = field(default_factory=list)  # e.g. /dev/nvidia0 for a GPU grader
+    #: files or folders shown read-only at another path inside (source, destination), e.g. a
+    #: course's dataset-pack file where the student's notebook expects it
+    mounts: list[tuple[Path, Path]] = field(default_factory=list)
     require: bool = False
 
     @property
@@ -85,7 +88,10 @@ class Sandbox:
                 cmd += ["--ro-bind", str(path), str(path)]
         for device in self.devices:
             cmd += ["--dev-bind", device, device]
-        cmd += ["--bind", str(work), str(work), "--chdir", str(work),
+        cmd += ["--bind", str(work), str(work)]
+        for source, destination in self.mounts:  # after the work folder: may lie inside it
+            cmd += ["--ro-bind", str(source), str(destination)]
+        cmd += ["--chdir", str(work),
                 "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
                 "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
         for key, value in env.items():

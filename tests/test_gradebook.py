@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from dlkit.errors import DlkitError
 from dlkit.gradebook import Gradebook, Student
@@ -48,3 +51,30 @@ def test_experiments_are_recorded_once_and_updated(gradebook):
     with gradebook.session() as s:
         row = s.get(ExperimentRow, "exp2-feedforward")
         assert (row.title, row.auto_points) == ("Feed-forward network", 14)
+
+
+def test_the_queue_gives_a_submission_to_one_grader_at_a_time(tmp_path):
+    from dlkit.gradebook import Gradebook, Student, Submission
+    from dlkit.grading.grade import stale_owners
+
+    gradebook = Gradebook.open(tmp_path)
+    with gradebook.session() as s:
+        s.add(Student(roll="41001", name="A"))
+        s.add(Submission(experiment="exp2-feedforward", student_roll="41001", version=1,
+                         original_name="a.ipynb", status="stored"))
+    with gradebook.session() as s:
+        sid = s.scalars(select(Submission.id)).one()
+    assert gradebook.enqueue(sid) and not gradebook.enqueue(sid)
+    assert [q.id for q in gradebook.queued()] == [sid]
+    assert gradebook.claim(sid, "host:1")
+    assert not gradebook.claim(sid, "host:2")  # one grader at a time
+    assert gradebook.claims() == {"host:1": [sid]}
+    assert not gradebook.enqueue(sid)  # running: not queued twice
+    gradebook.unclaim(sid, "host:1", requeue=True)
+    assert [q.id for q in gradebook.queued()] == [sid]
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    owner = f"{socket.gethostname()}:{dead.pid}"
+    assert gradebook.claim(sid, owner)
+    assert stale_owners(gradebook.claims()) == {owner}  # a grader that died
+    assert gradebook.claim(sid, "host:3", stale={owner})

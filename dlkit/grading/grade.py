@@ -11,19 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 from sqlalchemy import select, update
 
+from dlkit import __version__
 from dlkit.data import cache_root
 from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
@@ -31,6 +33,9 @@ from dlkit.gradebook import Gradebook, Result, Run, Submission, utcnow
 from dlkit.grading.split import split_test
 from dlkit.notebook.master import read_master
 from dlkit.sandbox import Limits, Sandbox, default_sandbox
+
+if TYPE_CHECKING:
+    from dlkit.grading.executors import Executor
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +51,24 @@ class PlannedTest:
     judge: str
 
 
+@dataclass(frozen=True)
+class GradingTask:
+    """One grading run as explicit inputs, so that it runs alike in this process's pool or on
+    any worker that has the same kit (``kit_version``) and data."""
+
+    submission_id: int
+    experiment: str
+    notebook: bytes
+    limits: Limits
+    kit_version: str = __version__
+    gpu: bool = False  # the run wants a GPU (a worker pins it to one device)
+    require_sandbox: bool = False
+
+
 @dataclass
 class Outcome:
-    """What one grading run produced, before it is written to the gradebook."""
+    """What one grading run produced, before it is written to the gradebook (the explicit
+    outputs of a :class:`GradingTask`: verdicts, status, reason, the executed notebook)."""
 
     status: str
     reason: str
@@ -56,6 +76,8 @@ class Outcome:
     device: str
     sandbox: str
     results: list[dict] = field(default_factory=list)
+    executed: bytes = b""  # the executed notebook, with its outputs and plots
+    host: str = ""
 
     @property
     def score(self) -> float:
@@ -183,6 +205,49 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
     return outcome
 
 
+def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1,
+             sandbox: Sandbox | None = None) -> Outcome:
+    """Grade one task in ``work`` (wiped first) on the device ``slot``: the one function every
+    executor calls, here or on a worker. It touches no gradebook."""
+    experiment = get_experiment(task.experiment)
+    if sandbox is None:
+        sandbox = default_sandbox([experiment.root], require=task.require_sandbox,
+                                  devices=_gpu_device_files() if slot.startswith("gpu") else [])
+    work.mkdir(parents=True, exist_ok=True)
+    notebook = work.parent / f".{work.name}-submission.ipynb"
+    notebook.write_bytes(task.notebook)
+    try:
+        outcome = grade_submission(notebook, work, _plan(experiment), sandbox, task.limits,
+                                   slot, slots, _starter(experiment), name=experiment.master.name)
+    finally:
+        notebook.unlink(missing_ok=True)
+    executed = work / "executed.ipynb"
+    outcome.executed = executed.read_bytes() if executed.exists() else b""
+    outcome.host = socket.gethostname()
+    return outcome
+
+
+def _plan(experiment: Experiment) -> list[PlannedTest]:
+    return _cached(plan_tests, experiment)
+
+
+def _starter(experiment: Experiment) -> dict[str, int]:
+    return _cached(starter_cells, experiment)
+
+
+_CACHE: dict[tuple, object] = {}
+
+
+def _cached(function, experiment: Experiment):
+    """What ``function`` reads from an experiment's files, read again when its master changes."""
+    master = experiment.master
+    key = (function.__name__, experiment.id, str(master),
+           master.stat().st_mtime_ns if master.exists() else 0)
+    if key not in _CACHE:
+        _CACHE[key] = function(experiment)
+    return _CACHE[key]
+
+
 def _read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read and validate; a 4.x notebook whose cells carry ids (Jupyter adds them) is upgraded
     to 4.5 rather than refused."""
@@ -296,21 +361,12 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                      workers: int | None = None, gpus: str = "auto",
                      timeout: float | None = None, memory_gb: float = 6.0,
                      regrade: bool = False, require_sandbox: bool = False,
-                     progress: bool = True) -> GradeSummary:
+                     progress: bool = True, executor: Executor | None = None) -> GradeSummary:
     """Grade the newest version of every student's submission that has no current run
-    (or whose run ended in a sandbox error)."""
-    from tqdm import tqdm
-
+    (or whose run ended in a sandbox error), on ``executor`` (default: this machine's pool)."""
     experiment = get_experiment(experiment_id)
     course = course.resolve()
-    plan = plan_tests(experiment)
-    starter = starter_cells(experiment)
-    slots = device_slots(gpus, workers)
-    devices = [d for d in _gpu_device_files()] if slots[0].startswith("gpu") else []
-    sandbox = default_sandbox([course, experiment.root], require=require_sandbox,
-                              devices=devices)
-    sandbox.command(["true"], course, {})  # refuses early when the sandbox is required
-    limits = Limits(seconds=timeout or experiment.time_limit, memory_bytes=int(memory_gb * 2**30))
+    plan = _plan(experiment)
     gradebook.note_experiment(experiment.id, experiment.number, experiment.title,
                               sum(t.points for t in plan))
     submissions = gradebook.latest_submissions(experiment.id)
@@ -318,40 +374,116 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
         done = {s.id for s in submissions
                 if (run := gradebook.current_run(session, s.id)) and run.status != "sandbox error"}
     todo = [s for s in submissions if regrade or s.id not in done]
-    summary = GradeSummary(experiment.id, skipped=len(submissions) - len(todo),
-                           sandbox=sandbox.kind)
-    if not sandbox.isolated:
-        log.warning("grading WITHOUT isolation: %s", sandbox.kind)
-    free: queue.Queue[str] = queue.Queue()
-    for slot in slots:
-        free.put(slot)
+    limits = Limits(seconds=timeout or experiment.time_limit, memory_bytes=int(memory_gb * 2**30))
+    own = executor is None
+    if own:
+        from dlkit.grading.executors import LocalPool
 
-    def job(submission: Submission) -> tuple[Submission, Outcome]:
-        slot = free.get()
-        try:
-            work = course / "graded" / experiment.id / str(submission.id)
-            return submission, grade_submission(course / submission.path, work, plan, sandbox,
-                                                limits, slot, len(slots), starter,
-                                                name=experiment.master.name)
-        finally:
-            free.put(slot)
+        executor = LocalPool.for_course(course, experiment, gpus=gpus, workers=workers,
+                                        require_sandbox=require_sandbox)
+    try:
+        summary = grade_submissions(todo, executor, course=course, gradebook=gradebook,
+                                    limits=limits, require_sandbox=require_sandbox,
+                                    progress=progress, desc=f"grade {experiment.id}")
+    finally:
+        if own:
+            executor.close()
+    summary.skipped += len(submissions) - len(todo)
+    return summary
 
+
+def grade_submissions(submissions: list[Submission], executor: Executor, *, course: Path,
+                      gradebook: Gradebook, limits: Limits | None = None,
+                      require_sandbox: bool = False, progress: bool = True,
+                      desc: str = "grade") -> GradeSummary:
+    """Claim each submission (one grader at a time: a submission another live grader holds is
+    skipped), run it on ``executor``, write each run as it ends; the coordinator is the only
+    writer of the gradebook. A claim the grader could not finish is given back."""
+    from tqdm import tqdm
+
+    owner = claim_owner()
+    stale = stale_owners(gradebook.claims())
+    summary = GradeSummary(submissions[0].experiment if submissions else "",
+                           sandbox=executor.sandbox_kind)
+    if not executor.isolated:
+        log.warning("grading WITHOUT isolation: %s", executor.sandbox_kind)
     started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(slots)) as pool, \
-            tqdm(total=len(todo), desc=f"grade {experiment.id}", unit="nb",
-                 disable=not progress, file=sys.stderr) as bar:
-        futures = [pool.submit(job, s) for s in todo]
-        failures = 0
-        for future in as_completed(futures):
-            submission, outcome = future.result()
-            record_run(gradebook, submission.id, outcome)
-            summary.graded += 1
-            summary.statuses[outcome.status] = summary.statuses.get(outcome.status, 0) + 1
-            failures += outcome.status not in ("graded", "missing object")
-            bar.set_postfix(failures=failures)
-            bar.update()
+    futures: dict[Future, Submission] = {}
+    try:
+        for submission in submissions:
+            if not gradebook.claim(submission.id, owner, stale=stale):
+                summary.skipped += 1  # another grader has it now
+                continue
+            experiment = get_experiment(submission.experiment)
+            task = GradingTask(submission.id, experiment.id, (course / submission.path).read_bytes(),
+                               limits or Limits(seconds=experiment.time_limit),
+                               gpu=executor.gpus > 0, require_sandbox=require_sandbox)
+            futures[executor.submit(task)] = submission
+        with tqdm(total=len(futures), desc=desc, unit="nb", disable=not progress,
+                  file=sys.stderr) as bar:
+            failures = 0
+            for future in as_completed(futures):
+                submission = futures.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # noqa: BLE001 - the executor itself failed this run
+                    log.error("could not grade submission %d: %s", submission.id, exc)
+                    outcome = Outcome("sandbox error", f"the grader failed: {exc}"[:500], 0.0,
+                                      "?", executor.sandbox_kind,
+                                      _zero(_plan(get_experiment(submission.experiment)),
+                                            "the grader could not run your notebook"))
+                store_outcome(course, submission, outcome)
+                record_run(gradebook, submission.id, outcome)
+                summary.graded += 1
+                summary.statuses[outcome.status] = summary.statuses.get(outcome.status, 0) + 1
+                failures += outcome.status not in ("graded", "missing object")
+                bar.set_postfix(failures=failures)
+                bar.update()
+    finally:
+        for future, submission in futures.items():  # interrupted: give the rest back
+            future.cancel()
+            gradebook.unclaim(submission.id, owner)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def store_outcome(course: Path, submission: Submission, outcome: Outcome) -> None:
+    """Keep the executed notebook where feedback looks for it (a remote run sends it back)."""
+    if not outcome.executed:
+        return
+    path = course / "graded" / submission.experiment / str(submission.id) / "executed.ipynb"
+    if not path.exists() or path.read_bytes() != outcome.executed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(outcome.executed)
+
+
+def claim_owner() -> str:
+    """This grader's name in the queue's claims: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def stale_owners(claims: dict[str, list[int]]) -> set[str]:
+    """Owners of claims that are processes of this host that no longer run (killed graders)."""
+    host = socket.gethostname()
+    stale = set()
+    for owner in claims:
+        name, _, pid = owner.rpartition(":")
+        if name == host and pid.isdigit() and not _alive(int(pid)):
+            stale.add(owner)
+    return stale
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1] != "Z"
+    except OSError:
+        return True
 
 
 def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome) -> None:
@@ -359,8 +491,10 @@ def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome) -> No
     with gradebook.session() as session:
         session.execute(update(Run).where(Run.submission_id == submission_id)
                         .values(current=False))
+        session.execute(update(Submission).where(Submission.id == submission_id)
+                        .values(queue="", claimed_by="", claimed_at=None))
         run = Run(submission_id=submission_id, started_at=utcnow(), seconds=outcome.seconds,
-                  device=outcome.device, sandbox=outcome.sandbox, status=outcome.status,
+                  device=outcome.device, host=outcome.host, sandbox=outcome.sandbox, status=outcome.status,
                   reason=outcome.reason, score=outcome.score,
                   max_score=sum(r["max_points"] for r in outcome.results), current=True)
         run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],

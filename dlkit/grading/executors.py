@@ -1,0 +1,74 @@
+"""Executors: where grading tasks run. One seam, several engines.
+
+An executor takes a :class:`~dlkit.grading.grade.GradingTask` and returns a
+:class:`concurrent.futures.Future` of its :class:`~dlkit.grading.grade.Outcome`; the coordinator
+(``dlkit grade``, the portal's queue) records the outcomes, so the gradebook has one writer.
+
+- :class:`LocalPool` runs tasks in threads of this process, one per device slot of this machine
+  (a CPU share or one GPU each); each task's sandboxed run is its own process tree.
+- A Dask cluster runs the same function, :func:`~dlkit.grading.grade.run_task`, on its workers.
+"""
+
+from __future__ import annotations
+
+import queue
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Protocol
+
+from dlkit.experiments import Experiment
+from dlkit.grading.grade import GradingTask, Outcome, _gpu_device_files, device_slots, run_task
+from dlkit.sandbox import Sandbox, default_sandbox
+
+
+class Executor(Protocol):
+    """What the coordinator needs of an engine."""
+
+    sandbox_kind: str  # how runs are confined, for the record
+    isolated: bool
+    gpus: int  # GPUs a task may ask for (0: CPU only)
+
+    def submit(self, task: GradingTask) -> Future[Outcome]: ...
+
+    def close(self) -> None: ...
+
+
+class LocalPool:
+    """A thread per device slot of this machine; each task waits for a free slot, runs in
+    ``<work_root>/<experiment>/<submission id>`` and frees the slot."""
+
+    def __init__(self, slots: list[str], work_root: Path, sandbox: Sandbox) -> None:
+        self.slots, self.work_root, self.sandbox = slots, work_root, sandbox
+        self.sandbox_kind, self.isolated = sandbox.kind, sandbox.isolated
+        self.gpus = sum(slot.startswith("gpu") for slot in slots)
+        self._free: queue.Queue[str] = queue.Queue()
+        for slot in slots:
+            self._free.put(slot)
+        self._pool = ThreadPoolExecutor(max_workers=len(slots), thread_name_prefix="dlkit-grade")
+
+    @classmethod
+    def for_course(cls, course: Path, experiment: Experiment, *, gpus: str = "auto",
+                   workers: int | None = None, require_sandbox: bool = False) -> LocalPool:
+        """This machine's pool for a course: runs kept in ``<course>/graded``, the course and the
+        experiment's folder hidden from student code. Refuses early when the sandbox is required
+        and missing."""
+        slots = device_slots(gpus, workers)
+        devices = _gpu_device_files() if slots[0].startswith("gpu") else []
+        sandbox = default_sandbox([course, experiment.root], require=require_sandbox,
+                                  devices=devices)
+        sandbox.command(["true"], course, {})  # raises SandboxUnavailable when required
+        return cls(slots, course / "graded", sandbox)
+
+    def submit(self, task: GradingTask) -> Future[Outcome]:
+        return self._pool.submit(self._run, task)
+
+    def _run(self, task: GradingTask) -> Outcome:
+        slot = self._free.get()
+        try:
+            work = self.work_root / task.experiment / str(task.submission_id)
+            return run_task(task, work, slot=slot, slots=len(self.slots), sandbox=self.sandbox)
+        finally:
+            self._free.put(slot)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
