@@ -272,6 +272,39 @@ def export_command(experiments: tuple[str, ...], fmt: str, out: Path | None, cou
         click.echo(f"wrote {path}")
 
 
+def _similarity_default(name: str):
+    from dlkit.similarity import similarity_report  # light: copydetect is imported on use
+
+    return similarity_report.__kwdefaults__[name]
+
+
+@main.command("similarity")
+@click.argument("experiment")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True),
+              default=_similarity_default("threshold"), show_default=True,
+              help="List pairs where this share of one notebook's code is found in the other.")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="A folder of notebooks, .py, .md or .txt files (the lab "
+                                 "manual's code, last year's batch) to compare every student with.")
+@_course_options
+def similarity_command(experiment: str, threshold: float, against: Path | None, course: Path,
+                       db: str | None) -> None:
+    """Which newest submissions of EXPERIMENT share code: ranked pairs, clusters of three or
+    more, a heat map and each pair side by side, in <course>/reports/similarity/EXPERIMENT/.
+
+    Only the students' own code counts (starter code, public tests and otter lines removed;
+    names, numbers, strings, comments and layout do not matter). It is a report for the
+    instructor to read, never a penalty: no mark changes.
+    """
+    from dlkit.similarity import similarity_report, write_similarity_report
+
+    result = similarity_report(experiment, course=course, gradebook=_gradebook(course, db),
+                               threshold=threshold, against=against)
+    paths = write_similarity_report(result, course)
+    click.echo(result.summary())
+    click.echo(f"wrote {paths[0]}")
+
+
 # --------------------------------------------------------------------------- examiner's papers
 
 def _papers_options(function):
@@ -315,7 +348,8 @@ def report_term_work(batch: str | None, roll: str | None, out: Path | None, no_p
     folder = out or course / "reports"
     paths = write_term_work(records, config, folder, pdf=not no_pdf)
     if roll is None:
-        paths += write_batch_summary(records, config, folder, batch, pdf=not no_pdf)
+        paths += write_batch_summary(records, config, folder, batch, pdf=not no_pdf,
+                                     course_folder=course)
     click.echo(f"wrote {len(paths)} file(s) under {folder}")
     for path in paths[-2:] if roll is None else paths:
         click.echo(f"  {path}")

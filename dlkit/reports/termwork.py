@@ -13,6 +13,7 @@ the current time. The PDFs are rendered from it by :mod:`dlkit.reports.render`.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,11 +55,14 @@ def write_term_work(records: list[StudentRecord], course: Course, out: Path, *,
 
 
 def write_batch_summary(records: list[StudentRecord], course: Course, out: Path,
-                        batch: str | None = None, *, pdf: bool = True) -> list[Path]:
-    """``out/term-work/summary-<batch or all>.html`` (and ``.pdf``): one row per student."""
+                        batch: str | None = None, *, pdf: bool = True,
+                        course_folder: Path | None = None) -> list[Path]:
+    """``out/term-work/summary-<batch or all>.html`` (and ``.pdf``): one row per student; with
+    ``course_folder``, links to the similarity reports made there (``dlkit similarity``)."""
     students = _of_batch(records, batch)
     eligible = sum(r.eligible for r in students)
     context = {**_common(course), "batch": batch, "students": students,
+               "similarity": _similarity_links(course, course_folder, out / "term-work"),
                "numbers": [e.number for e in course.experiments], "eligible": eligible,
                "average": (sum(r.term_work for r in students) / len(students)
                            if students else None)}
@@ -75,6 +79,18 @@ def write_mark_sheet(records: list[StudentRecord], course: Course, out: Path,
                "total_out_of": course.term_work["out_of"] + course.practical["out_of"],
                "total": _grand_total}
     return render("mark_sheet.html", context, out / f"mark-sheet-{batch or 'all'}.html", pdf=pdf)
+
+
+def _similarity_links(course: Course, course_folder: Path | None, page_folder: Path
+                      ) -> list[tuple[int, str]]:
+    """(experiment number, link relative to the page) of each similarity report that exists."""
+    from dlkit.similarity import similarity_report_path
+
+    if course_folder is None:
+        return []
+    reports = [(e.number, similarity_report_path(course_folder, e.id)) for e in course.experiments]
+    return [(number, Path(os.path.relpath(path.resolve(), page_folder.resolve())).as_posix())
+            for number, path in reports if path.exists()]
 
 
 def _common(course: Course) -> dict[str, Any]:
