@@ -359,11 +359,9 @@ class _Comparer:
     """Fingerprints notebooks with the starter as boilerplate, and scores pairs of them."""
 
     def __init__(self, starter: list[str]) -> None:
-        import numpy as np
-
         self.given = given_lines(starter)
-        base = self._fingerprint("\n".join(clean_cell(source) for source in starter), ())
-        self.boilerplate = np.array(sorted(base.hashes), dtype=np.int64)
+        self.boilerplate = frozenset(self._fingerprint(
+            "\n".join(clean_cell(source) for source in starter), frozenset()).hashes)
         self.fingerprints: dict[str, CodeFingerprint] = {}
         self.skipped: list[Skipped] = []
         self.empty: list[Notebook] = []
@@ -386,11 +384,26 @@ class _Comparer:
         return notebook
 
     @staticmethod
-    def _fingerprint(code: str, boilerplate) -> CodeFingerprint:
-        from copydetect import CodeFingerprint
+    def _fingerprint(code: str, boilerplate: frozenset) -> CodeFingerprint:
+        """copydetect's fingerprint of ``code`` less the ``boilerplate`` hashes.
 
-        return CodeFingerprint("answer.py", K, WINDOW, boilerplate=boilerplate,
-                               fp=io.StringIO(normalise_literals(code)), language="python")
+        The boilerplate is taken out here, not by ``CodeFingerprint(boilerplate=...)``: in
+        copydetect 0.5.0 that argument reaches ``np.intersect1d(..., assume_unique=True)`` with
+        the document's repeated hashes, which then drops every repeated k-gram but the last
+        (two alike ``plt.plot(...)`` lines would show as unmatched and not count)."""
+        from copydetect import CodeFingerprint
+        from copydetect.utils import get_token_coverage
+
+        fingerprint = CodeFingerprint("answer.py", K, WINDOW,
+                                      fp=io.StringIO(normalise_literals(code)), language="python")
+        given = fingerprint.hashes & boilerplate
+        if given:
+            fingerprint.hashes -= given
+            for value in given:
+                del fingerprint.hash_idx[value]
+            fingerprint.token_coverage = get_token_coverage(fingerprint.hash_idx, K,
+                                                            len(fingerprint.filtered_code))
+        return fingerprint
 
     def compare(self, a: Notebook, b: Notebook, threshold: float, *, source: bool = False
                 ) -> Match:

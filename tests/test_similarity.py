@@ -459,6 +459,17 @@ def test_the_copies_form_one_cluster(report):
         assert pair.regions_a and pair.regions_b
 
 
+def test_repeated_lines_are_matched_each_time(report):
+    """Lines alike once normalised (two ``ax.plot(...)``) are all matched, not the last alone."""
+    pair = next(p for p in report.pairs if {p.a, p.b} == {"41001", "41002"})
+    code = next(n.code for n in report.students if n.key == pair.a)
+    for line in ('ax_loss.plot(epochs, history.history["loss"], "o-", label="train")',
+                 'ax_loss.plot(epochs, history.history["val_loss"], "s--", label="validation")',
+                 'ax_acc.plot(epochs, history.history["accuracy"], "o-", label="train")'):
+        start = code.index(line)
+        assert any(a <= start and start + len(line) <= b for a, b in pair.regions_a), line
+
+
 def test_no_pair_of_independent_solutions_is_flagged(report):
     independent = set(INDEPENDENT) | {"41005", "41011"}
     scores = {(p.a, p.b): p.score for p in report.pairs}
