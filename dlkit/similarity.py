@@ -527,6 +527,10 @@ def heatmap_png(report: SimilarityReport) -> bytes:
     figure = Figure(figsize=(size + 1.2, size), dpi=100)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
+    if not order:
+        axes.set_axis_off()
+        axes.text(0.5, 0.5, "no notebook with code of its own to compare", ha="center")
+        return _png(figure)
     image = axes.imshow(scores, vmin=0, vmax=1, cmap="magma_r", interpolation="nearest")
     figure.colorbar(image, ax=axes, shrink=0.8, label="share of code matched (larger of two)")
     if len(order) <= 60:
@@ -539,6 +543,10 @@ def heatmap_png(report: SimilarityReport) -> bytes:
         axes.set_xlabel(f"{len(order)} students (clusters first)")
     axes.set_title(f"{report.experiment}: similarity of every pair")
     figure.tight_layout()
+    return _png(figure)
+
+
+def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()

@@ -582,6 +582,21 @@ def test_cli_writes_the_report(batch):
     assert similarity_report_path(batch, EXP).exists()
 
 
+def test_nothing_to_compare_still_writes_a_report(tmp_path):
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "41012.ipynb").write_bytes(STARTER.read_bytes())
+    course = tmp_path / "course"
+    runner = CliRunner()
+    assert runner.invoke(main, ["collect", EXP, str(tmp_path / "inbox"), "--course",
+                                str(course)]).exit_code == 0
+    result = runner.invoke(main, ["similarity", EXP, "--course", str(course)])
+    assert result.exit_code == 0, result.output
+    assert "0 notebook(s) compared, 0 pair(s) listed" in result.output
+    assert "no own code   41012" in result.output
+    html = similarity_report_path(course, EXP).read_text(encoding="utf-8")
+    assert "No pair of notebooks shares" in html
+
+
 def test_cli_threshold_and_errors(batch, tmp_path):
     runner = CliRunner()
     high = runner.invoke(main, ["similarity", EXP, "--course", str(batch), "--threshold", "1"])
