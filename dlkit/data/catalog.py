@@ -1,7 +1,9 @@
 """The registry of datasets and pretrained weights: one entry each, facts from shared/DATA.md.
 
 Adding a dataset is adding one entry here and, if it needs parsing, one loader in
-:mod:`dlkit.data.loaders`.
+:mod:`dlkit.data.loaders`. A college's own files (its dataset pack) are not entries here: ``dlkit
+data import`` stores them in the cache and the registry lists them after these
+(:mod:`dlkit.data.pack`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ def _torchvision_weights(name: str, file: str, title: str) -> Entry:
     )
 
 
-REGISTRY = Registry([
+def _imported() -> list[Entry]:
+    """The college's dataset pack, as ``dlkit data import`` stored it in the cache."""
+    from dlkit.data.pack import imported_entries
+
+    return [item.entry for item in imported_entries()]
+
+
+REGISTRY = Registry(extra=_imported, entries=[
     Entry(
         name="mnist",
         description="MNIST handwritten digits, 60k train + 10k test, 28x28 grey",

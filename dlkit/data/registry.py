@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -269,22 +269,34 @@ class Status:
 
 
 class Registry:
-    """Named entries and the fetch logic: cache -> sources in order, checksums, atomic writes."""
+    """Named entries and the fetch logic: cache -> sources in order, checksums, atomic writes.
 
-    def __init__(self, entries: list[Entry]) -> None:
+    ``extra`` lists entries found at run time (the college's dataset pack, imported into the
+    cache); they come after the fixed ones and never replace one."""
+
+    def __init__(self, entries: list[Entry], extra: Callable[[], list[Entry]] | None = None) -> None:
         self._entries = {e.name: e for e in entries}
+        self._extra = extra
+
+    def _all(self) -> dict[str, Entry]:
+        found = {e.name: e for e in self._extra()} if self._extra else {}
+        return {**found, **self._entries} if found else self._entries
 
     def __iter__(self) -> Iterator[Entry]:
-        return iter(self._entries.values())
+        fixed = list(self._entries.values())
+        return iter(fixed + [e for name, e in self._all().items() if name not in self._entries])
 
     def __getitem__(self, name: str) -> Entry:
-        try:
+        if name in self._entries:
             return self._entries[name]
+        entries = self._all()
+        try:
+            return entries[name]
         except KeyError:
-            raise UnknownName("dataset", name, self._entries) from None
+            raise UnknownName("dataset", name, entries) from None
 
     def names(self) -> list[str]:
-        return list(self._entries)
+        return [entry.name for entry in self]
 
     # -- cache ------------------------------------------------------------------------------
     def cached(self, entry: Entry, root: Path | None = None) -> bool:
@@ -348,6 +360,7 @@ class Registry:
                 if not ok:
                     raise SourceFailed(f"{file} has checksum {actual}, expected {checksum}")
             for file in entry.files:  # all verified: move into place, each atomically
+                (folder / file).parent.mkdir(parents=True, exist_ok=True)
                 os.replace(produced[file], folder / file)
                 stat = (folder / file).stat()
                 stamps[file] = [stat.st_size, stat.st_mtime_ns, entry.files[file]]
