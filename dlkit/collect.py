@@ -107,6 +107,40 @@ def collect(experiment_id: str, source: Path, *, course: Path, gradebook: Gradeb
     return report
 
 
+@dataclass(frozen=True)
+class Upload:
+    """What became of one uploaded file: ``stored`` (a new version), ``duplicate`` or
+    ``rejected``, the reason a student reads, and the submission row's id and version."""
+
+    status: str
+    reason: str
+    submission_id: int
+    version: int | None = None
+
+
+def collect_upload(experiment_id: str, roll: str, filename: str, data: bytes, *, course: Path,
+                   gradebook: Gradebook, due: dt.datetime | None = None, source: str = "upload",
+                   limits: Limits = Limits()) -> Upload:
+    """Store one file a student sent (e.g. through the portal) with the same checks as
+    :func:`collect`; it arrives now. ``filename`` is only recorded, never used as a path."""
+    experiment = experiments.get(experiment_id)
+    gradebook.note_experiment(experiment.id, experiment.number, experiment.title)
+    name = re.sub(r"[\x00-\x1f\x7f]", "", PurePosixPath(filename.replace("\\", "/")).name)
+    item = _Input(name[-200:] or "upload", _utc(dt.datetime.now(dt.UTC)),
+                  lambda limit: _read_bytes(data, limit), roll=roll)
+    report = CollectReport(experiment.id, source)
+    with gradebook.session() as s:
+        row = _Collector(s, report, Path(course), _Students(None), _utc(due), limits).take(item)
+    (outcome,) = report.accepted + report.duplicates + report.rejected
+    return Upload(row.status, outcome.reason, row.id, row.version)
+
+
+def _read_bytes(data: bytes, limit: int) -> bytes:
+    if len(data) > limit:
+        raise _Rejected(_too_large(len(data), limit))
+    return data
+
+
 # --------------------------------------------------------------------------- one input
 
 class _Rejected(Exception):
@@ -130,7 +164,8 @@ class _Collector:
         self.session, self.report, self.course = session, report, course
         self.students, self.due, self.limits = students, due, limits
 
-    def take(self, item: _Input) -> None:
+    def take(self, item: _Input) -> Submission:
+        """Record ``item`` (stored, duplicate or rejected); returns its row."""
         roll, unknown = self.students.identify(item)
         try:
             if item.problem:
@@ -139,11 +174,10 @@ class _Collector:
             if roll is None:
                 raise _Rejected(unknown)
         except _Rejected as exc:
-            self._reject(item, roll, str(exc))
-            return
-        self._accept(item, roll, data)
+            return self._reject(item, roll, str(exc))
+        return self._accept(item, roll, data)
 
-    def _accept(self, item: _Input, roll: str, data: bytes) -> None:
+    def _accept(self, item: _Input, roll: str, data: bytes) -> Submission:
         sha = hashlib.sha256(data).hexdigest()
         self._student(roll, create=True)
         stored = self.session.scalars(select(Submission).where(
@@ -152,27 +186,28 @@ class _Collector:
         same = next((row for row in stored if row.sha256 == sha), None)
         if same is not None:
             reason = f"identical to version {same.version}, already stored"
-            self._record(item, roll, "duplicate", reason, sha256=sha, path=same.path)
             self.report.duplicates.append(Outcome(item.original_name, roll, reason))
-            return
+            return self._record(item, roll, "duplicate", reason, sha256=sha, path=same.path)
         path = _store(self.course, self.report.experiment, sha, data)
         late = _late_seconds(item.arrived_at, self.due)
-        self._record(item, roll, "stored", "", sha256=sha, path=path, version=len(stored) + 1,
-                     late_seconds=late)
         reason = f"version {len(stored) + 1}" + (f", late by {duration(late)}" if late else "")
         self.report.accepted.append(Outcome(item.original_name, roll, reason))
+        return self._record(item, roll, "stored", "", sha256=sha, path=path,
+                            version=len(stored) + 1, late_seconds=late)
 
-    def _reject(self, item: _Input, roll: str | None, reason: str) -> None:
-        self._record(item, self._student(roll, create=False), "rejected", reason)
+    def _reject(self, item: _Input, roll: str | None, reason: str) -> Submission:
         self.report.rejected.append(Outcome(item.original_name, roll, reason))
+        return self._record(item, self._student(roll, create=False), "rejected", reason)
 
     def _record(self, item: _Input, roll: str | None, status: str, reason: str,
-                **columns: object) -> None:
-        self.session.add(Submission(
+                **columns: object) -> Submission:
+        row = Submission(
             experiment=self.report.experiment, student_roll=roll, original_name=item.original_name,
             source=self.report.source, arrived_at=item.arrived_at, due_at=self.due, status=status,
-            reason=reason, **columns))
+            reason=reason, **columns)
+        self.session.add(row)
         self.session.flush()  # later inputs of this batch see this one (versions, duplicates)
+        return row
 
     def _student(self, roll: str | None, *, create: bool) -> str | None:
         """``roll`` once its Student row exists (made from the roster, or named after the roll
@@ -205,6 +240,11 @@ def _check_notebook(data: bytes) -> None:
     if not data:
         raise _Rejected("empty file (0 bytes): the upload failed or the notebook was never "
                         "saved; submit it again")
+    if data.startswith(b"PK\x03\x04"):
+        raise _Rejected("a zip file, not a notebook: unzip it and submit the .ipynb inside")
+    if re.match(rb"\s*(<!doctype html|<html)", data[:512], re.I):
+        raise _Rejected("an HTML page (a notebook exported or printed as HTML), not the notebook: "
+                        "submit the .ipynb file (in Jupyter: File > Download)")
     try:
         content = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:

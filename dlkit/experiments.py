@@ -167,3 +167,56 @@ def get(experiment_id: str) -> Experiment:
 def threshold(experiment_id: str, name: str) -> float:
     """The grading threshold ``name`` of an experiment (what hidden tests compare against)."""
     return get(experiment_id).thresholds[name].value
+
+
+# --------------------------------------------------------------------------- experiments elsewhere
+
+#: Course folders outside this repository whose experiments join the registry (``os.pathsep``
+#: separated): every ``<folder>/source/<id>/<id>.ipynb`` becomes experiment ``<id>``. Processes
+#: started by another (the portal's grading workers, ``dlkit worker`` on a lab PC) inherit the
+#: variable, so they know the same experiments as the process that queued the work.
+EXTRA_EXPERIMENTS_ENV = "DLKIT_EXTRA_EXPERIMENTS"
+
+
+def extra_experiments(folders: str) -> list[Experiment]:
+    """The experiments found in ``folders`` (a ``DLKIT_EXTRA_EXPERIMENTS`` value): number 0, the
+    master's first heading as title, no registered datasets, a 600 s limit. A folder without
+    masters, or an id that is already registered, is skipped with a warning."""
+    import json
+    import logging
+    import os
+
+    log = logging.getLogger(__name__)
+    found = []
+    for folder in filter(None, folders.split(os.pathsep)):
+        root = Path(folder).expanduser().resolve()
+        masters = sorted(p for p in root.glob("source/*/*.ipynb") if p.stem == p.parent.name)
+        if not masters:
+            log.warning("%s: no source/<id>/<id>.ipynb under %s", EXTRA_EXPERIMENTS_ENV, root)
+        for master in masters:
+            if master.stem in EXPERIMENTS or any(e.id == master.stem for e in found):
+                log.warning("%s: %s is already registered; %s skipped", EXTRA_EXPERIMENTS_ENV,
+                            master.stem, master)
+                continue
+            try:
+                cells = json.loads(master.read_text(encoding="utf-8")).get("cells", [])
+            except (OSError, ValueError) as exc:
+                log.warning("%s: %s skipped: %s", EXTRA_EXPERIMENTS_ENV, master, exc)
+                continue
+            title = next((line.lstrip("#").strip() for cell in cells
+                          if cell.get("cell_type") == "markdown"
+                          for line in "".join(cell.get("source", "")).splitlines()
+                          if line.startswith("#")), master.stem)
+            found.append(Experiment(id=master.stem, number=0, title=title, datasets=(),
+                                    time_limit=600, root=root))
+    return found
+
+
+def _register_extra() -> None:
+    import os
+
+    for experiment in extra_experiments(os.environ.get(EXTRA_EXPERIMENTS_ENV, "")):
+        EXPERIMENTS[experiment.id] = experiment
+
+
+_register_extra()

@@ -39,12 +39,17 @@ from sqlalchemy.orm import (
 RUN_STATUSES = {
     "graded": "graded",
     "missing object": "graded, but the notebook lacks an object a test needs",
+    "error": "the notebook stopped with an error",
     "timeout": "the notebook ran longer than the time limit",
     "memory limit": "the notebook used more memory than allowed",
     "crashed": "the notebook's kernel died",
     "invalid notebook": "the file is not a notebook the grader can run",
     "sandbox error": "the grader could not run the notebook (not the student's fault)",
+    "grader overloaded": "the grader machine was too busy to run the notebook in time, twice "
+                         "(not the student's fault)",
 }
+#: Run statuses that were not the student's doing: ``dlkit grade`` runs those submissions again.
+REGRADE_STATUSES = ("sandbox error", "grader overloaded")
 #: Statuses of a collected file.
 SUBMISSION_STATUSES = ("stored", "duplicate", "rejected")
 
@@ -121,6 +126,9 @@ class Run(Base):
     sandbox: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")
+    #: JSON, when the notebook stopped with an error: its cell, first line, exception, message
+    #: and the student's own frames (what the feedback page shows)
+    error: Mapped[str] = mapped_column(Text, default="")
     score: Mapped[float] = mapped_column(Float, default=0.0)
     max_score: Mapped[float] = mapped_column(Float, default=0.0)
     current: Mapped[bool] = mapped_column(Boolean, default=True)  # False once regraded
@@ -159,6 +167,18 @@ class ManualMark(Base):
     by: Mapped[str] = mapped_column(String(100))
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class AccessCode(Base):
+    """A student's personal code for the course portal, kept only as an argon2 hash. Issuing a
+    new code revokes the one before (``revoked_at`` set); at most one is active per student."""
+
+    __tablename__ = "access_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_roll: Mapped[str] = mapped_column(ForeignKey("students.roll"), index=True)
+    code_hash: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 def default_url(course: Path) -> str:
@@ -262,6 +282,55 @@ class Gradebook:
             if auto_points is not None:
                 row.auto_points = auto_points
             s.add(row)
+
+    def submission(self, submission_id: int) -> Submission | None:
+        with self.session() as s:
+            return s.get(Submission, submission_id)
+
+    def versions(self, roll: str, experiment: str) -> list[tuple[Submission, Run | None]]:
+        """A student's stored versions of one experiment, newest first, each with its current
+        run (None while not graded)."""
+        with self.session() as s:
+            rows = s.scalars(select(Submission).where(
+                Submission.experiment == experiment, Submission.student_roll == roll,
+                Submission.status == "stored").order_by(Submission.version.desc())).all()
+            return [(row, self.current_run(s, row.id)) for row in rows]
+
+    def uploads_since(self, roll: str, since: dt.datetime, source: str) -> int:
+        """How many files (stored, duplicate or rejected) ``roll`` sent through ``source``
+        (e.g. the portal) since ``since``: what an hourly cap counts."""
+        from sqlalchemy import func
+
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(Submission).where(
+                Submission.student_roll == roll, Submission.source == source,
+                Submission.collected_at >= since)) or 0
+
+    # -- portal access codes (hashed; the plain code exists only on the student's slip) --------
+    def issue_access_code(self, roll: str, code_hash: str) -> AccessCode:
+        """Store a new code for ``roll``, revoking the active one in the same transaction."""
+        from dlkit.errors import DlkitError
+
+        with self.session() as s:
+            if s.get(Student, roll) is None:
+                raise DlkitError(f"unknown student {roll!r}", fix="load the roster first "
+                                 "(dlkit roster codes --roster roster.csv ...)")
+            s.execute(update(AccessCode).where(AccessCode.student_roll == roll,
+                                               AccessCode.revoked_at.is_(None))
+                      .values(revoked_at=utcnow()))
+            code = AccessCode(student_roll=roll, code_hash=code_hash)
+            s.add(code)
+        return code
+
+    def active_access_code(self, roll: str) -> AccessCode | None:
+        with self.session() as s:
+            return s.scalars(select(AccessCode).where(
+                AccessCode.student_roll == roll, AccessCode.revoked_at.is_(None))
+                .order_by(AccessCode.id.desc())).first()
+
+    def access_code(self, code_id: int) -> AccessCode | None:
+        with self.session() as s:
+            return s.get(AccessCode, code_id)
 
     # -- the grading queue (one writer per claim: a submission is graded once at a time) --------
     def enqueue(self, submission_id: int) -> bool:

@@ -37,8 +37,12 @@ class LocalPool:
     """A thread per device slot of this machine; each task waits for a free slot, runs in
     ``<work_root>/<experiment>/<submission id>`` and frees the slot."""
 
-    def __init__(self, slots: list[str], work_root: Path, sandbox: Sandbox) -> None:
+    def __init__(self, slots: list[str], work_root: Path, sandbox: Sandbox,
+                 share: int | None = None) -> None:
         self.slots, self.work_root, self.sandbox = slots, work_root, sandbox
+        #: how many grading slots this machine's CPU threads are shared among (default: this
+        #: pool's; more when several single-slot pools run side by side, as the portal's workers)
+        self.share = share or len(slots)
         self.sandbox_kind, self.isolated = sandbox.kind, sandbox.isolated
         self.gpus = sum(slot.startswith("gpu") for slot in slots)
         self._free: queue.Queue[str] = queue.Queue()
@@ -48,7 +52,8 @@ class LocalPool:
 
     @classmethod
     def for_course(cls, course: Path, experiment: Experiment, *, gpus: str = "auto",
-                   workers: int | None = None, require_sandbox: bool = False) -> LocalPool:
+                   workers: int | None = None, require_sandbox: bool = False,
+                   share: int | None = None) -> LocalPool:
         """This machine's pool for a course: runs kept in ``<course>/graded``, the course and the
         experiment's folder hidden from student code. Refuses early when the sandbox is required
         and missing."""
@@ -57,7 +62,7 @@ class LocalPool:
         sandbox = default_sandbox([course, experiment.root], require=require_sandbox,
                                   devices=devices)
         sandbox.command(["true"], course, {})  # raises SandboxUnavailable when required
-        return cls(slots, course / "graded", sandbox)
+        return cls(slots, course / "graded", sandbox, share)
 
     def submit(self, task: GradingTask) -> Future[Outcome]:
         return self._pool.submit(self._run, task)
@@ -66,7 +71,7 @@ class LocalPool:
         slot = self._free.get()
         try:
             work = self.work_root / task.experiment / str(task.submission_id)
-            return run_task(task, work, slot=slot, slots=len(self.slots), sandbox=self.sandbox)
+            return run_task(task, work, slot=slot, slots=self.share, sandbox=self.sandbox)
         finally:
             self._free.put(slot)
 

@@ -45,6 +45,9 @@ class Question:
     manual: bool = False
     tests: list[Test] = field(default_factory=list)
     solution: list[str] = field(default_factory=list)  # lines of solution code / answers
+    # cell numbers inside the question: what students see (prompt) and the model answer
+    prompt_cells: list[int] = field(default_factory=list)
+    solution_cells: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -167,6 +170,11 @@ class _Scanner:
                 self.code(cell.source, number)
             elif "SOLUTION" in self.open and self.question:
                 self.question.solution.extend(_lines(cell.source))
+            is_marker = cell.cell_type == "raw" and _LOOSE_MARKER.match(first)
+            if self.question and not is_marker and "TESTS" not in self.open:
+                cells = self.question.solution_cells if "SOLUTION" in self.open \
+                    else self.question.prompt_cells
+                cells.append(number)
         if self.open:
             region, cell = next(iter(self.open.items()))
             self.fail(f"# BEGIN {region} is never closed", cell, f"add a raw cell `# END {region}`")

@@ -1,0 +1,652 @@
+"""The portal's web application: routes as thin as click commands (parse, call the API, render).
+
+Students (``/s/...``) log in with their roll number and access code and see only their own
+submissions; instructors (``/i/...``) log in with the course password. Every page is rendered
+from the reports' Jinja environment (autoescaped) and sent with a Content-Security-Policy that
+forbids inline script; every form carries a CSRF token; sessions are signed, HttpOnly, SameSite
+cookies. The web process only queues submissions: workers grade them (see ``supervisor``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import secrets
+import threading
+import time
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from dlkit import collect as collecting
+from dlkit.errors import DlkitError
+from dlkit.experiments import EXPERIMENTS
+from dlkit.feedback import environment, manual_questions
+from dlkit.gradebook import Gradebook, duration, utcnow
+from dlkit.portal import auth, pages
+from dlkit.portal.config import MB, Schedule, Settings, State, load_schedule
+
+STATIC = Path(__file__).parent / "static"
+UPLOAD_SOURCE = "portal"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'nonce-{nonce}'; "
+       "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+       "base-uri 'none'")
+#: the similarity report is the kit's own HTML (student code escaped in it), with inline styles
+REPORT_CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+              "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+FORM_BYTES = 64 * 1024  # any request but an upload
+
+
+@dataclass(frozen=True)
+class User:
+    role: str  # student | instructor
+    roll: str = ""
+    name: str = ""
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        super().__init__(f"request body over {limit} bytes")
+
+
+# --------------------------------------------------------------------------- the portal
+
+class Portal:
+    """The state every route shares: the course, its gradebook, throttles, the workers."""
+
+    def __init__(self, settings: Settings, supervisor=None) -> None:
+        self.settings = settings
+        self.course = settings.course.resolve()
+        self.gradebook = Gradebook.open(self.course)
+        self.state = State.of(self.course)
+        self.supervisor = supervisor
+        self.by_roll = auth.Throttle(limit=5, window=15 * 60)
+        self.by_address = auth.Throttle(limit=30, window=15 * 60)
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._schedule: tuple[float, Schedule] | None = None
+
+    def schedule(self) -> Schedule:
+        """``portal.yml`` (or the released experiments), read again every few seconds."""
+        if self._schedule is None or time.monotonic() - self._schedule[0] > 5:
+            self._schedule = (time.monotonic(), load_schedule(self.course))
+        return self._schedule[1]
+
+    @property
+    def uploads_per_hour(self) -> int:
+        return self.settings.uploads_per_hour or self.schedule().uploads_per_hour
+
+    # -- who is asking ---------------------------------------------------------------------
+    def user(self, request: Request) -> User | None:
+        """The logged-in user, while their code (or the password) is still the current one."""
+        session = request.session
+        role = session.get("role")
+        if role == "student" and auth.code_is_active(self.gradebook, session.get("roll", ""),
+                                                     int(session.get("code", 0))):
+            return User("student", roll=session["roll"], name=session.get("name", ""))
+        if role == "instructor" and session.get("pw") == auth.fingerprint(
+                auth.password_hash(self.state)):
+            return User("instructor", name=session.get("name", ""))
+        if role:
+            _forget(session)
+        return None
+
+    def student(self, request: Request) -> User:
+        """The student asking, else a redirect to the login page."""
+        user = self.user(request)
+        if user is None:
+            raise HTTPException(303, headers={"Location": "/login"})
+        if user.role != "student":
+            raise HTTPException(404)
+        return user
+
+    def instructor(self, request: Request) -> User:
+        """The instructor asking; a student gets "not found", nobody the login page."""
+        user = self.user(request)
+        if user is None:
+            raise HTTPException(303, headers={"Location": "/instructor/login"})
+        if user.role != "instructor":
+            raise HTTPException(404)
+        return user
+
+    def assignment(self, experiment_id: str):
+        assignment = self.schedule().get(experiment_id)
+        if assignment is None or not assignment.is_open():
+            raise HTTPException(404)
+        return assignment
+
+    # -- uploads ---------------------------------------------------------------------------
+    def accept_upload(self, roll: str, experiment_id: str, filename: str,
+                      data: bytes) -> tuple[bool, str, int | None]:
+        """Refuse (over the hourly cap, a version still waiting) or collect and queue one file:
+        (stored, what to tell the student, submission id)."""
+        assignment = self.assignment(experiment_id)
+        with self._locks[roll]:  # one upload of a student at a time: versions stay in order
+            since = utcnow() - dt.timedelta(hours=1)
+            if self.gradebook.uploads_since(roll, since, UPLOAD_SOURCE) >= self.uploads_per_hour:
+                return False, (f"upload refused: at most {self.uploads_per_hour} uploads an hour; "
+                               "try again later"), None
+            waiting = pages.waiting_version(self.gradebook, roll, experiment_id)
+            if waiting is not None:
+                return False, (f"upload refused: your version {waiting.version} is still waiting "
+                               "in the queue; upload again once it is graded"), None
+            upload = collecting.collect_upload(
+                experiment_id, roll, filename, data, course=self.course,
+                gradebook=self.gradebook, due=assignment.due, source=UPLOAD_SOURCE,
+                limits=collecting.Limits(notebook_bytes=self.settings.upload_bytes))
+            if upload.status != "stored":
+                return False, f"upload refused: {upload.reason}", None
+            self.gradebook.enqueue(upload.submission_id)
+            return True, f"{upload.reason}: stored and queued for grading", upload.submission_id
+
+
+def _forget(session: dict) -> None:
+    token = session.get("csrf")
+    session.clear()
+    if token:
+        session["csrf"] = token
+
+
+# --------------------------------------------------------------------------- rendering
+
+def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+    session = request.session
+    if "csrf" not in session:
+        session["csrf"] = auth.new_token()
+    portal: Portal = request.app.state.portal
+    html = environment().get_template(template).render(
+        csp_nonce=request.state.csp_nonce, csrf=session["csrf"], user=portal.user(request),
+        flash=session.pop("flash", None), now=dt.datetime.now(), **context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def redirect(request: Request, url: str, flash: str = "", kind: str = "ok") -> RedirectResponse:
+    if flash:
+        request.session["flash"] = {"kind": kind, "text": flash}
+    return RedirectResponse(url, status_code=303)
+
+
+async def form_of(request: Request, **limits):
+    """The request's form, after checking its CSRF token and (when sent) its Origin."""
+    origin = request.headers.get("origin")
+    if origin and origin.split("://", 1)[-1] != request.headers.get("host", ""):
+        raise HTTPException(403, "cross-site request refused")
+    form = await request.form(**limits)
+    if not auth.same_token(request.session.get("csrf"), form.get("csrf")):
+        raise HTTPException(403, "the form expired (or came from another site): reload the page "
+                                 "and try again")
+    return form
+
+
+def _portal(request: Request) -> Portal:
+    return request.app.state.portal
+
+
+# --------------------------------------------------------------------------- public pages
+
+async def home(request: Request) -> Response:
+    user = await run_in_threadpool(_portal(request).user, request)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    return RedirectResponse("/s" if user.role == "student" else "/i", status_code=303)
+
+
+async def login(request: Request) -> Response:
+    portal = _portal(request)
+    if request.method == "GET":
+        return render(request, "portal/login.html")
+    form = await form_of(request)
+    roll, code = str(form.get("roll", "")).strip(), str(form.get("code", ""))
+    address = request.client.host if request.client else "?"
+    wait = max(portal.by_roll.wait(roll.casefold()), portal.by_address.wait(address))
+    if wait:
+        return render(request, "portal/login.html", 429, roll=roll,
+                      error=f"too many failed attempts: try again in {duration(wait)}")
+    code_id = await run_in_threadpool(auth.check_student, portal.gradebook, roll, code)
+    if code_id is None:
+        portal.by_roll.fail(roll.casefold())
+        portal.by_address.fail(address)
+        return render(request, "portal/login.html", 401, roll=roll,
+                      error="wrong roll number or access code (ask your instructor for a new "
+                            "code if you lost yours)")
+    portal.by_roll.clear(roll.casefold())
+    name = await run_in_threadpool(auth.student_name, portal.gradebook, roll)
+    request.session.clear()
+    request.session.update(role="student", roll=roll, code=code_id, name=name,
+                           csrf=auth.new_token())
+    return RedirectResponse("/s", status_code=303)
+
+
+async def instructor_login(request: Request) -> Response:
+    portal = _portal(request)
+    if request.method == "GET":
+        return render(request, "portal/instructor_login.html",
+                      no_password=auth.password_hash(portal.state) is None)
+    form = await form_of(request)
+    name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
+    address = request.client.host if request.client else "?"
+    wait = max(portal.by_roll.wait("\0instructor"), portal.by_address.wait(address))
+    if wait:
+        return render(request, "portal/instructor_login.html", 429, name=name, no_password=False,
+                      error=f"too many failed attempts: try again in {duration(wait)}")
+    mark = await run_in_threadpool(auth.check_password, portal.state, password)
+    if mark is None or not name:
+        portal.by_roll.fail("\0instructor")
+        portal.by_address.fail(address)
+        return render(request, "portal/instructor_login.html", 401, name=name,
+                      no_password=auth.password_hash(portal.state) is None,
+                      error="wrong password" if name else "give your name: it is recorded with "
+                                                          "the marks you save")
+    portal.by_roll.clear("\0instructor")
+    request.session.clear()
+    request.session.update(role="instructor", name=name[:100], pw=mark, csrf=auth.new_token())
+    return RedirectResponse("/i", status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    await form_of(request)
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+# --------------------------------------------------------------------------- students
+
+def student_home(request: Request) -> Response:
+    portal = _portal(request)
+    user = portal.student(request)
+    rows = pages.student_home(portal.gradebook, user.roll, portal.schedule().open())
+    return render(request, "portal/student_home.html", rows=rows)
+
+
+def student_experiment(request: Request, status: int = 200, error: str = "") -> Response:
+    portal = _portal(request)
+    user = portal.student(request)
+    assignment = portal.assignment(request.path_params["experiment"])
+    versions = pages.student_versions(portal.gradebook, user.roll, assignment.id)
+    return render(request, "portal/student_experiment.html", status, assignment=assignment,
+                  versions=versions, error=error, limit_mb=portal.settings.upload_bytes / MB,
+                  per_hour=portal.uploads_per_hour)
+
+
+async def upload(request: Request) -> Response:
+    portal = _portal(request)
+    user = await run_in_threadpool(portal.student, request)
+    experiment_id = request.path_params["experiment"]
+    await run_in_threadpool(portal.assignment, experiment_id)
+    limit = portal.settings.upload_bytes
+    too_large = (f"upload refused: the file is larger than {limit / MB:.0f} MB; clear the "
+                 "outputs (Kernel > Restart & Clear Output), save and upload again")
+    if int(request.headers.get("content-length") or 0) > limit + MB:
+        return await run_in_threadpool(student_experiment, request, 413, too_large)
+    try:
+        form = await form_of(request, max_files=1, max_fields=4)
+    except BodyTooLarge:
+        return await run_in_threadpool(student_experiment, request, 413, too_large)
+    notebook = form.get("notebook")
+    if not isinstance(notebook, UploadFile) or not notebook.filename:
+        return await run_in_threadpool(student_experiment, request, 422,
+                                       "choose your notebook (.ipynb) before uploading")
+    data = await notebook.read(limit + 1)
+    stored, message, _ = await run_in_threadpool(portal.accept_upload, user.roll, experiment_id,
+                                                 notebook.filename, data)
+    if not stored:
+        return await run_in_threadpool(student_experiment, request, 422, message)
+    return redirect(request, f"/s/{experiment_id}", message)
+
+
+def starter(request: Request) -> Response:
+    portal = _portal(request)
+    portal.student(request)
+    assignment = portal.assignment(request.path_params["experiment"])
+    path = assignment.starter
+    if not path.exists():
+        raise HTTPException(404)
+    if request.path_params["kind"] == "ipynb":
+        return FileResponse(path, media_type="application/x-ipynb+json", filename=path.name)
+    buffer = io.BytesIO()  # the notebook with its public checks (otter reads tests/)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(path.parent.rglob("*")):
+            if file.is_file() and not file.name.startswith("."):
+                archive.write(file, f"{assignment.id}/{file.relative_to(path.parent).as_posix()}")
+    return Response(buffer.getvalue(), media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{assignment.id}.zip"'})
+
+
+def submission_page(request: Request) -> Response:
+    portal = _portal(request)
+    user = portal.student(request)
+    submission_id = request.path_params["submission"]
+    version = pages.own_version(portal.gradebook, user.roll, submission_id)
+    if version is None or portal.schedule().get(version.experiment) is None:
+        raise HTTPException(404)
+    page = pages.version_feedback(portal.course, portal.gradebook, user.roll, submission_id)
+    if page is not None:
+        return render(request, "portal/feedback.html", page=page, version=version)
+    return render(request, "portal/version.html", version=version,
+                  assignment=portal.schedule().get(version.experiment))
+
+
+def submission_status(request: Request) -> Response:
+    portal = _portal(request)
+    user = portal.student(request)
+    version = pages.own_version(portal.gradebook, user.roll, request.path_params["submission"])
+    if version is None:
+        raise HTTPException(404)
+    return JSONResponse(version.as_json(), headers={"Cache-Control": "no-store"})
+
+
+# --------------------------------------------------------------------------- instructors
+
+def instructor_home(request: Request) -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    overviews = [pages.experiment_overview(portal.course, portal.gradebook, a.id)
+                 for a in portal.schedule().assignments]
+    return render(request, "portal/instructor_home.html", overviews=overviews,
+                  queue=pages.queue_view(portal.gradebook), health=_health(portal))
+
+
+def _experiment(request: Request):
+    experiment_id = request.path_params["experiment"]
+    if experiment_id not in EXPERIMENTS:
+        raise HTTPException(404)
+    return experiment_id
+
+
+def instructor_experiment(request: Request) -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    overview = pages.experiment_overview(portal.course, portal.gradebook, _experiment(request))
+    return render(request, "portal/instructor_experiment.html", overview=overview,
+                  assignment=portal.schedule().get(overview.experiment.id))
+
+
+def run_page(request: Request) -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    page = pages.run_page(portal.gradebook, _experiment(request), request.path_params["submission"])
+    if page is None:
+        raise HTTPException(404)
+    return render(request, "portal/run.html", page=page)
+
+
+def notebook_page(request: Request) -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    page = pages.run_page(portal.gradebook, _experiment(request), request.path_params["submission"])
+    if page is None:
+        raise HTTPException(404)
+    cells, label = pages.notebook_cells(portal.course, portal.gradebook,
+                                        portal.gradebook.submission(page.version.submission_id))
+    return render(request, "portal/notebook.html", page=page, label=label,
+                  cells=pages.render_cells(cells))
+
+
+def first_to_mark(request: Request) -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    experiment_id = _experiment(request)
+    rolls = pages.students_to_mark(portal.gradebook, experiment_id)
+    if request.path_params["question"] not in manual_questions(EXPERIMENTS[experiment_id]) \
+            or not rolls:
+        raise HTTPException(404)
+    return RedirectResponse(f"/i/{experiment_id}/mark/{request.path_params['question']}/"
+                            f"{rolls[0]}", status_code=303)
+
+
+def marking(request: Request, status: int = 200, error: str = "") -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    params = request.path_params
+    page = pages.marking_page(portal.course, portal.gradebook, _experiment(request),
+                              params["question"], params["roll"])
+    if page is None:
+        raise HTTPException(404)
+    return render(request, "portal/marking.html", status, page=page, error=error)
+
+
+async def save_mark(request: Request) -> Response:
+    portal = _portal(request)
+    user = await run_in_threadpool(portal.instructor, request)
+    form = await form_of(request)
+    params = request.path_params
+    experiment_id, question, roll = _experiment(request), params["question"], params["roll"]
+    page = await run_in_threadpool(pages.marking_page, portal.course, portal.gradebook,
+                                   experiment_id, question, roll)
+    if page is None:
+        raise HTTPException(404)
+    try:
+        points = float(str(form.get("points", "")).strip())
+        await run_in_threadpool(portal.gradebook.set_manual_mark, roll, experiment_id, question,
+                                points, page.max_points, user.name, str(form.get("note", ""))[:2000])
+    except (ValueError, DlkitError) as exc:
+        message = exc.message if isinstance(exc, DlkitError) else \
+            f"give the mark as a number from 0 to {page.max_points:g}"
+        return await run_in_threadpool(marking, request, 422, message)
+    target = page.next if form.get("go") != "stay" and page.next else roll
+    return redirect(request, f"/i/{experiment_id}/mark/{question}/{target}",
+                    f"saved {points:g}/{page.max_points:g} for {roll} ({question})")
+
+
+async def regrade(request: Request) -> Response:
+    portal = _portal(request)
+    await run_in_threadpool(portal.instructor, request)
+    await form_of(request)
+    submission = await run_in_threadpool(portal.gradebook.submission,
+                                         request.path_params["submission"])
+    if submission is None or submission.status != "stored":
+        raise HTTPException(404)
+    queued = await run_in_threadpool(portal.gradebook.enqueue, submission.id)
+    return redirect(request, f"/i/{submission.experiment}/runs/{submission.id}",
+                    f"submission {submission.id} queued for grading again" if queued else
+                    f"submission {submission.id} is already queued or being graded")
+
+
+async def regrade_all(request: Request) -> Response:
+    portal = _portal(request)
+    await run_in_threadpool(portal.instructor, request)
+    await form_of(request)
+    experiment_id = _experiment(request)
+    latest = await run_in_threadpool(portal.gradebook.latest_submissions, experiment_id)
+    queued = [await run_in_threadpool(portal.gradebook.enqueue, sub.id) for sub in latest]
+    return redirect(request, f"/i/{experiment_id}",
+                    f"{sum(queued)} submission(s) queued for grading again; "
+                    f"{len(queued) - sum(queued)} were already queued or running")
+
+
+def queue_page(request: Request) -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    return render(request, "portal/queue.html", queue=pages.queue_view(portal.gradebook, 25),
+                  health=_health(portal))
+
+
+def export_csv(request: Request) -> Response:
+    from dlkit.export import export_grades
+
+    portal = _portal(request)
+    portal.instructor(request)
+    (path,) = export_grades(None, fmt="csv", course=portal.course, gradebook=portal.gradebook,
+                            out=portal.course / "exports")
+    return FileResponse(path, media_type="text/csv", filename="grades.csv",
+                        headers={"Cache-Control": "no-store"})
+
+
+def similarity_file(request: Request) -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    folder = (portal.course / "reports" / "similarity" / _experiment(request)).resolve()
+    path = (folder / (request.path_params["path"] or "index.html")).resolve()
+    if not path.is_relative_to(folder) or not path.is_file():
+        raise HTTPException(404)
+    return FileResponse(path, headers={"Content-Security-Policy": REPORT_CSP,
+                                       "Cache-Control": "no-store"})
+
+
+def _health(portal: Portal):
+    return portal.supervisor.health() if portal.supervisor is not None else None
+
+
+# --------------------------------------------------------------------------- errors
+
+async def http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code in (301, 302, 303, 307) and exc.headers:
+        return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
+    if "state" not in request.scope or "session" not in request.scope:
+        return Response(exc.detail or "error", status_code=exc.status_code)
+    words = {404: "Not found", 403: "Refused", 405: "Not allowed"}.get(exc.status_code, "Error")
+    detail = exc.detail if exc.status_code != 404 else "There is no such page for you."
+    return render(request, "portal/error.html", exc.status_code, heading=words, detail=detail)
+
+
+async def body_too_large(request: Request, exc: BodyTooLarge) -> Response:
+    return Response(f"request too large (over {exc.limit} bytes)", status_code=413)
+
+
+async def dlkit_error(request: Request, exc: DlkitError) -> Response:
+    return render(request, "portal/error.html", 400, heading="Error", detail=exc.message)
+
+
+# --------------------------------------------------------------------------- middleware
+
+class SecurityHeaders:
+    """CSP with a per-response nonce for the page's one style block, and the usual headers."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = secrets.token_urlsafe(16)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = CSP.format(nonce=nonce)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "same-origin"
+                headers["Cross-Origin-Opener-Policy"] = "same-origin"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimit:
+    """Requests may send at most ``upload`` bytes to an upload route and ``default`` elsewhere;
+    more raises :class:`BodyTooLarge` while the body is read."""
+
+    def __init__(self, app, default: int, upload: int) -> None:
+        self.app, self.default, self.upload = app, default, upload
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.upload if scope["path"].endswith("/upload") else self.default
+        total = 0
+
+        async def limited():
+            nonlocal total
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+# --------------------------------------------------------------------------- the app
+
+def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
+    """The portal for ``settings.course``; with ``start_workers`` its grading workers start and
+    stop with the application (``settings.workers`` of them; 0: none)."""
+    from dlkit.grading.grade import device_slots
+    from dlkit.portal.supervisor import Supervisor
+
+    course = settings.course.resolve()
+    supervisor = None
+    if start_workers and settings.workers != 0:
+        slots = device_slots(settings.gpus, settings.workers)
+        supervisor = Supervisor(course, slots, memory_gb=settings.memory_gb)
+    portal = Portal(settings, supervisor)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        if supervisor is not None:
+            supervisor.start()
+        try:
+            yield
+        finally:
+            if supervisor is not None:
+                await run_in_threadpool(supervisor.stop)
+
+    routes = [
+        Route("/", home),
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/instructor/login", instructor_login, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        Route("/s", student_home),
+        Route("/s/submissions/{submission:int}", submission_page),
+        Route("/s/submissions/{submission:int}/status", submission_status),
+        Route("/s/{experiment}", student_experiment),
+        Route("/s/{experiment}/upload", upload, methods=["POST"]),
+        Route("/s/{experiment}/starter.{kind:str}", _starter_kinds(starter)),
+        Route("/i", instructor_home),
+        Route("/i/queue", queue_page),
+        Route("/i/export.csv", export_csv),
+        Route("/i/regrade/{submission:int}", regrade, methods=["POST"]),
+        Route("/i/{experiment}", instructor_experiment),
+        Route("/i/{experiment}/regrade", regrade_all, methods=["POST"]),
+        Route("/i/{experiment}/runs/{submission:int}", run_page),
+        Route("/i/{experiment}/notebook/{submission:int}", notebook_page),
+        Route("/i/{experiment}/mark/{question}", first_to_mark),
+        Route("/i/{experiment}/mark/{question}/{roll}", marking, methods=["GET"]),
+        Route("/i/{experiment}/mark/{question}/{roll}", save_mark, methods=["POST"]),
+        Route("/i/{experiment}/similarity/{path:path}", similarity_file),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=portal.state.secret_key(),
+                   session_cookie="dlkit_session", max_age=int(settings.session_hours * 3600),
+                   same_site="lax", https_only=settings.behind_https),
+        Middleware(BodyLimit, default=FORM_BYTES, upload=settings.upload_bytes + MB),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
+        HTTPException: http_error, BodyTooLarge: body_too_large, DlkitError: dlkit_error})
+    app.state.portal = portal
+    return app
+
+
+def _starter_kinds(endpoint):
+    def only_known(request: Request) -> Response:
+        if request.path_params["kind"] not in ("ipynb", "zip"):
+            raise HTTPException(404)
+        return endpoint(request)
+    return only_known

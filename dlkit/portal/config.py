@@ -1,0 +1,187 @@
+"""What the portal serves and how: settings, the schedule of open experiments, its state folder.
+
+The portal keeps its own state in ``<course>/portal/`` (never in the repository): the session
+signing key, the instructor's password hash, the workers' heartbeats and logs. Which experiments
+students see comes from ``<course>/portal.yml`` when it exists::
+
+    experiments:                       # only these, in this order
+      exp2-feedforward: {due: "2027-01-18 17:00"}
+      exp4-autoencoder-anomaly: {opens: 2027-02-08, due: "2027-02-15 17:00"}
+    uploads_per_hour: 10
+
+and otherwise every released experiment is open (``release/<id>/<id>.ipynb`` exists), due at
+the end of its planned date plus the grace days of ``rubrics/course.yml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from dlkit import experiments
+from dlkit.errors import DlkitError
+from dlkit.experiments import Experiment
+
+MB = 1024 * 1024
+SCHEDULE_FILE = "portal.yml"
+
+
+class PortalConfigError(DlkitError):
+    """``portal.yml`` or the portal's state folder is wrong."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How one portal runs; the CLI's defaults are these."""
+
+    course: Path
+    uploads_per_hour: int | None = None  # None: portal.yml's, else 10
+    upload_bytes: int = 20 * MB
+    workers: int | None = None  # grading workers; None: one per GPU or CPU core; 0: none
+    gpus: str = "auto"
+    memory_gb: float = 6.0
+    behind_https: bool = False  # cookies marked Secure (set when a TLS proxy fronts the portal)
+    session_hours: float = 12.0
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An experiment students can see: opens (None: open now), due (None: no deadline)."""
+
+    experiment: Experiment
+    opens: dt.datetime | None
+    due: dt.datetime | None  # naive local time, as the course file and portal.yml write it
+
+    @property
+    def id(self) -> str:
+        return self.experiment.id
+
+    def is_open(self, now: dt.datetime | None = None) -> bool:
+        return self.opens is None or (now or dt.datetime.now()) >= self.opens
+
+    @property
+    def due_utc(self) -> dt.datetime | None:
+        """The due time as naive UTC, as the gradebook records times."""
+        return self.due.astimezone(dt.UTC).replace(tzinfo=None) if self.due else None
+
+    @property
+    def starter(self) -> Path:
+        """The released student notebook."""
+        return self.experiment.root / "release" / self.id / self.experiment.master.name
+
+
+@dataclass(frozen=True)
+class Schedule:
+    assignments: tuple[Assignment, ...]
+    uploads_per_hour: int = 10
+
+    def get(self, experiment_id: str) -> Assignment | None:
+        return next((a for a in self.assignments if a.id == experiment_id), None)
+
+    def open(self, now: dt.datetime | None = None) -> list[Assignment]:
+        return [a for a in self.assignments if a.is_open(now)]
+
+
+def load_schedule(course: Path) -> Schedule:
+    """The experiments of ``<course>/portal.yml``, else every released one (see the module)."""
+    path = course / SCHEDULE_FILE
+    if not path.exists():
+        return Schedule(tuple(_released()))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        listed = data.get("experiments") or {}
+        if not isinstance(listed, dict):
+            raise TypeError("'experiments' must map experiment ids to {opens, due}")
+        assignments = []
+        for experiment_id, when in listed.items():
+            when = when or {}
+            assignments.append(Assignment(experiments.get(str(experiment_id)),
+                                          _moment(when.get("opens")), _moment(when.get("due"))))
+        return Schedule(tuple(assignments), int(data.get("uploads_per_hour", 10)))
+    except DlkitError as exc:
+        raise PortalConfigError(exc.message, where=str(path)) from None
+    except (TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
+        raise PortalConfigError(f"invalid portal schedule: {exc}", where=str(path),
+                                fix="see `dlkit serve --help` for the format") from None
+
+
+def _released() -> list[Assignment]:
+    """Every registered experiment whose starter notebook is released, due by the course file."""
+    due = _course_due_dates()
+    found = []
+    for experiment in experiments.EXPERIMENTS.values():
+        if (experiment.root / "release" / experiment.id / experiment.master.name).exists():
+            found.append(Assignment(experiment, None, due.get(experiment.id)))
+    return sorted(found, key=lambda a: (a.experiment.number, a.id))
+
+
+def _course_due_dates() -> dict[str, dt.datetime]:
+    """End of each planned date plus the grace days (what the timely mark allows)."""
+    from dlkit.reports.course import CourseConfigError, load_course
+
+    try:
+        course = load_course()
+    except CourseConfigError:
+        return {}
+    grace = dt.timedelta(days=int(course.late_policy.get("grace_days", 0)))
+    return {e.id: dt.datetime.combine(e.planned + grace, dt.time(23, 59)) for e in course.experiments}
+
+
+def _moment(value) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(23, 59))
+    text = str(value).strip()
+    moment = dt.datetime.fromisoformat(text)
+    return dt.datetime.combine(moment.date(), dt.time(23, 59)) if len(text) == 10 else moment
+
+
+# --------------------------------------------------------------------------- the state folder
+
+@dataclass(frozen=True)
+class State:
+    """``<course>/portal/``: secrets (mode 0600) and the workers' heartbeats and logs."""
+
+    folder: Path
+
+    @classmethod
+    def of(cls, course: Path) -> State:
+        return cls(course.resolve() / "portal")
+
+    @property
+    def password_file(self) -> Path:
+        return self.folder / "instructor.argon2"
+
+    @property
+    def workers(self) -> Path:
+        return self.folder / "workers"
+
+    @property
+    def logs(self) -> Path:
+        return self.folder / "logs"
+
+    def secret_key(self) -> str:
+        """The key that signs session cookies, made on first use; delete it to log everyone out."""
+        path = self.folder / "session.key"
+        if not path.exists():
+            write_private(path, secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by this user only (a secret), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")
+    os.replace(temp, path)

@@ -1,0 +1,417 @@
+"""What each portal page shows, gathered from the gradebook and the course folder.
+
+Routes call one of these and render the result; the queries live here (and in the gradebook and
+feedback modules they build on), never in a route. Student pages only ever receive their own
+roll number's records: a submission of another roll is "not found".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from sqlalchemy import select
+
+from dlkit.experiments import Experiment
+from dlkit.experiments import get as get_experiment
+from dlkit.feedback import (
+    Feedback,
+    build_feedback,
+    executed_notebook,
+    format_time,
+    lateness,
+    latest_marks,
+    manual_questions,
+    notebook_plots,
+)
+from dlkit.gradebook import RUN_STATUSES, Gradebook, ManualMark, Run, Student, Submission
+from dlkit.notebook.master import read_master
+from dlkit.portal.cells import Cell, answer_region, markdown_html, render_cells
+from dlkit.portal.config import Assignment
+
+DONE = ("graded", "missing object")  # the run finished; anything else is a failure
+
+
+# --------------------------------------------------------------------------- states
+
+@dataclass(frozen=True)
+class VersionState:
+    """One stored version as its student (or the instructor) sees its progress."""
+
+    submission_id: int
+    experiment: str
+    version: int
+    arrived_at: str
+    lateness: str
+    original_name: str
+    state: str  # queued | running | not graded | a run status (graded, timeout, ...)
+    words: str
+    score: float | None = None
+    max_score: float | None = None
+    ahead: int | None = None  # queued: submissions waiting before it
+
+    @property
+    def final(self) -> bool:
+        return self.state not in ("queued", "running")
+
+    def as_json(self) -> dict:
+        return {"id": self.submission_id, "version": self.version, "state": self.state,
+                "words": self.words, "final": self.final, "ahead": self.ahead,
+                "score": None if self.score is None else f"{self.score:g}/{self.max_score:g}"}
+
+
+def version_state(submission: Submission, run: Run | None,
+                  positions: dict[int, int] | None = None) -> VersionState:
+    if submission.queue == "queued":
+        ahead = (positions or {}).get(submission.id)
+        state, words = "queued", "waiting for a grader" + (
+            f" ({ahead} submission{'s' if ahead != 1 else ''} ahead)" if ahead else "")
+    elif submission.queue == "running":
+        state, words, ahead = "running", "your notebook is running in the grader", None
+    elif run is not None:
+        state, ahead = run.status, None
+        words = RUN_STATUSES.get(run.status, run.status) + (f": {run.reason}" if run.reason else "")
+    else:
+        state, words, ahead = "not graded", "stored, not queued for grading", None
+    done = run is not None and submission.queue == ""
+    return VersionState(submission.id, submission.experiment, submission.version or 0,
+                        format_time(submission.arrived_at), lateness(submission),
+                        submission.original_name, state, words,
+                        run.score if done else None, run.max_score if done else None, ahead)
+
+
+def queue_positions(gradebook: Gradebook) -> dict[int, int]:
+    """Queued submission id -> how many wait before it."""
+    return {sub.id: index for index, sub in enumerate(gradebook.queued())}
+
+
+def student_versions(gradebook: Gradebook, roll: str, experiment_id: str) -> list[VersionState]:
+    """A student's versions of one experiment, newest first."""
+    positions = queue_positions(gradebook)
+    return [version_state(sub, run, positions)
+            for sub, run in gradebook.versions(roll, experiment_id)]
+
+
+def own_submission(gradebook: Gradebook, roll: str, submission_id: int) -> Submission | None:
+    """The stored submission ``submission_id`` when it is ``roll``'s, else None (not found)."""
+    submission = gradebook.submission(submission_id)
+    if submission is None or submission.student_roll != roll or submission.status != "stored":
+        return None
+    return submission
+
+
+def own_version(gradebook: Gradebook, roll: str, submission_id: int) -> VersionState | None:
+    submission = own_submission(gradebook, roll, submission_id)
+    if submission is None:
+        return None
+    with gradebook.session() as s:
+        run = gradebook.current_run(s, submission.id)
+    return version_state(submission, run, queue_positions(gradebook))
+
+
+def waiting_version(gradebook: Gradebook, roll: str, experiment_id: str) -> VersionState | None:
+    """The student's version of this experiment that waits in the queue (not yet running)."""
+    return next((v for v in student_versions(gradebook, roll, experiment_id)
+                 if v.state == "queued"), None)
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    assignment: Assignment
+    latest: VersionState | None
+
+
+def student_home(gradebook: Gradebook, roll: str, assignments: list[Assignment]) -> list[AssignmentRow]:
+    rows = []
+    for assignment in assignments:
+        versions = student_versions(gradebook, roll, assignment.id)
+        rows.append(AssignmentRow(assignment, versions[0] if versions else None))
+    return rows
+
+
+def version_feedback(course: Path, gradebook: Gradebook, roll: str,
+                     submission_id: int) -> Feedback | None:
+    """The feedback page of one of the student's own graded versions (None: not graded, or not
+    theirs), as ``dlkit feedback`` builds it."""
+    submission = own_submission(gradebook, roll, submission_id)
+    if submission is None:
+        return None
+    experiment = get_experiment(submission.experiment)
+    with gradebook.session() as s:
+        submission = s.get(Submission, submission_id)
+        run = gradebook.current_run(s, submission_id)
+        if run is None or submission.queue != "":
+            return None
+        page = build_feedback(s, experiment, submission, run, manual_questions(experiment))
+    page.plots = notebook_plots(executed_notebook(course, experiment, submission_id))
+    return page
+
+
+# --------------------------------------------------------------------------- the instructor
+
+@dataclass(frozen=True)
+class StudentRow:
+    roll: str
+    name: str
+    batch: str
+    version: VersionState | None
+    manual: str  # "1.5/2" or ""
+
+
+@dataclass
+class Histogram:
+    """Counts of scores per bin, for an SVG bar chart: one bar per whole point when the maximum
+    is at most 20 points (a full score has its own bar), else ten equal ranges."""
+
+    top: float
+    width: float
+    counts: list[int]
+    whole: bool = False  # bars are whole points
+
+    @property
+    def bars(self) -> list[dict]:
+        most = max(self.counts, default=0) or 1
+        step = 440 / len(self.counts)
+        return [{"x": 40 + i * step, "w": step - 4, "h": 120 * n / most, "y": 140 - 120 * n / most,
+                 "n": n, "label": f"{i:d}" if self.whole else
+                 f"{i * self.width:g}–{min(self.top, (i + 1) * self.width):g}"}
+                for i, n in enumerate(self.counts)]
+
+
+def histogram(scores: list[float], top: float) -> Histogram:
+    top = top or max(scores, default=1) or 1
+    if float(top).is_integer() and top <= 20:
+        counts = [0] * (int(top) + 1)
+        for score in scores:
+            counts[min(int(top), max(0, int(score)))] += 1
+        return Histogram(top, 1.0, counts, whole=True)
+    width = top / 10
+    counts = [0] * 10
+    for score in scores:
+        counts[min(9, max(0, int(score / width)))] += 1
+    return Histogram(top, width, counts)
+
+
+@dataclass
+class Overview:
+    experiment: Experiment
+    counts: dict[str, int]
+    rows: list[StudentRow]
+    histogram: Histogram
+    manual: dict[str, float]
+    similarity: bool = False
+
+
+def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str) -> Overview:
+    """Counts, the score distribution and the student table of one experiment."""
+    experiment = get_experiment(experiment_id)
+    manual = manual_questions(experiment)
+    positions = queue_positions(gradebook)
+    latest = {sub.student_roll: sub for sub in gradebook.latest_submissions(experiment.id)}
+    rows, scores, top = [], [], 0.0
+    counts = dict.fromkeys(("students", "submitted", "queued", "graded", "failed",
+                            "not graded"), 0)
+    with gradebook.session() as s:
+        for student in s.scalars(select(Student).order_by(Student.roll)):
+            counts["students"] += 1
+            submission = latest.get(student.roll)
+            state = None
+            if submission is not None:
+                run = gradebook.current_run(s, submission.id)
+                state = version_state(submission, run, positions)
+                counts["submitted"] += 1
+                key = ("queued" if not state.final else "graded" if state.state in DONE
+                       else "not graded" if state.state == "not graded" else "failed")
+                counts[key] += 1
+                if state.score is not None:
+                    scores.append(state.score)
+                    top = max(top, state.max_score or 0)
+            marks = latest_marks(s, experiment.id, student.roll)
+            given = [m for item, m in marks.items() if item in manual]
+            rows.append(StudentRow(student.roll, student.name, student.batch, state,
+                                   f"{sum(m.points for m in given):g}/{sum(manual.values()):g}"
+                                   if given else ""))
+    similarity = (course / "reports" / "similarity" / experiment.id / "index.html").exists()
+    return Overview(experiment, counts, rows, histogram(scores, top), manual, similarity)
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    question: str
+    test: int
+    hidden: bool
+    passed: bool
+    points: float
+    max_points: float
+    message: str
+    measured: dict
+
+
+@dataclass
+class RunPage:
+    experiment: Experiment
+    roll: str
+    name: str
+    version: VersionState
+    run: Run | None
+    results: list[ResultLine]
+    history: list[Run]
+
+
+def run_page(gradebook: Gradebook, experiment_id: str, submission_id: int) -> RunPage | None:
+    """Everything the grader recorded for one submission (hidden tests' full messages too)."""
+    experiment = get_experiment(experiment_id)
+    with gradebook.session() as s:
+        submission = s.get(Submission, submission_id)
+        if submission is None or submission.experiment != experiment.id \
+                or submission.status != "stored":
+            return None
+        run = gradebook.current_run(s, submission_id)
+        results = [ResultLine(r.question, r.test, r.hidden, r.passed, r.points, r.max_points,
+                              r.message, json.loads(r.measured) if r.measured else {})
+                   for r in (run.results if run else [])]
+        history = list(s.scalars(select(Run).where(Run.submission_id == submission_id)
+                                 .order_by(Run.id.desc())))
+        student = submission.student
+        return RunPage(experiment, submission.student_roll or "", student.name if student else "",
+                       version_state(submission, run, queue_positions(gradebook)), run, results,
+                       history)
+
+
+def notebook_cells(course: Path, gradebook: Gradebook, submission: Submission,
+                   ) -> tuple[list[dict], str]:
+    """A submission's cells: the grader's executed copy when there is one, else the file as
+    submitted; and which of the two it is."""
+    experiment = get_experiment(submission.experiment)
+    executed = executed_notebook(course, experiment, submission.id)
+    for path, label in ((executed, "the grader's run of it"), (course / (submission.path or ""),
+                                                                "as submitted, not yet run")):
+        if path is not None and path.is_file():
+            try:
+                return nbformat.read(path, as_version=4).cells, label
+            except Exception:  # noqa: BLE001, S112 - a damaged copy: try the next one
+                continue
+    return [], "unreadable"
+
+
+# --------------------------------------------------------------------------- marking
+
+@dataclass
+class MarkingPage:
+    experiment: Experiment
+    question: str
+    max_points: float
+    prompt: list[Cell]
+    model_answer: list[Cell]
+    roll: str
+    name: str
+    submission: VersionState | None
+    cells: list[Cell]
+    region_found: bool
+    source_label: str
+    mark: ManualMark | None
+    rolls: list[str]
+    previous: str | None = None
+    next: str | None = None
+    questions: list[str] = field(default_factory=list)
+
+    @property
+    def position(self) -> int:
+        return self.rolls.index(self.roll) + 1 if self.roll in self.rolls else 0
+
+
+def students_to_mark(gradebook: Gradebook, experiment_id: str) -> list[str]:
+    """Rolls with a stored submission, in roll order: who the marking view goes through."""
+    return sorted(sub.student_roll for sub in gradebook.latest_submissions(experiment_id))
+
+
+def marking_page(course: Path, gradebook: Gradebook, experiment_id: str, question: str,
+                 roll: str) -> MarkingPage | None:
+    """One student's answer to one manual question beside the rubric; None when the question
+    is not a manual question of the experiment or the student has no submission."""
+    experiment = get_experiment(experiment_id)
+    manual = manual_questions(experiment)
+    if question not in manual:
+        return None
+    rolls = students_to_mark(gradebook, experiment.id)
+    if roll not in rolls:
+        return None
+    prompt, model = _rubric_cells(experiment, question)
+    latest = {sub.student_roll: sub for sub in gradebook.latest_submissions(experiment.id)}
+    submission = latest[roll]
+    cells, label = notebook_cells(course, gradebook, submission)
+    numbers, found = answer_region(cells, list(manual).index(question))
+    with gradebook.session() as s:
+        run = gradebook.current_run(s, submission.id)
+        student = s.get(Student, roll)
+        mark = latest_marks(s, experiment.id, roll).get(question)
+    index = rolls.index(roll)
+    return MarkingPage(
+        experiment, question, manual[question], prompt, model, roll,
+        student.name if student else roll, version_state(submission, run), render_cells(
+            [cells[n - 1] for n in numbers], numbers), found, label, mark, rolls,
+        rolls[index - 1] if index > 0 else None,
+        rolls[index + 1] if index + 1 < len(rolls) else None, list(manual))
+
+
+def _rubric_cells(experiment: Experiment, question: str) -> tuple[list[Cell], list[Cell]]:
+    """The question's prompt and model answer from the master notebook (the course's own)."""
+    if not experiment.master.exists():
+        return [], []
+    master = read_master(experiment.master)
+    try:
+        q = master.question(question)
+    except StopIteration:
+        return [], []
+    cells = master.notebook.cells
+    return (render_cells([cells[n - 1] for n in q.prompt_cells], q.prompt_cells),
+            render_cells([cells[n - 1] for n in q.solution_cells], q.solution_cells))
+
+
+# --------------------------------------------------------------------------- the queue
+
+@dataclass(frozen=True)
+class QueueLine:
+    submission_id: int
+    experiment: str
+    roll: str
+    version: int
+    since: str
+    claimed_by: str = ""
+
+
+@dataclass
+class QueueView:
+    queued: list[QueueLine]
+    running: list[QueueLine]
+    recent: list[tuple[Run, Submission]]
+
+    @property
+    def mean_seconds(self) -> float | None:
+        runs = [run.seconds for run, _ in self.recent]
+        return sum(runs) / len(runs) if runs else None
+
+
+def queue_view(gradebook: Gradebook, recent: int = 10) -> QueueView:
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+    def waited(moment: dt.datetime | None) -> str:
+        return f"{(now - moment).total_seconds():.0f} s ago" if moment else ""
+
+    with gradebook.session() as s:
+        rows = s.scalars(select(Submission).where(Submission.queue.in_(("queued", "running")))
+                         .order_by(Submission.queued_at, Submission.id)).all()
+        queued = [QueueLine(r.id, r.experiment, r.student_roll or "", r.version or 0,
+                            waited(r.queued_at)) for r in rows if r.queue == "queued"]
+        running = [QueueLine(r.id, r.experiment, r.student_roll or "", r.version or 0,
+                             waited(r.claimed_at), r.claimed_by) for r in rows if r.queue == "running"]
+        done = list(s.execute(select(Run, Submission).join(Submission)
+                              .order_by(Run.id.desc()).limit(recent)))
+    return QueueView(queued, running, done)
+
+
+def render_markdown(text: str):
+    return markdown_html(text)
