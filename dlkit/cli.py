@@ -219,9 +219,12 @@ def _gradebook(course: Path, db: str | None):
               help="roster.csv (roll, name, batch, email) to map LMS names to roll numbers.")
 @click.option("--due", type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
               help="Due date and time (local); lateness is recorded against it.")
+@click.option("--max-zip-mb", type=click.FloatRange(1), default=200.0, show_default=True,
+              help="Refuse a zip whose files together unpack to more than this many MB (a "
+                   "zip-bomb guard); raise it for a real LMS download that is larger.")
 @_course_options
-def collect_command(experiment: str, source: Path, roster: Path | None, due, course: Path,
-                    db: str | None) -> None:
+def collect_command(experiment: str, source: Path, roster: Path | None, due, max_zip_mb: float,
+                    course: Path, db: str | None) -> None:
     """Store the submissions in SOURCE for EXPERIMENT.
 
     SOURCE is a folder of notebooks, an LMS bulk-download zip (Moodle, Google Classroom) or an
@@ -229,7 +232,7 @@ def collect_command(experiment: str, source: Path, roster: Path | None, due, cou
     time and lateness; a resubmission is a new version. Bad files are recorded with the reason
     and the rest go on.
     """
-    from dlkit.collect import collect
+    from dlkit.collect import MB, Limits, collect
     from dlkit.roster import read_roster, sync_roster
 
     gradebook = _gradebook(course, db)
@@ -237,7 +240,7 @@ def collect_command(experiment: str, source: Path, roster: Path | None, due, cou
     if entries:
         sync_roster(gradebook, entries)
     report = collect(experiment, source, course=course, gradebook=gradebook, roster=entries,
-                     due=due)
+                     due=due, limits=Limits(zip_bytes=int(max_zip_mb * MB)))
     click.echo(report.summary())
 
 

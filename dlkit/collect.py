@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import re
 import tempfile
@@ -493,7 +494,8 @@ def _zip_inputs(archive: zipfile.ZipFile, path: Path,
     if total > limits.zip_bytes:
         raise CollectError(f"zip refused: it unpacks to {total / MB:.0f} MB, over the "
                            f"{limits.zip_bytes / MB:.0f} MB limit (a zip bomb?)", where=str(path),
-                           fix="check the file; pass a larger Limits(zip_bytes=...) if it is real")
+                           fix=f"check the file; if it is real, collect it again with "
+                               f"--max-zip-mb {math.ceil(total / MB) + 1} (dlkit collect)")
     reader = _ZipReader(archive, limits.zip_bytes)
     inputs, ignored = [], []
     for info in members:

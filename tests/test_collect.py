@@ -361,3 +361,21 @@ def test_summary_counts_and_explains(tmp_path, run):
         f"{EXP} from {source}: 1 stored, 0 duplicate, 1 rejected, 0 ignored")
     assert "stored    41101        41101.ipynb: version 1" in summary
     assert "rejected  41102        41102.pdf: not a notebook (.pdf)" in summary
+
+
+def test_a_large_real_zip_is_collected_with_the_option_the_refusal_names(tmp_path, course):
+    import base64
+
+    from click.testing import CliRunner
+
+    from dlkit.cli import main
+
+    text = base64.b64encode(os.urandom(1_200_000)).decode()  # ~1.6 MB that hardly compresses
+    source = write_zip(tmp_path / "lms.zip", {"41101.ipynb": notebook(text)})
+    args = ["collect", EXP, str(source), "--course", str(course)]
+    refused = CliRunner().invoke(main, [*args, "--max-zip-mb", "1"])
+    assert refused.exit_code == 1 and "zip refused" in refused.output
+    assert "collect it again with --max-zip-mb 3 (dlkit collect)" in refused.output
+    taken = CliRunner().invoke(main, [*args, "--max-zip-mb", "3"])
+    assert taken.exit_code == 0, taken.output
+    assert "1 stored" in taken.output
