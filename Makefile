@@ -15,9 +15,10 @@ PYTEST_ARGS ?=
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-setup: $(STAMP)  ## venv + package + system packages + datasets (idempotent)
+setup: $(STAMP)  ## venv + package + system packages + datasets + compile cache (idempotent)
 	@$(MAKE) --no-print-directory system-packages
 	$(BIN)/dlkit data fetch
+	$(BIN)/dlkit warm  # PyTensor's compile cache, so graded runs do not compile
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +64,12 @@ demo: setup  ## the kit end to end: collect, grade, feedback, export the sample 
 		echo "== 4. feedback pages for $$exp"; \
 		$(BIN)/dlkit feedback $$exp --course $(DEMO) || exit 1; \
 	done
+	@echo "== 4b. a free-form Experiment 2 (Colab's drive.mount, keras.datasets, no seed, a late error)"
+	$(BIN)/dlkit collect exp2-feedforward demo/submissions/free-form/exp2-feedforward \
+		--roster demo/roster.csv --due "$(DUE)" --course $(DEMO)
+	$(BIN)/dlkit grade exp2-feedforward --course $(DEMO)
+	$(BIN)/dlkit feedback exp2-feedforward --student 41006 --course $(DEMO)
+	@echo "   its page tells the true error: $(DEMO)/feedback/exp2-feedforward/41006.html"
 	@echo "== 5. marks for the LMS"
 	$(BIN)/dlkit export --format csv --course $(DEMO)
 	@echo "== 6. the gradebook ($(DEMO)/gradebook.db)"

@@ -162,6 +162,27 @@ def data_map(course: Path) -> None:
     click.echo(f"\nall {len(paths)} path(s) available in the data cache")
 
 
+@main.command("warm")
+@click.option("--force", is_flag=True, help="Compile again even when the cache is warm.")
+def warm_command(force: bool) -> None:
+    """Compile what graded notebooks would otherwise compile on first use.
+
+    Experiment 1's PyTensor graphs (the reference's MLP and the usual variants) are compiled
+    into <data cache>/pytensor; every graded run gets a writable copy, so a notebook's first
+    PyTensor epoch costs what its second does. `make setup` runs this (minutes, once per
+    PyTensor version); nothing is done when the cache is warm already.
+    """
+    from dlkit.warm import is_warm, warm_pytensor
+
+    if not is_warm() or force:
+        click.echo("compiling Experiment 1's PyTensor graphs (a few minutes, once)", err=True)
+    report = warm_pytensor(force=force, progress=lambda line: click.echo(f"  {line}", err=True))
+    if report.warmed:
+        click.echo(f"warmed {report.folder} in {report.seconds:.0f} s ({report.files} files)")
+    else:
+        click.echo(f"already warm: {report.folder} ({report.files} files)")
+
+
 # --------------------------------------------------------------------------- release
 
 @main.command("release")

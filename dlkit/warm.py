@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -56,9 +57,11 @@ def is_warm(folder: Path | None = None) -> bool:
         return False
 
 
-def warm_pytensor(folder: Path | None = None, force: bool = False) -> WarmReport:
+def warm_pytensor(folder: Path | None = None, force: bool = False,
+                  progress: Callable[[str], None] | None = None) -> WarmReport:
     """Compile Experiment 1's PyTensor graphs into ``folder`` (default :func:`pytensor_cache`)
-    in a fresh process; nothing to do when it is warm for these package versions."""
+    in a fresh process, telling ``progress`` each graph done; nothing to do when it is warm for
+    these package versions."""
     from dlkit.errors import DlkitError
 
     folder = folder or pytensor_cache()
@@ -66,11 +69,16 @@ def warm_pytensor(folder: Path | None = None, force: bool = False) -> WarmReport
         return WarmReport(folder, False, files=_count(folder))
     folder.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "dlkit.warm", str(folder)],
-                          capture_output=True, text=True,
-                          env={**_clean_env(), "PYTENSOR_FLAGS": f"base_compiledir={folder}"})
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dlkit.warm", str(folder)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+        env={**_clean_env(), "PYTENSOR_FLAGS": f"base_compiledir={folder}"})
+    for line in process.stdout:
+        if progress:
+            progress(line.rstrip())
+    errors = process.stderr.read()
+    if process.wait() != 0:
+        tail = (errors.strip().splitlines() or ["no output"])[-1]
         raise DlkitError("could not warm PyTensor's compile cache", where=str(folder),
                          fix=f"the compiler said: {tail[:300]}")
     (folder / STAMP).write_text(json.dumps(_stamp()))
@@ -168,10 +176,11 @@ def _main(folder: str) -> None:
         import pytensor
 
     assert str(pytensor.config.base_compiledir) == str(Path(folder)), "PYTENSOR_FLAGS not set"
-    for graph in GRAPHS:
+    for number, graph in enumerate(GRAPHS, start=1):
         started = time.monotonic()
         _mlp_graphs(*graph)
-        print(f"compiled {'/'.join(graph)} in {time.monotonic() - started:.0f} s", flush=True)
+        print(f"[{number}/{len(GRAPHS)}] compiled the {' '.join(graph)} MLP in "
+              f"{time.monotonic() - started:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
