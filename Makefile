@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.dlkit-installed-$(subst $(comma),-,$(EXTRAS))
 PYTEST_ARGS ?=
 
 
-.PHONY: help setup system-packages test test-slow demo release grade reports lint clean distclean
+.PHONY: help setup system-packages test test-slow demo serve release grade reports lint clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,8 +30,9 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # bubblewrap: the grading sandbox; fonts-lohit-deva: Devanagari names in the PDFs;
-# poppler-utils: pdftoppm, to look at a PDF page as an image.
-SYSTEM_PACKAGES := bubblewrap fonts-lohit-deva poppler-utils libharfbuzz-subset0
+# poppler-utils: pdftoppm, to look at a PDF page as an image; chromium: the browser the
+# portal's end-to-end tests drive with Playwright (never `playwright install`).
+SYSTEM_PACKAGES := bubblewrap fonts-lohit-deva poppler-utils libharfbuzz-subset0 chromium
 system-packages:  ## Debian packages the sandbox and the PDFs need (only as root, only if missing)
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -z "$$missing" ]; then :; \
@@ -83,6 +84,17 @@ release: setup  ## build release/, autograder/ and solutions/ from source/ (with
 
 grade: setup  ## grade collected submissions: make grade EXP=exp2-feedforward COURSE=path
 	$(BIN)/dlkit grade $(EXP) --course $(or $(COURSE),.)
+
+PORT   ?= 8000
+DEMO_PASSWORD ?= demo-instructor
+serve: setup  ## the course portal on the demo course (built by make demo) at http://127.0.0.1:PORT
+	@test -f $(DEMO)/gradebook.db || $(MAKE) --no-print-directory demo
+	@test -f $(DEMO)/portal/instructor.argon2 || printf '%s\n' "$(DEMO_PASSWORD)" | \
+		$(BIN)/dlkit serve --course $(DEMO) --set-password --password-stdin
+	@echo "== instructors: http://127.0.0.1:$(PORT)/instructor/login, password $(DEMO_PASSWORD)"
+	$(BIN)/dlkit roster codes --batch B1 --course $(DEMO) --url http://127.0.0.1:$(PORT) --no-pdf
+	@echo "== students: roll number + the code in $(DEMO)/reports/access-codes/*.csv"
+	$(BIN)/dlkit serve --course $(DEMO) --port $(PORT)
 
 BATCH  ?= B1
 TODAY  := $(shell date '+%Y-%m-%d')

@@ -527,9 +527,12 @@ def _portal_default(name: str):
 @click.option("--set-password", is_flag=True,
               help="Set the instructor password (asked twice; stored as an argon2 hash in "
                    "<course>/portal/) and exit.")
+@click.option("--password-stdin", is_flag=True,
+              help="With --set-password: read the password from the first line of the standard "
+                   "input instead of asking (scripts).")
 def serve_command(course: Path, host: str, port: int, workers: int | None, gpus: str,
                   memory: float, uploads_per_hour: int | None, behind_https: bool,
-                  set_password: bool) -> None:
+                  set_password: bool, password_stdin: bool) -> None:
     """Serve the course portal on http://HOST:PORT.
 
     Students log in with their roll number and access code (`dlkit roster codes`), download the
@@ -561,7 +564,8 @@ def serve_command(course: Path, host: str, port: int, workers: int | None, gpus:
             raise click.ClickException(
                 f"{state.password_file} would be inside a git repository and not ignored — use a "
                 "course folder outside the repository, or add portal/ to its .gitignore")
-        password = click.prompt("Instructor password", hide_input=True, confirmation_prompt=True)
+        password = sys.stdin.readline().rstrip("\r\n") if password_stdin else \
+            click.prompt("Instructor password", hide_input=True, confirmation_prompt=True)
         store_password(state, password)
         click.echo(f"password stored (argon2 hash) in {state.password_file}; instructors "
                    "logged in before must log in again")

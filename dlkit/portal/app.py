@@ -84,6 +84,7 @@ class Portal:
         self.by_address = auth.Throttle(limit=30, window=15 * 60)
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._schedule: tuple[float, Schedule] | None = None
+        self.schedule()  # a broken portal.yml stops the server at once, with the reason
 
     def schedule(self) -> Schedule:
         """``portal.yml`` (or the released experiments), read again every few seconds."""
@@ -97,7 +98,13 @@ class Portal:
 
     # -- who is asking ---------------------------------------------------------------------
     def user(self, request: Request) -> User | None:
-        """The logged-in user, while their code (or the password) is still the current one."""
+        """The logged-in user, while their code (or the password) is still the current one
+        (checked once a request)."""
+        if "dlkit.user" not in request.scope:
+            request.scope["dlkit.user"] = self._user(request)
+        return request.scope["dlkit.user"]
+
+    def _user(self, request: Request) -> User | None:
         session = request.session
         role = session.get("role")
         if role == "student" and auth.code_is_active(self.gradebook, session.get("roll", ""),

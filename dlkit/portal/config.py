@@ -104,7 +104,7 @@ def load_schedule(course: Path) -> Schedule:
                                           _moment(when.get("opens")), _moment(when.get("due"))))
         return Schedule(tuple(assignments), int(data.get("uploads_per_hour", 10)))
     except DlkitError as exc:
-        raise PortalConfigError(exc.message, where=str(path)) from None
+        raise PortalConfigError(exc.what, where=str(path), fix=exc.fix) from None
     except (TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
         raise PortalConfigError(f"invalid portal schedule: {exc}", where=str(path),
                                 fix="see `dlkit serve --help` for the format") from None

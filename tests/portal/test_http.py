@@ -268,6 +268,17 @@ def test_a_student_reaches_only_their_own_pages(portal, course):
         main_text(other.get("/s/toy"))
 
 
+def test_a_broken_schedule_stops_the_server_with_the_reason(course):
+    from click.testing import CliRunner
+
+    from dlkit.cli import main
+
+    (course.folder / "portal.yml").write_text("experiments:\n  exp9-nothing: {}\n")
+    result = CliRunner().invoke(main, ["serve", "--course", str(course.folder)])
+    assert result.exit_code == 1
+    assert "Error: unknown experiment 'exp9-nothing'" in result.output and "portal.yml" in result.output
+
+
 def test_experiments_not_open_are_not_found(portal, course):
     (course.folder / "portal.yml").write_text("experiments:\n  toy: {opens: 2999-01-01}\n")
     client = portal()
@@ -450,6 +461,13 @@ def test_set_password_stores_an_argon2_hash_privately(tmp_path):
     stored_hash = (course / "portal" / "instructor.argon2").read_text()
     assert stored_hash.startswith("$argon2id$") and PASSWORD not in stored_hash
     assert oct(os.stat(course / "portal" / "instructor.argon2").st_mode)[-3:] == "600"
+    assert runner.invoke(main, ["serve", "--course", str(course), "--set-password",
+                                "--password-stdin"], input="another long one\n").exit_code == 0
+    from dlkit.portal.auth import check_password
+    from dlkit.portal.config import State
+
+    assert check_password(State.of(course), "another long one") is not None
+    assert check_password(State.of(course), PASSWORD) is None
     short = runner.invoke(main, ["serve", "--course", str(course), "--set-password"],
                           input="short\nshort\n")
     assert short.exit_code == 1 and "password too short" in short.output
