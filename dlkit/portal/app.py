@@ -43,6 +43,7 @@ from dlkit.experiments import EXPERIMENTS
 from dlkit.feedback import environment, manual_questions
 from dlkit.gradebook import Gradebook, duration, utcnow
 from dlkit.portal import auth, pages
+from dlkit.portal.cells import render_cells
 from dlkit.portal.config import MB, Schedule, Settings, State, load_schedule
 
 STATIC = Path(__file__).parent / "static"
@@ -405,7 +406,7 @@ def notebook_page(request: Request) -> Response:
     cells, label = pages.notebook_cells(portal.course, portal.gradebook,
                                         portal.gradebook.submission(page.version.submission_id))
     return render(request, "portal/notebook.html", page=page, label=label,
-                  cells=pages.render_cells(cells))
+                  cells=render_cells(cells))
 
 
 def first_to_mark(request: Request) -> Response:

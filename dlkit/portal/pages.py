@@ -29,7 +29,7 @@ from dlkit.feedback import (
 )
 from dlkit.gradebook import RUN_STATUSES, Gradebook, ManualMark, Run, Student, Submission
 from dlkit.notebook.master import read_master
-from dlkit.portal.cells import Cell, answer_region, markdown_html, render_cells
+from dlkit.portal.cells import Cell, answer_region, render_cells
 from dlkit.portal.config import Assignment
 
 DONE = ("graded", "missing object")  # the run finished; anything else is a failure
@@ -411,7 +411,3 @@ def queue_view(gradebook: Gradebook, recent: int = 10) -> QueueView:
         done = list(s.execute(select(Run, Submission).join(Submission)
                               .order_by(Run.id.desc()).limit(recent)))
     return QueueView(queued, running, done)
-
-
-def render_markdown(text: str):
-    return markdown_html(text)
