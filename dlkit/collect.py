@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from dlkit import experiments
 from dlkit.errors import CollectError
-from dlkit.gradebook import Gradebook, Student, Submission, duration
+from dlkit.gradebook import Gradebook, Student, Submission, duration, utcnow
 from dlkit.roster import RosterEntry
 
 MB = 1024 * 1024
@@ -121,9 +121,10 @@ class Upload:
 
 def collect_upload(experiment_id: str, roll: str, filename: str, data: bytes, *, course: Path,
                    gradebook: Gradebook, due: dt.datetime | None = None, source: str = "upload",
-                   limits: Limits = Limits()) -> Upload:
+                   limits: Limits = Limits(), enqueue: bool = False) -> Upload:
     """Store one file a student sent (e.g. through the portal) with the same checks as
-    :func:`collect`; it arrives now. ``filename`` is only recorded, never used as a path."""
+    :func:`collect`; it arrives now. ``filename`` is only recorded, never used as a path. With
+    ``enqueue`` a stored version enters the grading queue in the same transaction."""
     experiment = experiments.get(experiment_id)
     gradebook.note_experiment(experiment.id, experiment.number, experiment.title)
     name = re.sub(r"[\x00-\x1f\x7f]", "", PurePosixPath(filename.replace("\\", "/")).name)
@@ -131,7 +132,8 @@ def collect_upload(experiment_id: str, roll: str, filename: str, data: bytes, *,
                   lambda limit: _read_bytes(data, limit), roll=roll)
     report = CollectReport(experiment.id, source)
     with gradebook.session() as s:
-        row = _Collector(s, report, Path(course), _Students(None), _utc(due), limits).take(item)
+        row = _Collector(s, report, Path(course), _Students(None), _utc(due), limits,
+                         enqueue).take(item)
     (outcome,) = report.accepted + report.duplicates + report.rejected
     return Upload(row.status, outcome.reason, row.id, row.version)
 
@@ -161,9 +163,11 @@ class _Collector:
     """Records each input of one batch in one gradebook session."""
 
     def __init__(self, session: Session, report: CollectReport, course: Path,
-                 students: _Students, due: dt.datetime | None, limits: Limits) -> None:
+                 students: _Students, due: dt.datetime | None, limits: Limits,
+                 enqueue: bool = False) -> None:
         self.session, self.report, self.course = session, report, course
         self.students, self.due, self.limits = students, due, limits
+        self.enqueue = enqueue  # a stored version is queued for grading in the same transaction
 
     def take(self, item: _Input) -> Submission:
         """Record ``item`` (stored, duplicate or rejected); returns its row."""
@@ -193,8 +197,9 @@ class _Collector:
         late = _late_seconds(item.arrived_at, self.due)
         reason = f"version {len(stored) + 1}" + (f", late by {duration(late)}" if late else "")
         self.report.accepted.append(Outcome(item.original_name, roll, reason))
+        queued = {"queue": "queued", "queued_at": utcnow()} if self.enqueue else {}
         return self._record(item, roll, "stored", "", sha256=sha, path=path,
-                            version=len(stored) + 1, late_seconds=late)
+                            version=len(stored) + 1, late_seconds=late, **queued)
 
     def _reject(self, item: _Input, roll: str | None, reason: str) -> Submission:
         self.report.rejected.append(Outcome(item.original_name, roll, reason))

@@ -160,10 +160,10 @@ class Portal:
             upload = collecting.collect_upload(
                 experiment_id, roll, filename, data, course=self.course,
                 gradebook=self.gradebook, due=assignment.due, source=UPLOAD_SOURCE,
-                limits=collecting.Limits(notebook_bytes=self.settings.upload_bytes))
+                limits=collecting.Limits(notebook_bytes=self.settings.upload_bytes),
+                enqueue=True)
             if upload.status != "stored":
                 return False, f"upload refused: {upload.reason}", None
-            self.gradebook.enqueue(upload.submission_id)
             return True, f"{upload.reason}: stored and queued for grading", upload.submission_id
 
 
