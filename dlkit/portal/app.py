@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import io
 import secrets
 import threading
@@ -321,14 +322,15 @@ async def upload(request: Request) -> Response:
     return redirect(request, f"/s/{experiment_id}", message)
 
 
-def starter(request: Request) -> Response:
+def starter(request: Request, kind: str) -> Response:
+    """The released notebook (``ipynb``), or a zip of it with its public checks (``zip``)."""
     portal = _portal(request)
     portal.student(request)
     assignment = portal.assignment(request.path_params["experiment"])
     path = assignment.starter
     if not path.exists():
         raise HTTPException(404)
-    if request.path_params["kind"] == "ipynb":
+    if kind == "ipynb":
         return FileResponse(path, media_type="application/x-ipynb+json", filename=path.name)
     buffer = io.BytesIO()  # the notebook with its public checks (otter reads tests/)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -625,7 +627,8 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
         Route("/s/submissions/{submission:int}/status", submission_status),
         Route("/s/{experiment}", student_experiment),
         Route("/s/{experiment}/upload", upload, methods=["POST"]),
-        Route("/s/{experiment}/starter.{kind:str}", _starter_kinds(starter)),
+        Route("/s/{experiment}/starter.ipynb", functools.partial(starter, kind="ipynb")),
+        Route("/s/{experiment}/starter.zip", functools.partial(starter, kind="zip")),
         Route("/i", instructor_home),
         Route("/i/queue", queue_page),
         Route("/i/export.csv", export_csv),
@@ -650,11 +653,3 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
         HTTPException: http_error, BodyTooLarge: body_too_large, DlkitError: dlkit_error})
     app.state.portal = portal
     return app
-
-
-def _starter_kinds(endpoint):
-    def only_known(request: Request) -> Response:
-        if request.path_params["kind"] not in ("ipynb", "zip"):
-            raise HTTPException(404)
-        return endpoint(request)
-    return only_known
