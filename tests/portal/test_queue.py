@@ -98,3 +98,21 @@ def test_a_killed_worker_is_restarted_and_its_submission_taken_over(course, serv
     wait_for(lambda: not _alive(worker_pid(course)), 30, "the worker to stop with the server")
     with course.gradebook.session() as s:
         assert s.scalar(select(func.count()).select_from(Run)) == 1
+
+
+def test_a_submission_the_worker_cannot_grade_gets_a_status_not_a_retry_loop(course, monkeypatch):
+    import dlkit.experiments as registry
+    from dlkit.collect import collect_upload
+    from dlkit.portal.worker import run
+
+    upload = collect_upload("toy", "101", "a.ipynb", course.notebook(), course=course.folder,
+                            gradebook=course.gradebook, enqueue=True)
+    monkeypatch.delitem(registry.EXPERIMENTS, "toy")  # a worker started without the toy
+    run(course.folder, name="lost", once=True)
+    assert runs_per_submission(course) == {"101": [("sandbox error", 0.0)]}
+    with course.gradebook.session() as s:
+        run_row = s.scalars(select(Run)).one()
+        assert "the grader failed: unknown experiment 'toy'" in run_row.reason
+    assert course.gradebook.submission(upload.submission_id).queue == ""
+    beat = json.loads((course.folder / "portal" / "workers" / "lost.json").read_text())
+    assert "unknown experiment 'toy'" in beat["last_error"] and beat["state"] == "idle"
