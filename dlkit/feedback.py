@@ -107,6 +107,8 @@ class Feedback:
     manual: list[ManualItem]
     newer_version: int | None = None
     plots: list[str] = field(default_factory=list)
+    #: where the notebook stopped with an error (cell, first_line, error, message, frames)
+    error: dict | None = None
 
 
 # --------------------------------------------------------------------------- the API
@@ -179,7 +181,16 @@ def build_feedback(session: Session, experiment: Experiment, submission: Submiss
         reason=run.reason, score=run.score, max_score=run.max_score,
         summary=summary_line(results, run.status), questions=question_feedback(results),
         manual=manual_items(session, experiment.id, submission.student_roll or "", manual),
-        newer_version=newer_version(session, submission))
+        newer_version=newer_version(session, submission), error=run_error(run))
+
+
+def run_error(run: Run) -> dict | None:
+    """The error a run stopped at, as the grader recorded it (None when it ran to the end)."""
+    try:
+        error = json.loads(run.error) if run.error else None
+    except ValueError:
+        return None
+    return error if isinstance(error, dict) and error.get("cell") else None
 
 
 def question_feedback(results: list[Result]) -> list[QuestionFeedback]:

@@ -115,6 +115,14 @@ def parse_dataset_map(text: str, where: str = MAP_FILE) -> list[MappedPath]:
             problems.append(f"{written!r}: would hide a system folder the grader needs")
         else:
             paths.append(mapped)
+    landing: dict[Path, MappedPath] = {}
+    for mapped in paths:  # e.g. 'D:\\a\\x.csv' and 'x.csv' for two different entries
+        for place in mapped.destinations(Path("/work")):
+            other = landing.setdefault(place, mapped)
+            if other.ref != mapped.ref:
+                problems.append(f"{other.written!r} and {mapped.written!r} both land at "
+                                f"{place.relative_to('/work') if place.is_relative_to('/work') else place}"
+                                f" with different entries")
     if problems:
         raise DatasetMapError("; ".join(problems), where=where,
                               fix="see `dlkit data map --help` for the format")

@@ -8,6 +8,7 @@ what is already graded, so a crash, Ctrl-C or ``kill -9`` loses nothing and doub
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -29,10 +30,11 @@ from dlkit import __version__
 from dlkit.data import cache_root
 from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
-from dlkit.gradebook import Gradebook, Result, Run, Submission, utcnow
+from dlkit.gradebook import REGRADE_STATUSES, Gradebook, Result, Run, Submission, duration, utcnow
 from dlkit.grading.split import split_test
 from dlkit.notebook.master import read_master
 from dlkit.sandbox import Limits, Sandbox, default_sandbox
+from dlkit.warm import RUN_FOLDER, pytensor_run_cache
 
 if TYPE_CHECKING:
     from dlkit.grading.executors import Executor
@@ -63,6 +65,9 @@ class GradingTask:
     kit_version: str = __version__
     gpu: bool = False  # the run wants a GPU (a worker pins it to one device)
     require_sandbox: bool = False
+    #: the course's dataset map: (path the notebook reads, registry entry[/file]) pairs, mounted
+    #: read-only there from the worker's data cache (see :mod:`dlkit.data.datamap`)
+    datasets: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -78,6 +83,9 @@ class Outcome:
     results: list[dict] = field(default_factory=list)
     executed: bytes = b""  # the executed notebook, with its outputs and plots
     host: str = ""
+    #: where the notebook stopped with an error: cell, first_line, error, message, frames
+    error: dict = field(default_factory=dict)
+    cpu_seconds: float = 0.0  # what the sandboxed run used (the limit counts this, not seconds)
 
     @property
     def score(self) -> float:
@@ -177,25 +185,32 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         outcome.seconds = time.monotonic() - started
         return outcome
     nbformat.write(nb, work / name)
+    _link_mounts(sandbox, work)
     env = {
         "HOME": str(work), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "DLKIT_DATA": str(cache_root()), "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
-        "TF_DETERMINISTIC_OPS": "1", "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",  # seeds, not deterministic ops
+        "OMP_WAIT_POLICY": "PASSIVE",  # idle OpenMP threads sleep: CPU time measures the work
         **_device_env(slot, slots),
     }
     extracts = json.dumps([{"id": t.id, "code": t.extract} for t in plan])
     judge = _start_judge(work, plan, slots)  # warms up while the notebook runs
     try:
-        run = sandbox.run([sys.executable, "-m", "dlkit.grading.runner", str(work), name,
-                           str(limits.seconds)], work, env,
-                          Limits(limits.seconds + 300, limits.memory_bytes, limits.processes,
-                                 limits.file_bytes), stdin=extracts)
+        run = _run_sandboxed(sandbox, work, name, env, extracts, limits)
+        outcome.cpu_seconds = run.cpu_seconds
         record = _read_json(work / "execution.json")
         outcome.status, outcome.reason = _status(run, record, limits)
-        if outcome.status == "sandbox error":
-            outcome.results = _zero(plan, "the grader could not run your notebook")
+        if outcome.status in REGRADE_STATUSES:
+            outcome.results = _zero(plan, "the grader could not run your notebook"
+                                    if outcome.status == "sandbox error" else
+                                    "the grader was too busy to run your notebook; it will be "
+                                    "graded again")
         else:
-            outcome.results = _results(plan, judge.finish(), starter or {})
+            stopped = _stopped(record)
+            outcome.error = stopped if outcome.status == "error" else {}
+            outcome.results = _results(plan, judge.finish(),
+                                       starter if _from_starter(nb) and starter else {}, stopped,
+                                       unrun=questions_not_run(nb, stopped))
             missing = sorted({r["message"] for r in outcome.results if r.get("missing")})
             if outcome.status == "graded" and missing:
                 outcome.status, outcome.reason = "missing object", "; ".join(missing)[:1000]
@@ -203,6 +218,50 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         judge.stop()
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _run_sandboxed(sandbox: Sandbox, work: Path, name: str, env: dict[str, str],
+                   extracts: str, limits: Limits):
+    """The runner in the sandbox, with a writable copy of the warm PyTensor cache. A run the
+    wall-clock backstop stopped while it was starved of CPU (``overloaded``) is run once more
+    from the same inputs; the second result stands."""
+    links = {p: os.readlink(p) for p in work.rglob("*") if p.is_symlink()}  # no-bwrap mounts
+    inputs = {p: p.read_bytes() for p in work.rglob("*") if p.is_file() and p not in links}
+
+    def once():
+        cache = pytensor_run_cache(work)
+        try:
+            return sandbox.run([sys.executable, "-m", "dlkit.grading.runner", str(work), name],
+                               work, {**env, **cache}, limits, stdin=extracts)
+        finally:
+            shutil.rmtree(work / RUN_FOLDER, ignore_errors=True)
+
+    run = once()
+    if run.overloaded:
+        log.warning("%s: the grader was too busy (%.0f s of CPU time in %.0f s); trying again",
+                    work, run.cpu_seconds, run.seconds)
+        shutil.rmtree(work, ignore_errors=True)
+        for path, data in inputs.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        for path, target in links.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.symlink_to(target)
+        run = once()
+    return run
+
+
+def _link_mounts(sandbox: Sandbox, work: Path) -> None:
+    """Without bubblewrap nothing can be mounted: the dataset map's files that belong in the
+    work folder are linked there instead (absolute paths such as /content/... cannot be)."""
+    if sandbox.isolated:
+        return
+    for source, destination in sandbox.mounts:
+        if destination.is_relative_to(work) and not destination.exists():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.symlink_to(source)
+        elif not destination.is_relative_to(work):
+            log.warning("no bubblewrap: %s cannot be mounted at %s", source, destination)
 
 
 def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1,
@@ -213,6 +272,11 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
     if sandbox is None:
         sandbox = default_sandbox([experiment.root], require=task.require_sandbox,
                                   devices=_gpu_device_files() if slot.startswith("gpu") else [])
+    if task.datasets:  # the course's dataset map, from this machine's data cache
+        from dlkit.data.datamap import dataset_mounts
+
+        sandbox = dataclasses.replace(sandbox, mounts=[*sandbox.mounts,
+                                                       *dataset_mounts(task.datasets, work)])
     work.mkdir(parents=True, exist_ok=True)
     notebook = work.parent / f".{work.name}-submission.ipynb"
     notebook.write_bytes(task.notebook)
@@ -265,11 +329,15 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
 
 
 def _status(run, record: dict | None, limits: Limits) -> tuple[str, str]:
-    minutes = f"{limits.seconds / 60:g} min"
     if run.memory_exceeded:
         return "memory limit", f"the notebook used more than {limits.memory_bytes / 2**30:g} GB"
-    if run.timed_out:
-        return "timeout", f"the notebook ran longer than the {minutes} limit and was stopped"
+    if run.overloaded:
+        return "grader overloaded", (
+            f"the grader machine was too busy: twice your notebook got only "
+            f"{duration(run.cpu_seconds)} of CPU time in {duration(run.seconds)} (its limit is "
+            f"{duration(limits.seconds)} of CPU time); not your doing, it will be graded again")
+    if record is None and run.timed_out:
+        return "timeout", _timeout_reason(run.cell, run.stopped, limits) + " (it was stopped)"
     if record is None:
         if run.returncode < 0 or run.returncode == 137:
             return "crashed", ("the grading process was killed while your notebook ran "
@@ -283,10 +351,83 @@ def _status(run, record: dict | None, limits: Limits) -> tuple[str, str]:
         cell = next((e["cell"] for e in record["errors"] if e["error"] == "the kernel died"), "?")
         return "crashed", f"the kernel died while running cell {cell} (sys.exit, os._exit or a crash)"
     if record.get("timeout"):
-        cell = next((e["cell"] for e in record["errors"] if e["error"] == "timeout"), "?")
-        return "timeout", (f"cell {cell} was still running when the {minutes} limit was reached; "
-                           "later cells were not run")
+        error = next((e for e in record["errors"] if e["error"] == "timeout"), {})
+        return "timeout", _timeout_reason(error.get("cell"), error.get("why", "cpu"), limits)
+    if stopped := _stopped(record):
+        return "error", error_reason(stopped)
     return "graded", ""
+
+
+def _stopped(record: dict | None) -> dict:
+    """The error the notebook stopped at (the runner stops at the first one, as Run All does),
+    or the cell a timeout or a dead kernel stopped it at; {} when it ran to the end."""
+    if not record:
+        return {}
+    errors = record.get("errors") or []
+    at = record.get("stopped_at")
+    return next((e for e in errors if e.get("cell") == at), {}) if at else \
+        next((e for e in errors if e.get("error") in ("timeout", "the kernel died")), {})
+
+
+def error_reason(error: dict) -> str:
+    """"cell 4 (`x = load()`) raised FileNotFoundError: ..." — the cell number is the student's
+    notebook's, 1-based, counting every cell from the top (markdown included)."""
+    line = f" (`{error['first_line']}`)" if error.get("first_line") else ""
+    message = str(error.get("message", "")).strip()
+    message = message if len(message) <= 400 else message[:399] + "…"
+    return f"cell {error.get('cell', '?')}{line} raised {error.get('error', 'an error')}" + \
+        (f": {message}" if message else "")
+
+
+def _stopped_words(stopped: dict) -> str:
+    """Why a test was not judged: where the notebook stopped, and on what."""
+    cell = stopped.get("cell", "?")
+    if stopped.get("error") == "timeout":
+        return f"not judged: the notebook was stopped at cell {cell} by the time limit"
+    if stopped.get("error") == "the kernel died":
+        return f"not judged: the kernel died at cell {cell}"
+    first = str(stopped.get("message", "")).strip().splitlines()[:1]
+    what = stopped.get("error", "an error") + (f": {first[0][:150]}" if first else "")
+    return f"not judged: the notebook stopped at cell {cell} ({what})"
+
+
+def questions_not_run(nb, stopped: dict | None) -> frozenset[str]:
+    """The questions whose cells the notebook did not finish before it stopped: those whose
+    ``grader.check("<question>")`` cell (which follows a question's cells in the starter) comes
+    after the cell it stopped at. Empty when it did not stop or has no such cells."""
+    import ast
+
+    at = (stopped or {}).get("cell")
+    if not isinstance(at, int):
+        return frozenset()
+    late = set()
+    for number, cell in enumerate(nb.cells, start=1):
+        if number <= at or cell.cell_type != "code" or "grader.check" not in cell.source:
+            continue
+        try:
+            calls = [n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Call)]
+        except SyntaxError:
+            continue
+        late.update(str(c.args[0].value) for c in calls if isinstance(c.func, ast.Attribute)
+                    and c.func.attr == "check" and c.args and isinstance(c.args[0], ast.Constant))
+    return frozenset(late)
+
+
+def _from_starter(nb) -> bool:
+    """Does the notebook come from the released starter (its otter init cell)? Only then do
+    the starter's cell numbers mean anything to the student."""
+    return any(cell.cell_type == "code" and "otter.Notebook(" in cell.source for cell in nb.cells)
+
+
+def _timeout_reason(cell: int | None, why: str, limits: Limits) -> str:
+    """The limit counts the notebook's CPU time; an idle notebook meets the wall-clock backstop."""
+    where = f"cell {cell}" if cell else "the notebook"
+    if why == "idle":
+        return (f"{where} was still running after {duration(limits.wall_seconds)} while it "
+                "mostly waited instead of computing (sleep, input, a deadlock?); later cells "
+                "were not run")
+    return (f"{where} was still running when the notebook had used its "
+            f"{duration(limits.seconds)} of CPU time (the limit); later cells were not run")
 
 
 @dataclass
@@ -326,15 +467,31 @@ def _start_judge(work: Path, plan: list[PlannedTest], slots: int = 1) -> _Judge:
     return _Judge(process, work, tests_file)
 
 
-def _results(plan: list[PlannedTest], judged: dict, starter: dict[str, int]) -> list[dict]:
+def _results(plan: list[PlannedTest], judged: dict, starter: dict[str, int],
+             stopped: dict | None = None, unrun: frozenset[str] = frozenset()) -> list[dict]:
+    """Each test's verdict. When the notebook stopped early (an error, a timeout), a test
+    *could still run* if every object its extract half asks for existed when it stopped
+    (defined by the cells before): it is judged as usual, even if a later cell would have
+    changed the object. A test whose object did not exist yet is "not judged: the notebook
+    stopped at cell N (<exception>)", never "missing". So is a failed test of a question in
+    ``unrun`` (its cells came after the stop): what it measured, an untrained model say, is not
+    what the student's cells would have made of it; a passed one keeps its marks."""
     results = []
     for test in plan:
         verdict = judged.get(test.id, {"passed": False, "message": "not judged"})
         message = verdict.get("message", "")
+        if stopped and (verdict.get("missing") or "did not get this far" in message
+                        or message == "not judged"
+                        or (test.question in unrun and not verdict.get("passed"))):
+            verdict = {"passed": False}
+            message = _stopped_words(stopped)
         if verdict.get("missing"):
             name = re.search(r"`(\w+)`", message)
             if name and name.group(1) in starter:
-                message += f" (the starter notebook asks for it in cell {starter[name.group(1)]})"
+                cell = starter[name.group(1)]
+                asks = "the starter notebook asks you to define it"
+                message = message.replace(asks, f"{asks} in cell {cell}") if asks in message \
+                    else message + f" (the starter notebook asks for it in cell {cell})"
         results.append({"question": test.question, "test": test.index, "hidden": test.hidden,
                         "points": test.points if verdict.get("passed") else 0.0,
                         "max_points": test.points, "passed": bool(verdict.get("passed")),
@@ -361,20 +518,24 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                      workers: int | None = None, gpus: str = "auto",
                      timeout: float | None = None, memory_gb: float = 6.0,
                      regrade: bool = False, require_sandbox: bool = False,
-                     progress: bool = True, executor: Executor | None = None) -> GradeSummary:
+                     progress: bool = True, executor: Executor | None = None,
+                     wall_factor: float = Limits.wall_factor) -> GradeSummary:
     """Grade the newest version of every student's submission that has no current run
-    (or whose run ended in a sandbox error), on ``executor`` (default: this machine's pool)."""
+    (or whose run ended in a sandbox error or an overloaded grader), on ``executor`` (default:
+    this machine's pool). ``timeout``: CPU seconds (default: the experiment's limit);
+    ``wall_factor``: the wall-clock backstop, as a multiple of it."""
     experiment = get_experiment(experiment_id)
     course = course.resolve()
     plan = _plan(experiment)
     gradebook.note_experiment(experiment.id, experiment.number, experiment.title,
                               sum(t.points for t in plan))
     submissions = gradebook.latest_submissions(experiment.id)
-    with gradebook.session() as session:  # a sandbox error was not the student's: try again
-        done = {s.id for s in submissions
-                if (run := gradebook.current_run(session, s.id)) and run.status != "sandbox error"}
+    with gradebook.session() as session:  # these were not the student's doing: try again
+        done = {s.id for s in submissions if (run := gradebook.current_run(session, s.id))
+                and run.status not in REGRADE_STATUSES}
     todo = [s for s in submissions if regrade or s.id not in done]
-    limits = Limits(seconds=timeout or experiment.time_limit, memory_bytes=int(memory_gb * 2**30))
+    limits = Limits(seconds=timeout or experiment.time_limit, memory_bytes=int(memory_gb * 2**30),
+                    wall_factor=wall_factor)
     own = executor is None
     if own:
         from dlkit.grading.executors import LocalPool
@@ -401,6 +562,10 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
     writer of the gradebook. A claim the grader could not finish is given back."""
     from tqdm import tqdm
 
+    from dlkit.data.datamap import MAP_FILE, as_pairs, read_dataset_map, require_available
+
+    datasets = read_dataset_map(course)
+    require_available(datasets, where=str(course / MAP_FILE))  # before any claim
     owner = claim_owner()
     stale = stale_owners(gradebook.claims())
     summary = GradeSummary(submissions[0].experiment if submissions else "",
@@ -417,7 +582,8 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
             experiment = get_experiment(submission.experiment)
             task = GradingTask(submission.id, experiment.id, (course / submission.path).read_bytes(),
                                limits or Limits(seconds=experiment.time_limit),
-                               gpu=executor.gpus > 0, require_sandbox=require_sandbox)
+                               gpu=executor.gpus > 0, require_sandbox=require_sandbox,
+                               datasets=as_pairs(datasets))
             futures[executor.submit(task)] = submission
         with tqdm(total=len(futures), desc=desc, unit="nb", disable=not progress,
                   file=sys.stderr) as bar:
@@ -496,6 +662,7 @@ def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome) -> No
         run = Run(submission_id=submission_id, started_at=utcnow(), seconds=outcome.seconds,
                   device=outcome.device, host=outcome.host, sandbox=outcome.sandbox, status=outcome.status,
                   reason=outcome.reason, score=outcome.score,
+                  error=json.dumps(outcome.error) if outcome.error else "",
                   max_score=sum(r["max_points"] for r in outcome.results), current=True)
         run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],
                               points=r["points"], max_points=r["max_points"],

@@ -13,7 +13,8 @@ that runs a function right after a module's own code):
   ``keras.datasets.mnist.load_data()`` (and ``fashion_mnist`` from the course's dataset pack),
   Keras' ``get_file`` (``keras.datasets.cifar10``, ``keras.applications`` weights),
   ``torchvision.datasets`` downloads (``MNIST(root, download=True)`` finds the registry's idx
-  files) and ``torch.hub`` checkpoints (``torchvision.models`` weights). When the registry has
+  files; ``FashionMNIST`` from the pack's CSVs) and ``torch.hub`` checkpoints
+  (``torchvision.models`` weights). When the registry has
   no copy, :class:`OfflineDataUnavailable` names the dataset and how the instructor adds it.
 - **a ``google.colab`` stand-in** on ``sys.path`` (``kernel_path/``): ``drive.mount`` does
   nothing and says so; the course's dataset map puts the files where the notebook reads them.
@@ -251,6 +252,8 @@ def _answer_torchvision(utils) -> None:
         os.makedirs(root, exist_ok=True)
         if utils.check_integrity(target, md5):
             return
+        if _pack_idx(url, target):  # made from the pack's CSVs: not the published bytes
+            return
         local = registry_file(url)
         if local is None:
             raise _unavailable(f"torchvision asked for {filename}", f"it downloads {url}")
@@ -261,6 +264,33 @@ def _answer_torchvision(utils) -> None:
 
     download_url.__doc__ = utils.download_url.__doc__
     utils.download_url = download_url
+
+
+def _pack_idx(url: str, target: str) -> bool:
+    """Fashion-MNIST's idx files for torchvision, written from the dataset pack's CSVs (the same
+    images and labels; the bytes differ from the published gzip, so no md5 is checked)."""
+    parts = urlsplit(url)
+    kind = PACK_IDX.get(parts.netloc.lower())
+    name = os.path.basename(parts.path)
+    if kind is None or not name.endswith("-ubyte.gz"):
+        return False
+    from dlkit.data.pack import image_csv_splits
+
+    splits = image_csv_splits(kind)
+    if splits is None:
+        return False
+    import gzip
+    import struct
+
+    images, labels = splits[0] if name.startswith("train") else splits[1]
+    array = images if "images" in name else labels
+    header = struct.pack(">I", 0x0800 + array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    Path(target).write_bytes(gzip.compress(header + array.astype("uint8").tobytes()))
+    return True
+
+
+#: download hosts whose idx files the dataset pack's CSVs can stand in for
+PACK_IDX = {"fashion-mnist.s3-website.eu-central-1.amazonaws.com": "fashion-mnist"}
 
 
 def _answer_torch_hub(hub) -> None:

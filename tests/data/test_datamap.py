@@ -52,6 +52,7 @@ def test_paths_students_write_land_where_their_notebook_reads_them():
     ("ecg.csv:", "needs a registry entry"),
     ("ecg.csv: [a, b", "not valid YAML"),
     ("- ecg.csv", "expected `path: entry` lines"),
+    ("'D:\\data\\x.csv': a\nx.csv: b", "both land at x.csv with different entries"),
 ])
 def test_a_map_that_cannot_work_is_refused_with_the_reason(text, problem):
     with pytest.raises(DatasetMapError, match=problem.replace("(", r"\(")):

@@ -56,7 +56,7 @@ def test_fork_bomb_is_contained(grade_toy):
 
 
 @pytest.mark.parametrize("code, status", [
-    ("import sys\nsys.exit(0)", "graded"),  # IPython turns it into an error; the rest runs
+    ("import sys\nsys.exit(0)", "error"),  # IPython turns it into an error; like Run All, it stops
     ("import os\nos._exit(1)", "crashed"),
     ("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)", "crashed"),
 ])
@@ -65,6 +65,8 @@ def test_exits_and_kills(grade_toy, code, status):
     assert outcome.status == status
     if status == "crashed":
         assert outcome.score == 0 and outcome.reason
+    if status == "error":
+        assert outcome.reason == "cell 3 (`import sys`) raised SystemExit: 0" and outcome.score == 0
 
 
 @needs_bwrap
