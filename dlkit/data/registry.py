@@ -246,7 +246,8 @@ class Entry:
 
     @property
     def offline(self) -> bool:
-        return any(s.kind == "offline" for s in self.sources)
+        """Can it be had without the internet (a PyPI wheel, or a file the college handed out)?"""
+        return any(s.kind in ("offline", "imported") for s in self.sources)
 
     def folder(self, root: Path | None = None) -> Path:
         return (root or cache_root()) / self.name
@@ -382,6 +383,9 @@ class Registry:
             problem = source.probe() if probe else None
             if source.kind == "offline":
                 reasons.append(f"{source.label}: not fetched yet, run `dlkit data fetch {entry.name}`")
+            elif source.kind == "imported":
+                reasons.append(f"{source.label}: {problem or 'not in the cache'}; import the "
+                               "dataset pack again (`dlkit data import FOLDER`)")
             elif problem:
                 reasons.append(f"{source.label}: {problem}")
             elif isinstance(source, TorchHubCache):

@@ -81,6 +81,11 @@ def test_a_lost_cache_copy_comes_back_from_the_pack(cache, tmp_path):
     assert not REGISTRY.cached(REGISTRY["ecg"])
     REGISTRY.fetch("ecg", progress=False)
     assert (cache / "ecg" / "ecg.csv").read_bytes() == path.read_bytes()
+    path.unlink()  # the pack is gone too: status says so, and how to mend it
+    (cache / "ecg" / "ecg.csv").unlink()
+    status = REGISTRY.status(REGISTRY["ecg"], probe=True)
+    assert not status.available and f"{path} is gone" in status.reason
+    assert "dlkit data import FOLDER" in status.reason and "no offline source" not in status.reason
 
 
 def test_mnist_is_told_from_fashion_by_mnist_s_own_images(tmp_path):
