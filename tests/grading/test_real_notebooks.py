@@ -249,3 +249,20 @@ def test_tests_a_stopped_notebook_could_not_reach_say_why():
     ended = _results(plan, judged, {"model": 8}, {})
     assert ended[1]["missing"] and "in cell 8" in ended[1]["message"]
     assert "in cell" not in _results(plan, judged, {}, {})[1]["message"]  # a free-form notebook
+
+
+def test_without_bubblewrap_the_map_s_files_are_linked_into_the_work_folder(tmp_path, caplog):
+    from types import SimpleNamespace
+
+    from dlkit.grading.grade import _link_mounts
+
+    source = tmp_path / "cache" / "ecg.csv"
+    source.parent.mkdir()
+    source.write_text("1,2\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    fallback = SimpleNamespace(isolated=False, mounts=[(source, work / "data" / "ecg.csv"),
+                                                        (source, tmp_path / "content" / "ecg.csv")])
+    _link_mounts(fallback, work)
+    assert (work / "data" / "ecg.csv").read_text() == "1,2\n"
+    assert not (tmp_path / "content").exists() and "cannot be mounted" in caplog.text
