@@ -229,7 +229,7 @@ def check_csv(path: Path, rows: list[list[str]]) -> Found:
                      + (f" ({', '.join(map(str, frame.columns[:5]))}"
                         f"{', ...' if frame.shape[1] > 5 else ''})" if header else ""))
     try:
-        values = pd.read_csv(path, header=0 if header else None, dtype="float64").to_numpy()
+        values = pd.read_csv(path, header=0 if header else None, dtype="float32").to_numpy()
     except (ValueError, pd.errors.ParserError) as exc:
         return Found(path, "csv", problems=[f"not a consistent numeric table: {exc}"[:300]])
     if np.isnan(values).any():
