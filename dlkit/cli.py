@@ -286,8 +286,8 @@ def _cluster_options(function):
                      help="Start a Dask cluster: 'local' (a LocalCluster of --workers processes) "
                           "or 'slurm' (workers as SLURM jobs through dask-jobqueue, settings from "
                           "[slurm] in <course>/dlkit.toml or the --slurm-* flags). Default: this "
-                          "machine's own pool, which is faster than a LocalCluster here "
-                          "(benchmarks/grading_distributed.py)."),
+                          "machine's own pool: it grades as fast as a LocalCluster and starts "
+                          "without its start-up (benchmarks/grading_distributed.py)."),
         click.option("--jobs", type=click.IntRange(1), default=None,
                      help="SLURM jobs to start (default: dlkit.toml's, else 1)."),
         click.option("--job-script", is_flag=True,

@@ -16,6 +16,9 @@ Every failure a user can cause or meet is one of these; the CLI prints them as
     └── (defined beside their modules, same base)
         ├── release.ReleaseCheckFailed      a release check failed; nothing was replaced
         ├── sandbox.SandboxUnavailable      --require-sandbox without bubblewrap
+        ├── grading.cluster.ClusterError    a Dask scheduler or cluster that cannot be used
+        ├── grading.cluster.WorkerRefused   no worker has the kit, autograder or data a run needs
+        ├── grading.cluster.WorkersLost     every worker that took a run died while grading it
         ├── reports.course.CourseConfigError   rubrics/course.yml or a rubric is wrong
         ├── reports.viva.VivaError          a question bank or a viva request that cannot work
         └── reports.exam.ExamPlanError      an exam plan that cannot be balanced
