@@ -19,7 +19,15 @@ from sqlalchemy import select
 
 from dlkit.errors import DlkitError
 from dlkit.experiments import ROOT
-from dlkit.gradebook import Gradebook, ManualMark, Result, Run, Student, Submission
+from dlkit.gradebook import (
+    REGRADE_STATUSES,
+    Gradebook,
+    ManualMark,
+    Result,
+    Run,
+    Student,
+    Submission,
+)
 
 
 class CourseConfigError(DlkitError):
@@ -118,7 +126,7 @@ class ExperimentRecord:
     def complete(self) -> bool:
         """Submitted and graded: the grader ran it (a timeout or crash still has its marks)."""
         return self.submitted is not None and self.status not in (
-            "not submitted", "not graded", "sandbox error", "invalid notebook")
+            "not submitted", "not graded", *REGRADE_STATUSES, "invalid notebook")
 
 
 @dataclass

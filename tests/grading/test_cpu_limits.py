@@ -1,0 +1,91 @@
+"""Time limits count the notebook's CPU time: a busy grader never costs marks.
+
+The same notebook graded alone and beside CPU hogs gets the same status and marks; a notebook
+that computes too long is stopped at its CPU limit with its cell named; one that sleeps meets
+the wall-clock backstop as its own timeout; a run the machine starved is tried again, recorded
+"grader overloaded" (not the student's timeout) and graded again by the next ``dlkit grade``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from dlkit.gradebook import REGRADE_STATUSES, RUN_STATUSES
+
+#: About 4 s of CPU time after the answers (process_time counts CPU, not the wall clock).
+COMPUTE = ("import time\nstarted = time.process_time()\nwhile time.process_time() - started < 4:\n"
+           "    pass")
+HOG = ("import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n"
+       "    pass")
+
+
+def _marks(outcome):
+    return [(r["question"], r["test"], r["points"], r["passed"]) for r in outcome.results]
+
+
+def test_cpu_hogs_beside_the_grader_change_neither_status_nor_marks(grade_toy):
+    limit = 20  # CPU seconds: the notebook needs about 10 (kernel start, imports, COMPUTE)
+    alone, _ = grade_toy(after=[COMPUTE], seconds=limit, wall_factor=3)
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG.format(seconds=300)],
+                             start_new_session=True)  # own session: own scheduling group
+            for _ in range(2 * (os.cpu_count() or 1))]
+    try:
+        busy, _ = grade_toy(after=[COMPUTE], seconds=limit, wall_factor=3)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert alone.status == busy.status == "graded", (alone.reason, busy.reason)
+    assert _marks(alone) == _marks(busy) and busy.score == 5
+    # the hogs slowed it past its limit on the wall clock: a wall-clock limit would have failed it
+    assert busy.seconds > limit, busy.seconds
+
+
+def test_a_loop_is_stopped_at_its_cpu_limit_and_the_reason_names_its_cell(grade_toy):
+    outcome, work = grade_toy(after=["x = 0\nwhile True:\n    x += 1"], seconds=10)
+    assert outcome.status == "timeout" and outcome.score == 5  # the answers ran before it
+    loop = len(json.loads((work / "toy.ipynb").read_text())["cells"])  # the last cell
+    assert f"cell {loop} was still running" in outcome.reason and "CPU time" in outcome.reason
+
+
+def test_a_sleeping_notebook_meets_the_backstop_as_its_own_timeout(grade_toy):
+    # 6 CPU seconds, a backstop 3 times longer: the sleep uses no CPU, so the backstop ends it
+    outcome, _ = grade_toy(after=["import time\ntime.sleep(3600)"], seconds=6, wall_factor=3)
+    assert outcome.status == "timeout" and outcome.score == 5, outcome.reason
+    assert "mostly waited" in outcome.reason
+
+
+def test_an_overloaded_grader_costs_no_marks_and_the_next_grade_redoes_it(
+        toy_course, tmp_path, monkeypatch):
+    import nbformat
+
+    import dlkit.experiments as registry
+    from dlkit.collect import collect
+    from dlkit.gradebook import Gradebook
+    from dlkit.grading.grade import current_runs, grade_experiment
+
+    monkeypatch.setitem(registry.EXPERIMENTS, "toy", toy_course)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    reference = nbformat.read(toy_course.root / "autograder" / "toy" / "toy.ipynb", as_version=4)
+    nbformat.write(reference, inbox / "101_toy.ipynb")
+    course = tmp_path / "course"
+    gradebook = Gradebook.open(course)
+    collect("toy", inbox, course=course, gradebook=gradebook)
+
+    # a backstop at a hundredth of the CPU limit comes before any run can use its CPU time:
+    # every run reaches it wanting the CPU, as on a machine far too busy
+    grade_experiment("toy", course=course, gradebook=gradebook, gpus="none", progress=False,
+                     timeout=60, wall_factor=0.01)
+    [run] = current_runs(gradebook, "toy")
+    assert run.status == "grader overloaded" and run.status in RUN_STATUSES
+    assert "not your doing" in run.reason and "twice" in run.reason and run.score == 0
+    assert "grader overloaded" in REGRADE_STATUSES
+
+    summary = grade_experiment("toy", course=course, gradebook=gradebook, gpus="none",
+                               progress=False)
+    [run] = current_runs(gradebook, "toy")
+    assert summary.graded == 1 and run.status == "graded" and run.score == 5
