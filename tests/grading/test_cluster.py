@@ -83,10 +83,10 @@ def _exp2_course(folder: Path):
     return _course(folder, EXP2, ROOT / "demo" / "submissions" / EXP2, ROOT / "demo" / "roster.csv")
 
 
-def _toy_inbox(toy_root: Path, folder: Path, sleep: float = 0, rolls: str = "101 102 103 104"
-               ) -> Path:
+def _toy_inbox(toy_root: Path, folder: Path, sleep: float = 0, rolls: str = "101 102 103 104",
+               first: str = "") -> Path:
     """Toy submissions: right (101), partial (102), crashing (103), incomplete (104); each
-    sleeping ``sleep`` seconds first."""
+    sleeping ``sleep`` seconds first, or running the code ``first``."""
     folder.mkdir(parents=True)
     reference = nbformat.read(toy_root / "autograder" / "toy" / "toy.ipynb", as_version=4)
     edits = {"101": None, "102": ("return x / np.abs(x).max()", "return x"),
@@ -99,8 +99,8 @@ def _toy_inbox(toy_root: Path, folder: Path, sleep: float = 0, rolls: str = "101
         for cell in nb.cells:
             if edit:
                 cell.source = cell.source.replace(*edit)
-        if sleep:
-            nb.cells.insert(2, nbformat.v4.new_code_cell(f"import time; time.sleep({sleep})"))
+        if sleep or first:
+            nb.cells.insert(2, nbformat.v4.new_code_cell(first or f"import time; time.sleep({sleep})"))
             nb.cells[2].pop("id")  # the released notebooks are nbformat 4.4
         nbformat.write(nb, folder / f"{roll}_toy.ipynb")
     return folder
@@ -166,9 +166,10 @@ class Lab:
     def log(self, name: str) -> str:
         return (self.folder / f"{name}.log").read_text()
 
-    def start_worker(self, name: str, *, kit: str | None = None, **env: str) -> None:
+    def start_worker(self, name: str, *, kit: str | None = None, gpus: str = "none",
+                     **env: str) -> None:
         """``dlkit worker`` (with ``kit``: the same, pretending to be that version of dlkit)."""
-        args = ["worker", self.address, "--name", name, "--nthreads", "1", "--gpus", "none",
+        args = ["worker", self.address, "--name", name, "--nthreads", "1", "--gpus", gpus,
                 "--host", "127.0.0.1"]
         argv = [sys.executable, "-m", "dlkit", *args] if kit is None else [
             sys.executable, "-c", f"import dlkit; dlkit.__version__ = {kit!r}\n"
@@ -311,13 +312,16 @@ def test_a_run_whose_worker_keeps_dying_is_tried_three_times_then_fails(toy_root
 
 # --------------------------------------------------------------------------- refusals
 
-def test_workers_without_the_kit_or_the_data_are_refused_with_the_reason(toy_root, tmp_path):
+def test_refused_workers_give_their_reason_and_gpu_runs_are_pinned(toy_root, tmp_path):
+    """One worker has another kit; the other has no data and says it has GPU 7 (a GPU id
+    without the hardware: the run is pinned to it all the same, and computes on the CPU)."""
     lab = Lab(tmp_path)
     try:
         lab.start_worker("old-kit", kit="0.0.1")
-        lab.start_worker("no-data", DLKIT_DATA=str(tmp_path / "empty-cache"))
-        toy_course, toy_book = _course(tmp_path / "toy-course", "toy",
-                                       _toy_inbox(toy_root, tmp_path / "inbox", rolls="101 102"))
+        lab.start_worker("no-data", gpus="7", DLKIT_DATA=str(tmp_path / "empty-cache"))
+        toy_course, toy_book = _course(tmp_path / "toy-course", "toy", _toy_inbox(
+            toy_root, tmp_path / "inbox", rolls="101 102",
+            first="import os; print('CUDA_VISIBLE_DEVICES=' + os.environ['CUDA_VISIBLE_DEVICES'])"))
         exp2_course, exp2_book = _exp2_course(tmp_path / "exp2-course")
         executor = connect(lab.address, patience=5)
         try:
@@ -330,6 +334,12 @@ def test_workers_without_the_kit_or_the_data_are_refused_with_the_reason(toy_roo
             assert executor.refusals == {(addresses["old-kit"], "toy"): (
                 f"its dlkit is 0.0.1, the coordinator's {dlkit.__version__} "
                 f"(install dlkit {dlkit.__version__} there)")}
+            assert executor.gpus == 1  # the cluster has a GPU: every run holds one
+            runs = current_runs(toy_book, "toy")
+            assert {(r.device, r.host) for r in runs} == {("gpu:7", socket.gethostname())}
+            for run in runs:
+                executed = toy_course / "graded" / "toy" / str(run.submission_id) / "executed.ipynb"
+                assert "CUDA_VISIBLE_DEVICES=7" in executed.read_text()
             # Experiment 2 needs MNIST: nobody can take it; the runs fail with both reasons
             summary = grade_experiment(EXP2, course=exp2_course, gradebook=exp2_book,
                                        executor=executor, progress=False)
