@@ -739,6 +739,10 @@ def slurm_cluster(settings: SlurmSettings, **options: Any) -> DaskExecutor:
     """An executor whose workers are ``settings.jobs`` SLURM jobs."""
     from distributed import Client
 
+    if shutil.which("sbatch") is None:
+        raise ClusterError("sbatch not found: this machine cannot submit SLURM jobs",
+                           fix="run dlkit grade on the cluster's login node (add --job-script "
+                               "to see a job's script anywhere)")
     cluster = settings.cluster()
     cluster.scale(jobs=settings.jobs)
     client = Client(cluster, set_as_default=False)

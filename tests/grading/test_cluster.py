@@ -409,7 +409,11 @@ def test_the_slurm_job_script_for_a_gpu_queue(tmp_path):
     assert SlurmSettings.for_course(tmp_path, jobs=None, cores=2).jobs == 3
 
 
-def test_slurm_settings_are_checked(tmp_path):
+def test_slurm_settings_are_checked(tmp_path, monkeypatch):
+    monkeypatch.setattr(cluster.shutil, "which", lambda name: None)  # not a SLURM login node
+    result = CliRunner().invoke(main, ["grade", EXP2, "--cluster", "slurm", "--course", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Error: sbatch not found: this machine cannot submit SLURM jobs" in result.output
     (tmp_path / "dlkit.toml").write_text('[slurm]\ncorse = 8\n')
     with pytest.raises(ClusterError, match=r"unknown setting\(s\) corse in \[slurm\].*known settings: queue"):
         SlurmSettings.for_course(tmp_path)
