@@ -27,7 +27,13 @@ class Experiment:
     number: int
     title: str
     datasets: tuple[str, ...]
-    time_limit: int  # seconds a submission may run when graded (CPU)
+    #: CPU seconds a submission may use when graded, all its processes together (the sandbox
+    #: measures them; a wall-clock backstop 3x longer ends what does not compute). Each is about
+    #: 8x the reference's CPU time graded in the sandbox (benchmarks/cpu_limits.py: one thread
+    #: per run, as with one worker per core), rounded up to whole minutes: room for more epochs
+    #: and slower code, not for a loop. Runs with many threads each (--workers 1 on a big
+    #: machine) use more CPU time for the same work.
+    time_limit: int
     thresholds: dict[str, Threshold] = field(default_factory=dict)
     #: the course folder holding source/, release/, autograder/, solutions/
     root: Path = ROOT
@@ -48,7 +54,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         number=1,
         title="Study of TensorFlow, Keras, Theano (PyTensor) and PyTorch",
         datasets=("mnist",),
-        time_limit=600,
+        time_limit=480,  # measured: 55 and 49 CPU s (20/20; 140 and 128 s wall at load 6-9 on 2 cores)
         thresholds={
             # 2-core CPU under contention, reference (784-128-64-10, Adam 1e-3, batch 64, 2 epochs,
             # benchmarks/exp1_frameworks.py), grader's NumPy accuracy, seeds 0/1: TensorFlow
@@ -66,7 +72,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         number=2,
         title="Feed-forward neural network with Keras on MNIST",
         datasets=("mnist",),
-        time_limit=600,
+        time_limit=300,  # measured: 33 and 28 CPU s (120 and 65 s wall at load 9)
         thresholds={
             # 2-core CPU, reference (784-256-128-64-10, SGD nesterov + cosine decay, 6 epochs,
             # batch 256): test accuracy 0.9803/0.9796/0.9801 over seeds 0/1/2, fit 3.3-6.9 s.
@@ -74,6 +80,11 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
             "test_accuracy": Threshold(0.97, "the issue's bar; reference 0.9796-0.9803 (3 seeds), "
                                              "1-epoch model 0.953-0.957"),
             "min_epochs": Threshold(3, "'several epochs' (manual step 6); the reference trains 6"),
+            # Test accuracy minus accuracy on the 5,000 training digits the starter keeps back
+            # (benchmarks/held_out_gap.py), 2-core CPU: reference -0.0027/-0.0029 (seeds 0/1);
+            # trained on x_test only +0.0232; on x_train and x_test +0.0066 (undetectable).
+            "held_out_gap": Threshold(0.01, "reference -0.003 (2 seeds); trained on the test set "
+                                            "+0.023"),
         },
     ),
     Experiment(
@@ -81,7 +92,9 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         number=3,
         title="Image classifier in four stages (CNN; CIFAR-10, or MNIST offline)",
         datasets=("cifar10", "mnist"),
-        time_limit=600,
+        time_limit=1800,  # measured on MNIST: 203 CPU s (20/20; 762 s wall at load 9, over the
+        # old 600-s wall limit); CIFAR-10 (not cached here) derived: ~830 CPU s (10 epochs on
+        # 50k 32x32x3 against 3 on 60k 28x28), so 1800 leaves it ~2x
         thresholds={
             # The notebook runs on CIFAR-10 when it is cached, else on MNIST; the hidden test
             # measures the exported model on the real test set of the dataset the run used.
@@ -96,6 +109,12 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
                 "seed noise; airbench reaches 0.94. Measure with benchmarks/exp3_reference.py "
                 "where CIFAR-10 is cached and revise")),
             "min_epochs": Threshold(2, "'several epochs'; the reference trains 3 on MNIST, 10 on CIFAR-10"),
+            # report["y_pred"] against the grader's own predictions of the exported model: the
+            # reference agrees on every test image; the margin allows a few numerical ties.
+            "prediction_agreement": Threshold(0.999, "reference 1.0000; 10 of 10,000 images for ties"),
+            # Test accuracy minus accuracy on the 5,000 training images the starter keeps back
+            # (benchmarks/held_out_gap.py): see `measured`.
+            "held_out_gap": Threshold(0.01, "PENDING"),
         },
     ),
     Experiment(
@@ -103,7 +122,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         number=4,
         title="Autoencoder anomaly detection on MNIST (one digit normal)",
         datasets=("mnist",),
-        time_limit=600,
+        time_limit=360,  # measured: 38 CPU s (18/18; 159 s wall at load 10)
         thresholds={
             # 2-core CPU, reference (784-128-64-32 encoder, mirrored decoder, Adam, MSE, batch 64,
             # trained on zeros only): ROC-AUC 0.9948/0.9934/0.9940 over seeds 0/1/2 (30 epochs),
@@ -112,6 +131,13 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
             # mean test error of anomalies / of normal digits: reference 3.84-4.12,
             # all digits 0.95, 1 epoch 1.86.
             "error_ratio": Threshold(2.0, "reference 3.84-4.12; all-digits 0.95; 1 epoch 1.86"),
+            "min_epochs": Threshold(3, "'several epochs'; the reference trains 20"),
+            # Test ROC-AUC minus ROC-AUC on the 5,000 training digits the starter keeps back
+            # (benchmarks/held_out_gap.py), 2-core CPU: reference -0.0013/-0.0025 (seeds 0/1);
+            # trained on the test set's normal digits too +0.0008, on them only +0.0022. The AUC
+            # is near its ceiling, so only a gross fit to the test set shows here.
+            "held_out_gap": Threshold(0.01, "reference -0.001/-0.003 (2 seeds); trained on test "
+                                            "digits +0.001/+0.002"),
         },
     ),
     Experiment(
@@ -119,7 +145,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         number=5,
         title="Continuous Bag of Words word embeddings (BBC News or the King James Bible)",
         datasets=("bbc-news", "kjv"),
-        time_limit=600,
+        time_limit=480,  # measured: 56 and 49 CPU s (221 and 100 s wall at load 11 and 7)
         thresholds={
             # checks.neighbour_quality averaged over the corpus's word groups (the share of a
             # member's 10 nearest neighbours that are members too), 2-core CPU under contention.
@@ -132,6 +158,13 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
             # untrained 0.000.
             "neighbour_quality_kjv": Threshold(0.25, "reference 0.507-0.547 (2 seeds), gensim 0.44, "
                                                      "untrained 0.000"),
+            # checks.similarity_agreement of the handed-in embeddings with a gensim model found
+            # in the notebook (correlation of the cosine similarities among 300 frequent words;
+            # benchmarks/held_out_gap.py exp5), BBC News, 2-core CPU: the reference CBOW against
+            # gensim's (the side-by-side cell's settings, seeds 0/1) 0.817/0.819; gensim seed 0
+            # against seed 1 0.988; a copy 1.000 (rotated too); a random matrix 0.006.
+            "library_agreement": Threshold(0.97, "reference vs gensim 0.817-0.819; gensim vs "
+                                                 "gensim (other seed) 0.988; a copy 1.000"),
         },
     ),
     Experiment(
@@ -140,7 +173,8 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         title="Object detection by transfer learning (EfficientNet-Lite0: MNIST classifier, "
               "Faster R-CNN on digit canvases)",
         datasets=("efficientnet-lite0", "mnist"),
-        time_limit=900,
+        time_limit=1800,  # measured: 216 CPU s (36/36; 975 s wall at load 11, over the old
+        # 900-s wall limit)
         thresholds={
             # 2-core CPU under contention, reference (FREEZE_BLOCKS 5, 2-layer head, 2 epochs head
             # + 1 epoch fine-tuning on 2,000 digits at 64 px): accuracy on the first 2,000 MNIST
@@ -152,6 +186,9 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
             # learning rate) stay above both bars: they lose the structural marks only.
             "test_accuracy": Threshold(0.90, "reference 0.9380-0.9405 (seeds 0/1)"),
             "map50": Threshold(0.65, "reference 0.826-0.873 on the held-out canvases (seeds 0/1)"),
+            # Test accuracy minus accuracy on 2,000 of the training digits the starter keeps back
+            # (benchmarks/held_out_gap.py): see `measured`.
+            "held_out_gap": Threshold(0.03, "PENDING"),
         },
     ),
 ]}
