@@ -6,9 +6,11 @@ installed, the fallback otherwise); no notebook, so each test takes seconds.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -47,9 +49,15 @@ def _run(tmp_path, code: str, limits: Limits):
                                          {"HOME": str(work), "PATH": "/usr/bin:/bin"}, limits)
 
 
-def test_a_cpu_bound_command_is_asked_to_stop_at_its_cpu_limit(tmp_path):
+@pytest.mark.parametrize("bwrap", [True, False], ids=["bubblewrap", "fallback"])
+def test_a_cpu_bound_command_is_asked_to_stop_at_its_cpu_limit(tmp_path, monkeypatch, bwrap):
+    if not bwrap:
+        monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: None)
+    elif shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap missing: run `make setup` as root")
     result = _run(tmp_path, OBEDIENT.replace("{burn}", "100"), Limits(seconds=2))
     assert result.returncode == 0 and "asked: stop cpu" in result.stdout
+    assert result.kind.startswith("FALLBACK") != bwrap
     assert result.timed_out and result.stopped == "cpu" and not result.overloaded
     assert result.progress == "cell 1" and result.cell == 1
     assert 2 <= result.cpu_seconds < 5
@@ -106,3 +114,19 @@ def test_output_floods_are_drained_and_cut(tmp_path):
     result = _run(tmp_path, "import sys\nfor _ in range(2000):\n    sys.stdout.write('x' * 10000)",
                   Limits(seconds=30))
     assert result.returncode == 0 and len(result.stdout) == 20_000
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap missing")
+def test_a_private_folder_inside_an_allowed_one_is_masked(tmp_path):
+    allowed = tmp_path / "allowed"
+    (allowed / "private").mkdir(parents=True)
+    (allowed / "private" / "answers.txt").write_text("secret")
+    (allowed / "public.txt").write_text("fine")
+    work = tmp_path / "work"
+    work.mkdir()
+    sandbox = sandbox_module.Sandbox(readable=[allowed, Path(sys.prefix), Path(sys.base_prefix)],
+                                     hide=[allowed / "private"])
+    listing = (f"import os\nprint(sorted(os.listdir({str(allowed)!r})), "
+               f"os.listdir({str(allowed / 'private')!r}))")
+    result = sandbox.run([sys.executable, "-c", listing], work, {"PATH": "/usr/bin"}, Limits(10))
+    assert result.stdout.strip() == "['private', 'public.txt'] []", result.stderr
