@@ -40,7 +40,7 @@ RUN_STATUSES = {
     "graded": "graded",
     "missing object": "graded, but the notebook lacks an object a test needs",
     "error": "the notebook stopped with an error",
-    "timeout": "the notebook ran longer than the time limit",
+    "timeout": "the notebook used more than its CPU time limit",
     "memory limit": "the notebook used more memory than allowed",
     "crashed": "the notebook's kernel died",
     "invalid notebook": "the file is not a notebook the grader can run",

@@ -163,7 +163,7 @@ def test_eligibility_is_on_the_cover_and_the_last_page(course_data, papers):
     assert course_data.record("41310").ineligible_reason == \
         "journal incomplete: experiment(s) 5, 6"
     timeout = pdf_pages(papers / "term-work" / "41308.pdf")[5]
-    assert "Status the notebook ran longer than the time limit" in timeout
+    assert "Status the notebook used more than its CPU time limit" in timeout
 
 
 def test_devanagari_and_escaped_names_come_back_intact(papers):
