@@ -170,7 +170,9 @@ def test_memory_bomb_without_cgroups_or_bubblewrap_still_hits_the_limit(grade_to
     monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: None)
     outcome, _ = grade_toy(before=["import numpy as np\nblocks = []\nwhile True:\n"
                                    "    blocks.append(np.ones(2**27))"], memory_gb=1.5, seconds=60)
-    # rlimits make the allocation fail (MemoryError) instead of killing the kernel: the bomb's
-    # cell fails, the answers after it still run and keep the marks they earn
+    # rlimits make the allocation fail (MemoryError) instead of killing the kernel: the notebook
+    # stops at the bomb's cell, as with cgroups, and the answers after it are not judged
     assert outcome.status == "memory limit" and "ran out of memory" in outcome.reason
-    assert outcome.score == 5 and outcome.sandbox.startswith("FALLBACK")
+    assert outcome.score == 0 and outcome.sandbox.startswith("FALLBACK")
+    assert all(r["message"].startswith("not judged: the notebook stopped at cell 3 (MemoryError")
+               for r in outcome.results)
