@@ -55,6 +55,20 @@ def get(ns: Mapping[str, Any], name: str, kind: type | tuple[type, ...] | None =
     return value
 
 
+def call(function: Callable[..., Any], given: str, *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` on input the grader made up; when it raises, a failure that
+    says which input (``given``, in words) and what the student's function raised."""
+    try:
+        return function(*args, **kwargs)
+    except MissingObject:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a student's function can fail in any way
+        name = getattr(function, "__name__", "your function")
+        message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        raise AssertionError(f"{name}({given}) raised {type(exc).__name__}"
+                             + (f": {message}" if message else "")) from None
+
+
 def run(extract: Extract, judge: Judge, ns: Mapping[str, Any]) -> None:
     """Run a test in one process: extract, round-trip through the safe export, judge."""
     with tempfile.TemporaryDirectory(prefix="dlkit-check-") as folder:
@@ -76,14 +90,15 @@ def export(data: Mapping[str, Any], folder: Path, saved: dict[int, Path] | None 
         if not name.isidentifier():
             raise ValueError(f"export names must be identifiers, got {name!r}")
         if _is_keras_model(value):
+            original, value = value, rebuilt_keras_model(value, name)
             target = folder / f"{name}.keras"
-            earlier = saved.get(id(value)) if saved is not None else None
+            earlier = saved.get(id(original)) if saved is not None else None
             if earlier is not None and earlier.exists():
                 os.link(earlier, target)
             else:
                 value.save(target)
                 if saved is not None:
-                    saved[id(value)] = target
+                    saved[id(original)] = target
             manifest[name] = {"kind": "keras"}
         elif _is_torch_module(value):
             manifest[name] = {"kind": "torch", "spec": _export_torch(value, folder / f"{name}.npz", saved)}
@@ -129,8 +144,64 @@ def load(folder: Path, loaded: dict[tuple[int, int], Any] | None = None) -> dict
 
 
 def _is_keras_model(value: Any) -> bool:
-    return type(value).__module__.startswith("keras") and hasattr(value, "save") and hasattr(
-        value, "layers")
+    """A Keras model, including a subclass of ``keras.Model`` written in the notebook."""
+    return any(c.__module__.startswith("keras") and c.__name__ == "Model"
+               for c in type(value).__mro__) and hasattr(value, "save") and hasattr(value, "layers")
+
+
+def _from_keras(value: Any) -> bool:
+    return type(value).__module__.startswith("keras")
+
+
+def rebuilt_keras_model(model: Any, name: str = "model") -> Any:
+    """``model`` itself when its class is Keras's own; a subclass of ``keras.Model`` written in
+    the notebook as a functional model of its own layers, applied in the order it holds them,
+    with its weights and its compile settings.
+
+    The judge loads models with ``safe_mode`` and never runs student code, so it cannot load the
+    student's class. What it loads and measures is built here from Keras layers only; the
+    student's ``call`` is run once, on a probe, to check that the rebuilt model computes the same
+    outputs, so a subclass whose ``call`` is not a plain chain of its layers is told so instead of
+    being graded as something it is not. (Predictions made in the student's process instead would
+    let that process choose what the grader measures.)
+    """
+    if _from_keras(model):
+        return model
+    import keras
+
+    kind = type(model).__name__
+    what = f"`{name}` (a {kind}, your subclass of keras.Model)"
+    layers = list(model.layers)
+    if not layers or not getattr(model, "built", False):
+        raise MissingObject(f"{what} has no built layers: build and train it before it is graded")
+    foreign = [layer for layer in layers if not _from_keras(layer)]
+    if foreign:
+        raise MissingObject(f"{what} holds a {type(foreign[0]).__name__}, which is not a Keras "
+                            "layer: the grader rebuilds subclassed models from Keras layers only")
+    shape = (model.get_build_config() or {}).get("input_shape")
+    if not shape or any(d is None for d in tuple(shape)[1:]):
+        raise MissingObject(f"{what}: the grader cannot tell its input shape ({shape}); "
+                            "call it on a batch (or fit it) before it is graded")
+    inputs = keras.Input(shape=tuple(shape)[1:])
+    x = inputs
+    for layer in layers:
+        clone = type(layer).from_config(layer.get_config())
+        x = clone(x)
+        clone.set_weights(layer.get_weights())
+    rebuilt = keras.Model(inputs, x, name=model.name)
+    if getattr(model, "compiled", False):
+        try:
+            rebuilt.compile_from_config(model.get_compile_config())
+        except Exception:  # noqa: BLE001 - e.g. a loss function of the student's own
+            pass
+    probe = np.random.default_rng(0).random((16, *tuple(shape)[1:])).astype("float32")
+    mine, theirs = np.asarray(rebuilt(probe, training=False)), np.asarray(model(probe, training=False))
+    if mine.shape != theirs.shape or not np.allclose(mine, theirs, rtol=1e-3, atol=1e-5):
+        chain = " -> ".join(type(layer).__name__ for layer in layers)
+        raise MissingObject(f"{what}: the grader rebuilds it as its layers one after the other "
+                            f"({chain}), but that computes other outputs than {kind}.call; build "
+                            "the model with keras.Sequential or the functional API instead")
+    return rebuilt
 
 
 def _is_tensor(value: Any) -> bool:
@@ -189,10 +260,40 @@ def predict(model: Any, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
                            for i in range(0, len(x), batch_size)])
 
 
-def mnist_accuracy(model: Any) -> float:
-    """Accuracy of a Keras classifier on the real MNIST test set, measured by the grader."""
-    x, y = mnist_test_inputs(tuple(model.input_shape))
+def mnist_accuracy(model: Any, held_out: bool = False) -> float:
+    """Accuracy of a Keras classifier on the real MNIST test set (or on the training images the
+    starter keeps back), measured by the grader."""
+    shape = tuple(model.input_shape)
+    x, y = mnist_held_out_inputs(shape) if held_out else mnist_test_inputs(shape)
     return float((predict(model, x).argmax(axis=1) == y).mean())
+
+
+def mnist_held_out_inputs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST training images the starters keep back (:func:`dlkit.data.keep_back`), scaled
+    to [0, 1] and shaped like :func:`mnist_test_inputs`: data the student's model never saw."""
+    x, y = _held_out("mnist")
+    x = x.astype("float32") / 255.0
+    return x.reshape((len(x), *tuple(shape[1:]))), y
+
+
+@lru_cache(maxsize=2)
+def _held_out(name: str) -> tuple[np.ndarray, np.ndarray]:
+    from dlkit.data import held_out
+
+    return held_out(name)
+
+
+def assert_not_fitted_to_test(on_test: float, on_held_out: float, gap: float,
+                              what: str = "accuracy") -> None:
+    """A model that never saw the test set scores about the same on it as on the held-out
+    training images; one that scores far better on the test set was trained on it."""
+    from dlkit.data import HELD_OUT
+
+    assert on_test - on_held_out <= gap, (
+        f"{what} measured by the grader: {on_test:.4f} on the test set but {on_held_out:.4f} on "
+        f"{HELD_OUT:,} training images the notebook keeps back ({on_test - on_held_out:.4f} "
+        f"higher on the test set; a model that never saw the test set differs by at most {gap}): "
+        "the model has seen the test set. Train on the training data only")
 
 
 def reconstruction_errors(model: Any, x: np.ndarray) -> np.ndarray:
@@ -271,6 +372,8 @@ def export_outcome(extract: Extract, ns: Mapping[str, Any], folder: str) -> None
         outcome: dict[str, Any] = {"ok": True}
     except MissingObject as exc:
         outcome = {"ok": False, "message": str(exc), "missing": True}
+    except AssertionError as exc:  # the extract half's own checks, worded for the student
+        outcome = {"ok": False, "message": str(exc)[:1000] or "a check failed"}
     except Exception as exc:  # noqa: BLE001 - a student's object can fail in any way
         outcome = {"ok": False, "message": f"{type(exc).__name__}: {exc}"[:1000]}
     tmp = path / ".outcome.json"
@@ -294,9 +397,17 @@ def image_set_test_inputs(name: str) -> tuple[np.ndarray, np.ndarray]:
     return x_test.astype("float32") / 255.0, y_test
 
 
-def image_set_accuracy(model: Any, name: str) -> float:
-    """Accuracy of a Keras image classifier on the real test set of ``name``, measured by the grader."""
-    x, y = image_set_test_inputs(name)
+def image_set_held_out_inputs(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The training images of ``name`` the starter keeps back: NHWC float32 in [0, 1], labels."""
+    x, y = _held_out(name)
+    x = x[..., None] if x.ndim == 3 else x
+    return x.astype("float32") / 255.0, y.astype(np.int64)
+
+
+def image_set_accuracy(model: Any, name: str, held_out: bool = False) -> float:
+    """Accuracy of a Keras image classifier on the real test set of ``name`` (or on the training
+    images the starter keeps back), measured by the grader."""
+    x, y = image_set_held_out_inputs(name) if held_out else image_set_test_inputs(name)
     expected = tuple(x.shape[1:])
     if tuple(model.input_shape[1:]) != expected:
         raise AssertionError(f"the model takes inputs of shape {tuple(model.input_shape[1:])}; {name} test "
@@ -452,6 +563,59 @@ def build_torch(spec: Mapping[str, Any]) -> Any:
     return getattr(nn, kind)(**spec.get("args", {}))
 
 
+def torch_mnist_accuracy(model: Any, n: int = 2000, size: int = 64, held_out: bool = False) -> float:
+    """Accuracy of a torch classifier of RGB digits on the first ``n`` MNIST test digits (or
+    training digits the starter keeps back) at ``size`` pixels, as Experiment 6 feeds them."""
+    import torch
+
+    from dlkit.data.detection import to_rgb_tensor
+
+    x_raw, y = _held_out("mnist") if held_out else _mnist_test()
+    x = to_rgb_tensor(x_raw[:n], size)
+    model = model.eval()
+    with torch.no_grad():
+        predicted = torch.cat([model(x[i:i + 250]).argmax(dim=1) for i in range(0, len(x), 250)])
+    return float((predicted.numpy() == y[:n]).mean())
+
+
+def detect_canvases(detector: Any, n: int, seed: int, split: str = "test", size: int = 96) -> np.ndarray:
+    """A torchvision detector's predictions on ``digit_canvases(n, seed, split, size)``, one row
+    per box: image, x1, y1, x2, y2, score, label (run where the detector lives)."""
+    import torch
+
+    from dlkit.data.detection import digit_canvases, to_rgb_tensor
+
+    x = to_rgb_tensor(digit_canvases(n, seed=seed, split=split, size=size).images)
+    detector.eval()
+    with torch.no_grad():
+        predictions = [p for i in range(0, len(x), 25) for p in detector(list(x[i:i + 25]))]
+    rows = [np.column_stack([np.full(len(p["scores"]), i), as_numpy(p["boxes"], "boxes").reshape(-1, 4),
+                             as_numpy(p["scores"], "scores"), as_numpy(p["labels"], "labels")])
+            for i, p in enumerate(predictions)]
+    return np.concatenate(rows).astype("float64") if rows else np.zeros((0, 7))
+
+
+def canvases_map50(found: np.ndarray, n: int, seed: int, split: str = "test", size: int = 96) -> float:
+    """mAP@0.5 of :func:`detect_canvases` rows against the canvases' own boxes (class = digit + 1),
+    computed here with torchmetrics."""
+    import torch
+    from torchmetrics.detection import MeanAveragePrecision
+
+    from dlkit.data.detection import digit_canvases
+
+    found = np.asarray(found, dtype="float64").reshape(-1, 7)
+    truth = digit_canvases(n, seed=seed, split=split, size=size)
+    image = found[:, 0].astype(int)
+    predictions = [{"boxes": torch.from_numpy(found[image == i, 1:5]).float(),
+                    "scores": torch.from_numpy(found[image == i, 5]).float(),
+                    "labels": torch.from_numpy(found[image == i, 6]).long()} for i in range(n)]
+    targets = [{"boxes": torch.from_numpy(truth.boxes[i]), "labels": torch.from_numpy(truth.labels[i] + 1)}
+               for i in range(n)]
+    metric = MeanAveragePrecision(iou_thresholds=[0.5])
+    metric.update(predictions, targets)
+    return float(metric.compute()["map_50"])
+
+
 def _is_torch_module(value: Any) -> bool:
     return any(c.__name__ == "Module" and c.__module__ == "torch.nn.modules.module"
                for c in type(value).__mro__)
@@ -507,6 +671,64 @@ NEIGHBOUR_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
         "kin": ("father", "mother", "brother", "sister", "son", "daughter", "wife", "husband"),
     },
 }
+
+
+def weight_matrices(model: Any, shape: tuple[int, int]) -> np.ndarray:
+    """The weight matrices of shape ``shape`` that ``model`` holds (a torch module's parameters
+    and buffers, a Keras model's weights), stacked: ``(k, *shape)`` float32, k >= 0."""
+    if hasattr(model, "state_dict"):
+        values = list(model.state_dict().values())
+    elif hasattr(model, "weights"):
+        values = list(model.weights)
+    else:
+        raise MissingObject(f"`model` should be your CBOW model (a torch.nn.Module or a Keras "
+                            f"model), not a {type(model).__name__}")
+    found = [as_numpy(v, "model").astype("float32") for v in values
+             if tuple(getattr(v, "shape", ())) == tuple(shape)]
+    return np.stack(found) if found else np.zeros((0, *shape), dtype="float32")
+
+
+def library_vectors(ns: Mapping[str, Any], vocab: list[str], dim: int) -> np.ndarray:
+    """The ``dim``-long word vectors of every gensim model in the notebook (found by type,
+    whatever its name), one row per word of ``vocab`` (zeros where gensim lacks the word),
+    stacked: ``(m, len(vocab), dim)`` float32, m >= 0."""
+    found = []
+    for value in list(ns.values()):
+        vectors = getattr(value, "wv", value)
+        if not type(vectors).__module__.startswith("gensim.") or not hasattr(vectors, "key_to_index") \
+                or int(getattr(vectors, "vector_size", 0)) != dim:
+            continue
+        found.append(np.stack([np.asarray(vectors[w], dtype="float32") if w in vectors.key_to_index
+                               else np.zeros(dim, dtype="float32") for w in vocab]))
+    return np.stack(found) if found else np.zeros((0, len(vocab), dim), dtype="float32")
+
+
+def similarity_agreement(a: np.ndarray, b: np.ndarray, words: int = 300) -> float:
+    """How alike two embeddings of the same vocabulary are, whatever their rotation or scale:
+    the correlation of the cosine similarities among its first ``words`` words (after the
+    padding). Two independently trained models agree far less than a copy (1.0)."""
+    if np.shape(a)[0] != np.shape(b)[0]:
+        return 0.0
+    n = min(words, len(a) - 1)
+    ua, ub = unit_rows(np.asarray(a)[1:n + 1]), unit_rows(np.asarray(b)[1:n + 1])
+    upper = np.triu_indices(n, 1)
+    sa, sb = (ua @ ua.T)[upper], (ub @ ub.T)[upper]
+    if sa.std() == 0 or sb.std() == 0:
+        return 0.0
+    return float(np.corrcoef(sa, sb)[0, 1])
+
+
+def training_hint(losses: list[float]) -> str:
+    """What the recorded training losses say about embeddings that did not learn enough."""
+    if not losses:
+        return "`losses` is empty: the model was not trained (zero epochs?)"
+    if len(losses) == 1:
+        return f"`losses` records one epoch ({losses[0]:.4f}): train for a few epochs"
+    if not losses[-1] < 0.98 * losses[0]:
+        return (f"the training loss did not fall ({losses[0]:.4f} -> {losses[-1]:.4f}): are the "
+                "weights updated after every batch (loss.backward(), then optimizer.step())?")
+    return (f"the training loss fell ({losses[0]:.4f} -> {losses[-1]:.4f}), but not far enough: "
+            "train for more epochs or with a larger learning rate")
 
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:

@@ -1,11 +1,15 @@
 """Release: one master notebook -> student notebook, autograder bundle, executed solution.
 
-``release_experiment`` builds everything in a staging folder, runs the three release checks and
-only then replaces ``release/<id>``, ``autograder/<id>`` and ``solutions/<id>``:
+``release_experiment`` builds everything in a staging folder, runs the release checks and only
+then replaces ``release/<id>``, ``autograder/<id>`` and ``solutions/<id>``:
 
 1. the reference solution gets full marks from the autograder zip (``otter run``, real data);
 2. the student notebook as released, run unanswered, gets zero and does not crash the grader;
-3. a leak scan: no solution line and no hidden-test line appears anywhere under ``release/``.
+3. a leak scan: no solution line and no hidden-test line appears anywhere under ``release/``;
+4. every criterion in the brief and one rule for public and hidden tests
+   (:mod:`dlkit.notebook.rules`, read from the tests' code): each threshold and numeric bar a
+   hidden test applies is in its question's text, thresholds filled in from the experiment
+   registry; each public test is contained in a hidden test of its question.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from dlkit.errors import DlkitError, NotebookFormatError
 from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.notebook.master import Master, read_master
+from dlkit.notebook.rules import fill_thresholds, problems_of
 from dlkit.notebook.steps import RELEASE_STEPS, SOLUTION_STEPS, run_steps
 
 log = logging.getLogger(__name__)
@@ -83,7 +88,8 @@ def build(experiment: Experiment, out: Path) -> Master:
         shutil.copytree(dist / "autograder", grader_dir, ignore=shutil.ignore_patterns("*.zip"))
         for folder in (release_dir, grader_dir):
             path = folder / name
-            nb = run_steps(nbformat.read(path, as_version=4), RELEASE_STEPS)
+            nb = run_steps(nbformat.read(path, as_version=4),
+                           [fill_thresholds(experiment), *RELEASE_STEPS])
             nbformat.write(nb, path)
         (zip_path,) = (dist / "autograder").glob("*.zip")
         _rewrite_zip(zip_path, grader_dir / f"{experiment.id}-autograder.zip")
@@ -131,6 +137,16 @@ def _write_manifest(experiment: Experiment, master: Master, path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- checks
+
+def check_rules(master: Master, experiment: Experiment) -> None:
+    """Release check 4 (:mod:`dlkit.notebook.rules`): refuse, by the check's name, a master
+    whose hidden tests apply a criterion its text omits, or whose public and hidden tests of a
+    question disagree; every problem is listed."""
+    for check, problems in problems_of(master, experiment).items():
+        raise ReleaseCheckFailed(
+            f"{check}: {len(problems)} problem(s)", where=str(experiment.master),
+            fix="correct the master:" + "".join(f"\n  {problem}" for problem in problems))
+
 
 def leak_scan(master: Master, folder: Path) -> list[Leak]:
     """Every secret line found anywhere under ``folder``: cell sources, metadata, outputs,
@@ -213,11 +229,15 @@ def release_experiment(experiment: Experiment | str, *, check: bool = True,
     root = experiment.root
     result = ReleaseResult(experiment.id)
     started = time.monotonic()
-    steps = ["build", "leak scan"] + (["solution", "full marks", "zero marks"] if check else [])
+    steps = ["rules", "build", "leak scan"] + (["solution", "full marks", "zero marks"]
+                                               if check else [])
     with tqdm(total=len(steps), desc=experiment.id, unit="step", disable=not progress,
               file=sys.stderr) as bar, \
             tempfile.TemporaryDirectory(prefix="dlkit-release-", dir=root) as staging_dir:
         staging = Path(staging_dir)
+        bar.set_postfix_str("rules")
+        check_rules(read_master(experiment.master), experiment)
+        bar.update()
         bar.set_postfix_str("otter assign")
         master = build(experiment, staging)
         bar.update()

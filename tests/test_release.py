@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from dlkit.cli import main
-from dlkit.experiments import EXPERIMENTS, ROOT
+from dlkit.errors import NotebookFormatError
+from dlkit.experiments import EXPERIMENTS, ROOT, Threshold
 from dlkit.release import ReleaseCheckFailed, build, leak_scan, release_experiment
 from tests.conftest import tree_bytes
 
@@ -95,7 +97,9 @@ def test_wrong_reference_stops_the_release_and_replaces_nothing(toy):
 def test_a_test_that_passes_unanswered_stops_the_release(toy):
     nb = nbformat.read(toy.master, as_version=4)
     public = next(c for c in nb.cells if "centred should have 10 values" in c.source)
-    public.source = "assert True"
+    # a public test that checks nothing: the rules checks (a comparison of code) let it through
+    public.source = ("import dlkit.checks as checks\n\ndef extract(ns):\n    return {}\n\n"
+                     "def judge(data):\n    return None\n\nchecks.run(extract, judge, globals())")
     nbformat.write(nb, toy.master)
     with pytest.raises(ReleaseCheckFailed, match=r"unanswered student notebook scores marks.*q1_mean: 1/3"):
         release_experiment(toy, progress=False)
@@ -143,3 +147,77 @@ def test_malformed_master_is_refused_with_cell_and_question(toy):
         release_experiment(toy, progress=False)
     assert "malformed marker '# BEGIN TEST'" in str(caught.value)
     assert "toy.ipynb, cell 9, question q1_mean" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- the rules checks
+
+TOY_MEAN_CHECK = 'assert abs(float(data["centred"].mean())) < 1e-12, "subtract the secret mean of the toy data"'
+
+
+def _with_threshold(toy):
+    """The toy experiment with a registry threshold its hidden test reads."""
+    experiment = dataclasses.replace(toy, thresholds={"max_mean": Threshold(1e-9, "toy figure")})
+    _edit_master(experiment, TOY_MEAN_CHECK,
+                 'from dlkit.experiments import threshold\n    assert abs(float(data["centred"].mean())) '
+                 '<= threshold("toy", "max_mean"), "subtract the secret mean of the toy data"')
+    return experiment
+
+
+def test_a_threshold_the_text_does_not_state_is_refused_by_name(toy):
+    experiment = _with_threshold(toy)
+    with pytest.raises(ReleaseCheckFailed) as caught:
+        release_experiment(experiment, check=False, progress=False)
+    message = str(caught.value)
+    assert message.startswith("criterion not in the brief: 1 problem(s)")
+    assert "q1_mean (cell 11): the hidden test applies the threshold max_mean (1e-09" in message
+    assert "write {{ thresholds.max_mean }}" in message
+    assert not (toy.root / "release" / "toy").exists()  # nothing was built or replaced
+
+
+def test_a_threshold_written_as_a_placeholder_is_filled_in_from_the_registry(toy):
+    experiment = _with_threshold(toy)
+    _edit_master(experiment, "the array `data` minus its mean.",
+                 "the array `data` minus its mean (|mean| at most {{ thresholds.max_mean }}).")
+    release_experiment(experiment, check=False, progress=False)
+    released = nbformat.read(toy.root / "release" / "toy" / "toy.ipynb", as_version=4)
+    text = "\n".join(c.source for c in released.cells if c.cell_type == "markdown")
+    assert "(|mean| at most 1e-09)" in text and "{{" not in text
+    assert "{{ thresholds.max_mean }}" in toy.master.read_text()  # the master keeps the placeholder
+
+
+def test_an_unknown_placeholder_stops_the_release(toy):
+    _edit_master(toy, "the array `data` minus its mean.", "the mean, at most {{ thresholds.nosuch }}.")
+    with pytest.raises(NotebookFormatError, match=r"registry has no threshold 'nosuch' for toy"):
+        release_experiment(toy, check=False, progress=False)
+
+
+def test_a_number_a_hidden_test_compares_with_must_be_in_the_text(toy):
+    _edit_master(toy, TOY_MEAN_CHECK, TOY_MEAN_CHECK + '\n    assert len(data["centred"]) >= 7, "too short"')
+    with pytest.raises(ReleaseCheckFailed, match=r"(?s)criterion not in the brief.*compares with 7 "
+                       r"\(line 14: `len\(data\['centred'\]\) >= 7`\)"):
+        release_experiment(toy, check=False, progress=False)
+    _edit_master(toy, "the array `data` minus its mean.", "the array `data` (at least seven values) "
+                 "minus its mean.")
+    release_experiment(toy, check=False, progress=False)  # stated in words: accepted
+
+
+def test_a_public_check_no_hidden_test_repeats_is_refused_by_name(toy):
+    # the public test accepts any length the hidden test refuses: two rules for one input
+    _edit_master(toy, 'assert data["centred"].shape == (10,), "centred should have 10 values"\n\n',
+                 'assert data["centred"].ndim == 1, "centred should be a vector"\n\n')
+    with pytest.raises(ReleaseCheckFailed) as caught:
+        release_experiment(toy, check=False, progress=False)
+    message = str(caught.value)
+    assert message.startswith("public and hidden tests disagree: 1 problem(s)")
+    assert ("q1_mean (cell 10): the public test has the check `assert data['centred'].ndim == 1, "
+            "'centred should be a vector'`, which no hidden test of q1_mean repeats") in message
+
+
+def test_a_public_test_on_another_input_is_refused(toy):
+    _edit_master(toy, 'return {"centred": np.asarray(checks.get(ns, "centred"))}\n\ndef judge(data):\n'
+                 '    assert data["centred"].shape == (10,), "centred should have 10 values"\n\n',
+                 'return {"centred": np.asarray(checks.get(ns, "centred"))[:10]}\n\ndef judge(data):\n'
+                 '    assert data["centred"].shape == (10,), "centred should have 10 values"\n\n')
+    with pytest.raises(ReleaseCheckFailed, match=r"(?s)public and hidden tests disagree.*extracts "
+                       r"data\['centred'\] as `np.asarray\(checks.get\(ns, 'centred'\)\)\[:10\]`"):
+        release_experiment(toy, check=False, progress=False)

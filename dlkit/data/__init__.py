@@ -15,15 +15,18 @@ from dlkit.data.detection import Canvases, digit_canvases
 from dlkit.data.loaders import (
     BBC_TOPICS,
     CIFAR10_CLASSES,
+    HELD_OUT,
     IMAGE_SETS,
     MNIST_CLASSES,
     PRETRAINED_CNNS,
     AnomalySplit,
     ImageSet,
     Series,
+    held_out,
     image_set,
     imagenet_classes,
     imagenet_transform,
+    keep_back,
     load_bbc_news,
     load_cifar10,
     load_image_set,
@@ -40,12 +43,12 @@ from dlkit.data.loaders import (
 from dlkit.data.registry import Entry, Registry, Status, cache_root
 
 __all__ = [
-    "AnomalySplit", "BBC_TOPICS", "CIFAR10_CLASSES", "Canvases", "Entry", "IMAGE_SETS", "ImageSet",
-    "MNIST_CLASSES", "PRETRAINED_CNNS", "REGISTRY", "Registry", "Series", "Status", "cache_root",
-    "digit_canvases", "fetch", "image_set", "imagenet_classes", "imagenet_transform",
-    "load_bbc_news", "load_cifar10", "load_image_set", "load_kdd_tsad_135", "load_kjv",
-    "load_mnist", "load_pretrained_cnn", "mnist_anomaly_split", "parse_cifar10", "parse_idx",
-    "pick_image_set", "status", "write_cifar10_archive",
+    "AnomalySplit", "BBC_TOPICS", "CIFAR10_CLASSES", "Canvases", "Entry", "HELD_OUT", "IMAGE_SETS",
+    "ImageSet", "MNIST_CLASSES", "PRETRAINED_CNNS", "REGISTRY", "Registry", "Series", "Status",
+    "cache_root", "digit_canvases", "fetch", "held_out", "image_set", "imagenet_classes",
+    "imagenet_transform", "keep_back", "load_bbc_news", "load_cifar10", "load_image_set",
+    "load_kdd_tsad_135", "load_kjv", "load_mnist", "load_pretrained_cnn", "mnist_anomaly_split",
+    "parse_cifar10", "parse_idx", "pick_image_set", "status", "write_cifar10_archive",
 ]
 
 

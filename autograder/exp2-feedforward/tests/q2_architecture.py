@@ -18,6 +18,7 @@ test = {   'name': 'q2_architecture',
                                                "...     return {'model': checks.get(ns, 'model', keras.Model)}\n"
                                                '>>> def judge(data):\n'
                                                "...     model = data['model']\n"
+                                               "...     assert tuple(model.output_shape) == (None, 10), f'the output shape is {model.output_shape}, expected (None, 10)'\n"
                                                "...     assert tuple(model.input_shape) == (None, 784), f'the input shape is {model.input_shape}, expected (None, 784)'\n"
                                                '...     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]\n'
                                                "...     assert len(dense) >= 2, 'use at least one hidden Dense layer and a Dense output layer'\n"

@@ -16,6 +16,7 @@ test = {   'name': 'q3_compile',
                                                '>>> def extract(ns):\n'
                                                "...     return {'model': checks.get(ns, 'model', keras.Model)}\n"
                                                '>>> def judge(data):\n'
+                                               "...     assert data['model'].optimizer is not None, 'compile the model before training it'\n"
                                                "...     config = data['model'].get_compile_config() or {}\n"
                                                "...     optimizer = (config.get('optimizer') or {}).get('class_name')\n"
                                                "...     assert optimizer == 'SGD', f'the lab asks for stochastic gradient descent (SGD), found {optimizer}'\n"

@@ -19,6 +19,7 @@ test = {   'name': 'q4_training',
                                                "...     assert hasattr(history, 'history'), '`history` should be what model.fit returns'\n"
                                                "...     return {'history': {k: [float(v) for v in vs] for k, vs in history.history.items()}}\n"
                                                '>>> def judge(data):\n'
+                                               "...     assert 'val_loss' in data['history'], 'train with a validation split so that val_loss is recorded'\n"
                                                "...     history = data['history']\n"
                                                "...     for key in ('loss', 'accuracy', 'val_loss', 'val_accuracy'):\n"
                                                '...         assert key in history, f"history lacks {key!r}: compile with metrics=[\'accuracy\'] and train with a validation split"\n'

@@ -18,6 +18,7 @@ test = {   'name': 'q6_plot',
                                                "...     assert hasattr(fig, 'get_axes'), '`fig` should be a matplotlib figure'\n"
                                                '...     return checks.describe_figure(fig)\n'
                                                '>>> def judge(data):\n'
+                                               '...     assert len(data[\'axes\']) >= 2, f"the figure has {len(data[\'axes\'])} panel(s); draw loss and accuracy side by side"\n'
                                                "...     panels = data['axes'][:2]\n"
                                                '...     for panel in panels:\n'
                                                "...         assert panel['xlabel'] and panel['ylabel'], 'label both axes of every panel'\n"

@@ -22,9 +22,19 @@ test = {   'name': 'q1_data',
                                    {   'code': '>>> import numpy as np\n'
                                                '>>> import dlkit.checks as checks\n'
                                                '>>> def extract(ns):\n'
-                                               "...     return {'x_train': np.asarray(checks.get(ns, 'x_train')), 'x_val': np.asarray(checks.get(ns, 'x_val')), 'y_test': np.asarray(checks.get(ns, "
-                                               "'y_test')), 'normal_digit': int(checks.get(ns, 'NORMAL_DIGIT'))}\n"
+                                               "...     arrays = {name: np.asarray(checks.get(ns, name)) for name in ('x_train', 'x_val', 'x_test', 'y_test')}\n"
+                                               "...     out = {f'{name}_shape': list(array.shape) for name, array in arrays.items()}\n"
+                                               "...     out.update({f'{name}_sample': array[::20] for name, array in arrays.items() if name != 'y_test'})\n"
+                                               "...     out.update({'x_train': np.asarray(checks.get(ns, 'x_train')), 'x_val': np.asarray(checks.get(ns, 'x_val')), 'y_test': "
+                                               "np.asarray(checks.get(ns, 'y_test')), 'normal_digit': int(checks.get(ns, 'NORMAL_DIGIT'))})\n"
+                                               '...     return out\n'
                                                '>>> def judge(data):\n'
+                                               "...     for name in ('x_train', 'x_val', 'x_test'):\n"
+                                               "...         shape = tuple(data[f'{name}_shape'])\n"
+                                               "...         assert len(shape) == 2 and shape[1] == 784, f'{name} should have rows of 784 values, has shape {shape}'\n"
+                                               "...         sample = data[f'{name}_sample']\n"
+                                               "...         assert sample.max() <= 1.0 and sample.min() >= 0.0, f'scale {name} to [0, 1]'\n"
+                                               "...     assert data['x_test_shape'][0] == 10000 and tuple(data['y_test_shape']) == (10000,), 'x_test and y_test cover the whole MNIST test set'\n"
                                                "...     digit = data['normal_digit']\n"
                                                "...     train_digits = checks.mnist_train_digits(data['x_train'])\n"
                                                "...     val_digits = checks.mnist_train_digits(data['x_val'])\n"

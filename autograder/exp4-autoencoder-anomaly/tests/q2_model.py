@@ -17,6 +17,8 @@ test = {   'name': 'q2_model',
                                                '>>> def extract(ns):\n'
                                                "...     return {name: checks.get(ns, name, keras.Model) for name in ('encoder', 'decoder', 'autoencoder')}\n"
                                                '>>> def judge(data):\n'
+                                               '...     assert tuple(data[\'autoencoder\'].output_shape) == (None, 784), f"the autoencoder\'s output shape is {data[\'autoencoder\'].output_shape}, '
+                                               'expected (None, 784)"\n'
                                                "...     encoder, decoder, autoencoder = (data['encoder'], data['decoder'], data['autoencoder'])\n"
                                                "...     assert tuple(encoder.input_shape) == (None, 784), f'the encoder takes {encoder.input_shape}, expected (None, 784)'\n"
                                                '...     latent = encoder.output_shape[-1]\n'

@@ -13,13 +13,16 @@ test = {   'name': 'q3_training',
                                        'hidden': False,
                                        'locked': False},
                                    {   'code': '>>> import dlkit.checks as checks\n'
+                                               '>>> from dlkit.experiments import threshold\n'
                                                '>>> def extract(ns):\n'
                                                "...     history = checks.get(ns, 'history')\n"
                                                "...     assert hasattr(history, 'history'), '`history` should be what autoencoder.fit returns'\n"
                                                "...     return {'history': {k: [float(v) for v in vs] for k, vs in history.history.items()}}\n"
                                                '>>> def judge(data):\n'
+                                               "...     assert 'val_loss' in data['history'], 'validate on x_val so that val_loss is recorded'\n"
                                                "...     loss = data['history']['loss']\n"
-                                               "...     assert len(loss) >= 3, f'trained for {len(loss)} epoch(s); train for several'\n"
+                                               "...     least = int(threshold('exp4-autoencoder-anomaly', 'min_epochs'))\n"
+                                               "...     assert len(loss) >= least, f'trained for {len(loss)} epoch(s); train for at least {least}'\n"
                                                "...     assert loss[-1] < loss[0], 'the training loss did not decrease'\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': True,

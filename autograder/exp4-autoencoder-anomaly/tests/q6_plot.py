@@ -18,6 +18,7 @@ test = {   'name': 'q6_plot',
                                                "...     assert hasattr(fig, 'get_axes'), '`fig` should be a matplotlib figure'\n"
                                                '...     return checks.describe_figure(fig)\n'
                                                '>>> def judge(data):\n'
+                                               "...     assert any((ax['patches'] > 0 for ax in data['axes'])), 'draw a histogram of the errors'\n"
                                                "...     ax = next((ax for ax in data['axes'] if ax['patches'] > 0))\n"
                                                "...     assert ax['vlines'] >= 1, 'mark the threshold with a vertical line'\n"
                                                "...     assert ax['xlabel'] and ax['ylabel'], 'label both axes'\n"

@@ -9,7 +9,7 @@ test = {   'name': 'q1_data',
                                                "...     x_test = checks.get(ns, 'x_test', np.ndarray)\n"
                                                "...     return {'train_shape': list(x_train.shape), 'test_shape': list(x_test.shape), 'dtype': str(x_train.dtype), 'sample': x_train[::60]}\n"
                                                '>>> def judge(data):\n'
-                                               '...     assert tuple(data[\'train_shape\']) == (60000, 784), f"x_train has shape {tuple(data[\'train_shape\'])}, expected (60000, 784)"\n'
+                                               '...     assert tuple(data[\'train_shape\']) == (55000, 784), f"x_train has shape {tuple(data[\'train_shape\'])}, expected (55000, 784)"\n'
                                                '...     assert tuple(data[\'test_shape\']) == (10000, 784), f"x_test has shape {tuple(data[\'test_shape\'])}, expected (10000, 784)"\n'
                                                '...     assert data[\'dtype\'] == \'float32\', f"scale the images to float32, not {data[\'dtype\']}"\n'
                                                "...     assert 0.0 <= data['sample'].min() and data['sample'].max() <= 1.0, 'pixel values must lie in [0, 1]'\n"

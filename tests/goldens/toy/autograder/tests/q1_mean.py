@@ -16,6 +16,7 @@ test = {   'name': 'q1_mean',
                                                '>>> def extract(ns):\n'
                                                "...     return {'centred': np.asarray(checks.get(ns, 'centred'))}\n"
                                                '>>> def judge(data):\n'
+                                               "...     assert data['centred'].shape == (10,), 'centred should have 10 values'\n"
                                                "...     assert abs(float(data['centred'].mean())) < 1e-12, 'subtract the secret mean of the toy data'\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': True,
