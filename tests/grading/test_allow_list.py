@@ -43,9 +43,17 @@ while todo:
 probes = {{}}
 for path in {probes!r}:
     probes[path] = os.path.exists(path)
+readable_fds = []  # processes whose stdin this kernel can open through /proc
+for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+    try:
+        os.close(os.open(f"/proc/{{pid}}/fd/0", os.O_RDONLY | os.O_NONBLOCK))
+        readable_fds.append(int(pid))
+    except OSError:
+        pass
 json.dump({{"top": sorted(os.listdir("/")), "etc": sorted(os.listdir("/etc")),
            "tmp": os.listdir("/tmp"), "strays": strays, "tagged": tagged, "probes": probes,
-           "seen": len(seen), "user": open("/etc/passwd").read()}}, open("walk.json", "w"))
+           "seen": len(seen), "user": open("/etc/passwd").read(), "runner": os.getppid(),
+           "kernel": os.getpid(), "readable_fds": readable_fds}}, open("walk.json", "w"))
 """
 
 
@@ -99,6 +107,10 @@ def test_a_walk_of_root_finds_only_the_allowed_folders(grade_toy, toy_course, de
     assert not any(tag in name for name in found["tmp"])  # a private /tmp
     assert "nobody" in found["user"] and "/root" not in found["user"]  # not the host's users
     assert found["seen"] > 20  # it did walk
+    # the grader's runner (the kernel's parent) is undumpable: its stdin (the tests' extract
+    # halves) and its control pipes cannot be opened from the student's kernel
+    assert found["runner"] not in found["readable_fds"]
+    assert found["kernel"] in found["readable_fds"]  # its own: the probe works
 
 
 FRAMEWORKS = """
