@@ -182,6 +182,10 @@ def rebuilt_keras_model(model: Any, name: str = "model") -> Any:
     if not shape or any(d is None for d in tuple(shape)[1:]):
         raise MissingObject(f"{what}: the grader cannot tell its input shape ({shape}); "
                             "call it on a batch (or fit it) before it is graded")
+    probe = np.random.default_rng(0).random((16, *tuple(shape)[1:])).astype("float32")
+    # the student's model on the probe: this also builds layers that `model.build(shape)`
+    # left unbuilt (Keras marks a subclass built without building what it holds)
+    theirs = np.asarray(model(probe, training=False))
     inputs = keras.Input(shape=tuple(shape)[1:])
     x = inputs
     for layer in layers:
@@ -194,8 +198,7 @@ def rebuilt_keras_model(model: Any, name: str = "model") -> Any:
             rebuilt.compile_from_config(model.get_compile_config())
         except Exception:  # noqa: BLE001 - e.g. a loss function of the student's own
             pass
-    probe = np.random.default_rng(0).random((16, *tuple(shape)[1:])).astype("float32")
-    mine, theirs = np.asarray(rebuilt(probe, training=False)), np.asarray(model(probe, training=False))
+    mine = np.asarray(rebuilt(probe, training=False))
     if mine.shape != theirs.shape or not np.allclose(mine, theirs, rtol=1e-3, atol=1e-5):
         chain = " -> ".join(type(layer).__name__ for layer in layers)
         raise MissingObject(f"{what}: the grader rebuilds it as its layers one after the other "

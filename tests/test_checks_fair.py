@@ -9,7 +9,7 @@ import pytest
 from dlkit import checks
 
 
-def _digit_mlp(call_twice: bool = False):
+def _digit_mlp(call_twice: bool = False, train: bool = True):
     import keras
 
     class DigitMLP(keras.Model):
@@ -25,9 +25,12 @@ def _digit_mlp(call_twice: bool = False):
             return self.out(self.dropout(h, training=training))
 
     model = DigitMLP()
+    x = np.random.default_rng(0).random((64, 784)).astype("float32")
+    if not train:  # Keras marks the subclass built without building the layers it holds
+        model.build((None, 784))
+        return model, x
     model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    x = np.random.default_rng(0).random((64, 784)).astype("float32")
     model.fit(x, np.arange(64) % 10, epochs=1, verbose=0)
     return model, x
 
@@ -42,6 +45,13 @@ def test_a_subclassed_keras_model_is_exported_as_its_layers(tmp_path):
     assert np.allclose(loaded(x[:8]), model(x[:8]), atol=1e-5)
     config = loaded.get_compile_config()
     assert config["optimizer"]["class_name"] == "SGD" and config["loss"] == "sparse_categorical_crossentropy"
+
+
+def test_a_subclass_built_but_never_called_is_exported_too(tmp_path):
+    model, x = _digit_mlp(train=False)
+    checks.export({"model": model}, tmp_path)
+    loaded = checks.load(tmp_path)["model"]
+    assert tuple(loaded.output_shape) == (None, 10) and np.allclose(loaded(x[:4]), model(x[:4]), atol=1e-5)
 
 
 def test_a_subclass_whose_call_is_not_its_layers_in_order_is_told_so(tmp_path):

@@ -18,8 +18,12 @@ test = {   'name': 'q1_tensorflow',
                                                '>>> def extract(ns):\n'
                                                "...     layers = checks.dense_layers(checks.get(ns, 'tf_params', list))\n"
                                                "...     checks.check_mlp(layers, 'tf_params')\n"
-                                               "...     return checks.export_layers(layers, 'tf')\n"
+                                               "...     data = checks.export_layers(layers, 'tf')\n"
+                                               "...     data.update({'epochs': len(checks.get(ns, 'tf_seconds', list)), 'accuracy': float(checks.get(ns, 'tf_accuracy'))})\n"
+                                               '...     return data\n'
                                                '>>> def judge(data):\n'
+                                               '...     assert data[\'epochs\'] == 2, f"train_tensorflow trained {data[\'epochs\']} epoch(s); train for EPOCHS = 2"\n'
+                                               "...     assert 0.0 <= data['accuracy'] <= 1.0, 'tf_accuracy should be an accuracy between 0 and 1'\n"
                                                "...     accuracy = checks.mlp_accuracy(checks.layers_from(data, 'tf'))\n"
                                                "...     least = threshold('exp1-frameworks', 'test_accuracy')\n"
                                                "...     assert accuracy >= least, f'TensorFlow MLP: test accuracy measured by the grader {accuracy:.4f}; it must reach {least}'\n"

@@ -23,6 +23,8 @@ test = {   'name': 'q5_same_mlp',
                                                '>>> def extract(ns):\n'
                                                '...     return {framework: [list(w.shape) for w, _ in checks.dense_layers(checks.get(ns, name, kind))] for framework, (name, kind) in MODELS.items()}\n'
                                                '>>> def judge(data):\n'
+                                               '...     for framework, shapes in data.items():\n'
+                                               "...         assert len(shapes) >= 2, f'{framework}: found {len(shapes)} dense layer(s); build the MLP in Q1-Q4 first'\n"
                                                '...     counts = {framework: sum((w * o + o for w, o in shapes)) for framework, shapes in data.items()}\n'
                                                '...     shapes = {framework: [tuple(s) for s in layers] for framework, layers in data.items()}\n'
                                                "...     reference = shapes['TensorFlow']\n"

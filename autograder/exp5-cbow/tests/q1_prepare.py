@@ -5,12 +5,13 @@ test = {   'name': 'q1_prepare',
     'suites': [   {   'cases': [   {   'code': '>>> import dlkit.checks as checks\n'
                                                '>>> def extract(ns):\n'
                                                "...     tokenize, build_vocab = (checks.get(ns, 'tokenize'), checks.get(ns, 'build_vocab'))\n"
-                                               '...     return {\'tokens\': list(tokenize("The King\'s 3 films!")), \'vocab\': list(build_vocab([[\'b\', \'a\', \'b\'], [\'c\', \'a\', \'b\']], 2))}\n'
+                                               '...     return {\'tokens\': list(tokenize("The King\'s 3 films!")), \'vocab_example\': list(build_vocab([[\'b\', \'a\', \'b\'], [\'c\', \'a\', '
+                                               "'b']], 2))}\n"
                                                '>>> def judge(data):\n'
                                                '...     assert data[\'tokens\'] == [\'king\', \'films\'], f"""tokenize("The King\'s 3 films!") gave {data[\'tokens\']}, expected [\'king\', '
                                                '\'films\']"""\n'
-                                               '...     assert data[\'vocab\'] == [\'<pad>\', \'b\', \'a\'], f"build_vocab([[\'b\', \'a\', \'b\'], [\'c\', \'a\', \'b\']], 2) gave {data[\'vocab\']}, '
-                                               'expected [\'<pad>\', \'b\', \'a\']"\n'
+                                               '...     assert data[\'vocab_example\'] == [\'<pad>\', \'b\', \'a\'], f"build_vocab([[\'b\', \'a\', \'b\'], [\'c\', \'a\', \'b\']], 2) gave '
+                                               '{data[\'vocab_example\']}, expected [\'<pad>\', \'b\', \'a\']"\n'
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': False,
                                        'locked': False},
@@ -34,11 +35,16 @@ test = {   'name': 'q1_prepare',
                                                '>>> def extract(ns):\n'
                                                "...     tokenize, build_vocab = (checks.get(ns, 'tokenize'), checks.get(ns, 'build_vocab'))\n"
                                                "...     corpus_ids = checks.get(ns, 'corpus_ids')\n"
-                                               "...     return {'tokens': [list(tokenize(t)) for t in TEXTS], 'vocabs': [list(build_vocab([list(d) for d in docs], m)) for docs, m in VOCAB_CASES], "
+                                               '...     return {\'tokens\': list(tokenize("The King\'s 3 films!")), \'vocab_example\': list(build_vocab([[\'b\', \'a\', \'b\'], [\'c\', \'a\', '
+                                               "'b']], 2)), 'token_cases': [list(tokenize(t)) for t in TEXTS], 'vocabs': [list(build_vocab([list(d) for d in docs], m)) for docs, m in VOCAB_CASES], "
                                                "'vocab': list(checks.get(ns, 'vocab')), 'corpus': checks.get(ns, 'CORPUS'), 'min_count': int(checks.get(ns, 'MIN_COUNT')), 'lengths': np.array([len(d) "
                                                "for d in corpus_ids]), 'ids': np.concatenate([np.asarray(d, dtype=np.int64) for d in corpus_ids])}\n"
                                                '>>> def judge(data):\n'
-                                               "...     for text, got in zip(TEXTS, data['tokens']):\n"
+                                               '...     assert data[\'tokens\'] == [\'king\', \'films\'], f"""tokenize("The King\'s 3 films!") gave {data[\'tokens\']}, expected [\'king\', '
+                                               '\'films\']"""\n'
+                                               '...     assert data[\'vocab_example\'] == [\'<pad>\', \'b\', \'a\'], f"build_vocab([[\'b\', \'a\', \'b\'], [\'c\', \'a\', \'b\']], 2) gave '
+                                               '{data[\'vocab_example\']}, expected [\'<pad>\', \'b\', \'a\']"\n'
+                                               "...     for text, got in zip(TEXTS, data['token_cases']):\n"
                                                '...         expected = reference_tokens(text)\n'
                                                "...         assert got == expected, f'tokenize({text!r}) gave {got}, expected {expected}'\n"
                                                "...     for (docs, m), got in zip(VOCAB_CASES, data['vocabs']):\n"

@@ -25,17 +25,24 @@ test = {   'name': 'q2_pairs',
                                                'range(len(ids))]\n'
                                                '...     return (np.array(rows, dtype=np.int64).reshape(len(ids), 2 * window), np.array(ids, dtype=np.int64))\n'
                                                '>>> def extract(ns):\n'
+                                               "...     contexts, targets = checks.get(ns, 'context_target_pairs')([7, 8, 9, 6], 2)\n"
+                                               "...     out = {'contexts': np.asarray(contexts), 'targets': np.asarray(targets)}\n"
                                                "...     pairs = checks.get(ns, 'context_target_pairs')\n"
-                                               '...     out = {}\n'
                                                '...     for n, (ids, window) in enumerate(CASES):\n'
                                                '...         contexts, targets = pairs(list(ids), window)\n'
                                                "...         out[f'contexts_{n}'], out[f'targets_{n}'] = (np.asarray(contexts), np.asarray(targets))\n"
                                                "...     corpus_ids = checks.get(ns, 'corpus_ids')\n"
-                                               "...     contexts, targets = (np.asarray(checks.get(ns, 'contexts')), np.asarray(checks.get(ns, 'targets')))\n"
-                                               "...     out.update({'window': int(checks.get(ns, 'WINDOW')), 'shape': list(contexts.shape), 'targets': targets, 'sample': contexts[::ROWS], 'lengths': "
-                                               "np.array([len(d) for d in corpus_ids]), 'ids': np.concatenate([np.asarray(d, dtype=np.int64) for d in corpus_ids])})\n"
+                                               "...     corpus_contexts, corpus_targets = (np.asarray(checks.get(ns, 'contexts')), np.asarray(checks.get(ns, 'targets')))\n"
+                                               "...     out.update({'window': int(checks.get(ns, 'WINDOW')), 'shape': list(corpus_contexts.shape), 'corpus_targets': corpus_targets, 'sample': "
+                                               "corpus_contexts[::ROWS], 'lengths': np.array([len(d) for d in corpus_ids]), 'ids': np.concatenate([np.asarray(d, dtype=np.int64) for d in "
+                                               'corpus_ids])})\n'
                                                '...     return out\n'
                                                '>>> def judge(data):\n'
+                                               '...     expected = [[0, 0, 8, 9], [0, 7, 9, 6], [7, 8, 6, 0], [8, 9, 0, 0]]\n'
+                                               '...     assert data[\'contexts\'].shape == (4, 4), f"for 4 words and window 2 the contexts should have shape (4, 4), not {data[\'contexts\'].shape}"\n'
+                                               '...     assert data[\'contexts\'].tolist() == expected, f"context_target_pairs([7, 8, 9, 6], 2) gave contexts {data[\'contexts\'].tolist()}, expected '
+                                               '{expected}"\n'
+                                               '...     assert data[\'targets\'].tolist() == [7, 8, 9, 6], f"the targets should be [7, 8, 9, 6], not {data[\'targets\'].tolist()}"\n'
                                                '...     for n, (ids, window) in enumerate(CASES):\n'
                                                '...         contexts, targets = reference(ids, window)\n'
                                                "...         got = data[f'contexts_{n}']\n"
@@ -50,7 +57,7 @@ test = {   'name': 'q2_pairs',
                                                '...     contexts = np.concatenate([c for c, _ in expected])\n'
                                                '...     assert tuple(data[\'shape\']) == contexts.shape, f"`contexts` has shape {tuple(data[\'shape\'])}; the corpus with WINDOW={window} gives '
                                                '{contexts.shape}"\n'
-                                               "...     assert data['targets'].tolist() == ids.tolist(), '`targets` should be every word of corpus_ids, document after document'\n"
+                                               "...     assert data['corpus_targets'].tolist() == ids.tolist(), '`targets` should be every word of corpus_ids, document after document'\n"
                                                "...     assert data['sample'].tolist() == contexts[::ROWS].tolist(), '`contexts` should stack context_target_pairs(document, WINDOW) of every document "
                                                "in order'\n"
                                                "...     return {'training pairs': int(len(ids))}\n"

@@ -36,20 +36,26 @@ test = {   'name': 'q4_neighbours',
                                                '...     similarity[[0, vocab.index(word)]] = -np.inf\n'
                                                '...     return similarity\n'
                                                '>>> def reference(word, matrix, vocab, k):\n'
-                                               "...     return [vocab[i] for i in np.argsort(-similarities(word, matrix, vocab), kind='stable')[:k]]\n"
+                                               '...     """The k nearest words, or every other word when vocab has fewer (never `word` or the padding)."""\n'
+                                               "...     order = [i for i in np.argsort(-similarities(word, matrix, vocab), kind='stable') if i not in (0, vocab.index(word))]\n"
+                                               '...     return [vocab[i] for i in order[:k]]\n'
                                                '>>> def agrees(got, word, matrix, vocab, k, tolerance=1e-05):\n'
-                                               '...     """`got` are the k nearest words of `word`, most similar first (words closer than `tolerance` may swap)."""\n'
+                                               '...     """`got` are the k nearest words of `word` (all the others when fewer), most similar first (words closer than `tolerance` may swap)."""\n'
                                                '...     if got == reference(word, matrix, vocab, k):\n'
                                                '...         return True\n'
                                                '...     index = {w: i for i, w in enumerate(vocab)}\n'
-                                               '...     if len(got) != k or len(set(got)) != k or any((w not in index or w in (word, vocab[0]) for w in got)):\n'
+                                               '...     n = min(k, len(vocab) - 2)\n'
+                                               '...     if len(got) != n or len(set(got)) != n or any((w not in index or w in (word, vocab[0]) for w in got)):\n'
                                                '...         return False\n'
                                                '...     similarity = similarities(word, matrix, vocab)\n'
-                                               '...     mine, best = (similarity[[index[w] for w in got]], np.sort(similarity)[::-1][:k])\n'
+                                               '...     mine, best = (similarity[[index[w] for w in got]], np.sort(similarity)[::-1][:n])\n'
                                                '...     return bool(np.all(np.abs(mine - best) <= tolerance))\n'
                                                '>>> def extract(ns):\n'
+                                               "...     similarity = checks.get(ns, 'cosine_similarity')(np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 3.0]]), np.array([2.0, 0.0]))\n"
+                                               "...     nearest = checks.get(ns, 'nearest_neighbours')('b', np.array([[1.0, 0.0], [1.0, 0.1], [0.9, 0.2], [0.0, 1.0]]), ['<pad>', 'b', 'c', 'd'], "
+                                               'k=2)\n'
+                                               "...     out = {'similarity': np.asarray(similarity, dtype=float), 'nearest': list(nearest)}\n"
                                                "...     cosine, nearest = (checks.get(ns, 'cosine_similarity'), checks.get(ns, 'nearest_neighbours'))\n"
-                                               '...     out = {}\n'
                                                '...     for n, (matrix, vocab) in enumerate(cases()):\n'
                                                "...         out[f'cosine_{n}'] = np.asarray(cosine(matrix.copy(), matrix[-1].copy()), dtype=float)\n"
                                                '...         for word in (vocab[1], vocab[4], vocab[-1]):\n'
@@ -69,6 +75,11 @@ test = {   'name': 'q4_neighbours',
                                                "checks.as_numpy(embeddings, 'embeddings').astype('float64'), 'vocab': vocab})\n"
                                                '...     return out\n'
                                                '>>> def judge(data):\n'
+                                               '...     expected = [1.0, 0.0, np.sqrt(0.5)]\n'
+                                               '...     assert np.allclose(data[\'similarity\'], expected), f"cosine_similarity gave {data[\'similarity\'].round(4).tolist()}, expected '
+                                               '{np.round(expected, 4).tolist()}"\n'
+                                               '...     assert data[\'nearest\'] == [\'c\', \'d\'], f"nearest_neighbours(\'b\', ..., k=2) gave {data[\'nearest\']}, expected [\'c\', \'d\'] (never the '
+                                               'word itself or \'<pad>\')"\n'
                                                '...     for n, (matrix, vocab) in enumerate(cases()):\n'
                                                '...         expected = checks.unit_rows(matrix) @ checks.unit_rows(matrix[-1:])[0]\n'
                                                "...         assert np.allclose(data[f'cosine_{n}'], expected, atol=1e-06), f'cosine_similarity is wrong for a {matrix.shape[0]} x {matrix.shape[1]} "
@@ -77,8 +88,8 @@ test = {   'name': 'q4_neighbours',
                                                '...             for k in (1, 3, 5):\n'
                                                '...                 want = reference(word, matrix, vocab, k)\n'
                                                "...                 got = data[f'nearest_{n}_{word}_{k}']\n"
-                                               '...                 assert agrees(got, word, matrix, vocab, k), f"nearest_neighbours({word!r}, k={k}) gave {got}, expected {want} (most similar first; '
-                                               'never the word itself or \'<pad>\')"\n'
+                                               '...                 assert agrees(got, word, matrix, vocab, k), f"nearest_neighbours({word!r}, k={k}) on a vocabulary of {len(vocab)} words gave '
+                                               '{got}, expected {want} (most similar first; never the word itself or \'<pad>\'; all {len(vocab) - 2} other words when k is larger)"\n'
                                                '...     assert data[\'unknown\'] == \'KeyError\', f"nearest_neighbours of a word not in vocab should raise KeyError, got {data[\'unknown\']}"\n'
                                                "...     probes = data['probes']\n"
                                                '...     assert set(data[\'probe_words\']) <= set(probes), f"`probe_neighbours` lacks {sorted(set(data[\'probe_words\']) - set(probes))}"\n'

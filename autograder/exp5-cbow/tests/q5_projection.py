@@ -18,8 +18,10 @@ test = {   'name': 'q5_projection',
                                                "...     assert hasattr(fig, 'get_axes'), '`fig` should be a matplotlib figure'\n"
                                                "...     axes = [{'points': sum((len(c.get_offsets()) for c in ax.collections)), 'labels': len(ax.texts), 'xlabel': ax.get_xlabel(), 'ylabel': "
                                                "ax.get_ylabel(), 'title': ax.get_title()} for ax in fig.get_axes()]\n"
-                                               "...     return {'axes': axes, 'probes': len(checks.get(ns, 'PROBES'))}\n"
+                                               "...     return {'axes': axes, 'probes': len(checks.get(ns, 'PROBES')), 'points': [sum((len(c.get_offsets()) for c in ax.collections)) for ax in "
+                                               'fig.get_axes()]}\n'
                                                '>>> def judge(data):\n'
+                                               "...     assert any((n > 0 for n in data['points'])), 'draw the projected words as a scatter plot'\n"
                                                "...     ax = max(data['axes'], key=lambda a: a['points'])\n"
                                                "...     least = data['probes'] * 6\n"
                                                '...     assert ax[\'points\'] >= least, f"the scatter plot shows {ax[\'points\']} points; show every probe word and its 5 neighbours ({least})"\n'

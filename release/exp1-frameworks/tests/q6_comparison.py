@@ -16,7 +16,8 @@ test = {   'name': 'q6_comparison',
                                                "...     return {'rows': [[row[c].item() if hasattr(row[c], 'item') else row[c] for c in COLUMNS] for _, row in table.iterrows()], 'dtypes': "
                                                '[str(table[c].dtype) for c in COLUMNS]}\n'
                                                '>>> def extract(ns):\n'
-                                               '...     return _table(ns)\n'
+                                               '...     data = _table(ns)\n'
+                                               '...     return data\n'
                                                '>>> def judge(data):\n'
                                                "...     assert len(data['rows']) == 4, 'comparison needs one row per framework'\n"
                                                '>>> checks.run(extract, judge, globals())\n',
