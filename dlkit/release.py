@@ -142,10 +142,14 @@ def check_rules(master: Master, experiment: Experiment) -> None:
     """Release check 4 (:mod:`dlkit.notebook.rules`): refuse, by the check's name, a master
     whose hidden tests apply a criterion its text omits, or whose public and hidden tests of a
     question disagree; every problem is listed."""
-    for check, problems in problems_of(master, experiment).items():
+    found = problems_of(master, experiment)
+    if found:
+        listed = "".join(f"\n  {check}:" * (len(found) > 1) + "".join(
+            f"\n  {'  ' * (len(found) > 1)}{problem}" for problem in problems)
+            for check, problems in found.items())
         raise ReleaseCheckFailed(
-            f"{check}: {len(problems)} problem(s)", where=str(experiment.master),
-            fix="correct the master:" + "".join(f"\n  {problem}" for problem in problems))
+            "; ".join(f"{check}: {len(problems)} problem(s)" for check, problems in found.items()),
+            where=str(experiment.master), fix="correct the master:" + listed)
 
 
 def leak_scan(master: Master, folder: Path) -> list[Leak]:

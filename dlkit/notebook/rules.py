@@ -329,10 +329,11 @@ def public_hidden_mismatches(master: Master) -> list[Problem]:
                 closest = max(hidden, key=lambda pair: len(public.judge & pair[1].judge)
                               + len(public.exports.items() & pair[1].exports.items()))
                 best = _missing(public, closest[1])
+                cells = f"cell{'s' * (len(hidden) > 1)} {', '.join(str(t.cell) for t, _ in hidden)}"
                 problems.append(Problem(
                     DISAGREE, question.name, test.cell,
                     f"the public test {best}, which no hidden test of {question.name} repeats on "
-                    f"the same input (cells {', '.join(str(t.cell) for t, _ in hidden)}): a hidden "
+                    f"the same input ({cells}): a hidden "
                     "test must extract what the public test extracts, with the same code, and "
                     "make every check it makes"))
     return problems
