@@ -418,6 +418,20 @@ def image_set_accuracy(model: Any, name: str, held_out: bool = False) -> float:
     return float((predict(model, x).argmax(axis=1) == y).mean())
 
 
+def image_set_scores(model: Any, name: str, held_out: bool = False) -> tuple[float, float]:
+    """(accuracy, mean cross-entropy) of a Keras image classifier with softmax outputs on the
+    real test set of ``name`` (or on the training images the starter keeps back). A model that
+    has learnt the test set by heart is far more confident on it than on images it never saw."""
+    x, y = image_set_held_out_inputs(name) if held_out else image_set_test_inputs(name)
+    expected = tuple(x.shape[1:])
+    if tuple(model.input_shape[1:]) != expected:
+        raise AssertionError(f"the model takes inputs of shape {tuple(model.input_shape[1:])}; {name} "
+                             f"images have shape {expected}")
+    probabilities = predict(model, x)
+    right = np.clip(probabilities[np.arange(len(y)), y], 1e-7, 1.0)
+    return float((probabilities.argmax(axis=1) == y).mean()), float(-np.log(right).mean())
+
+
 # ---- exp1-frameworks
 
 Layers = list[tuple[np.ndarray, np.ndarray]]

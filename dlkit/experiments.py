@@ -112,9 +112,18 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
             # report["y_pred"] against the grader's own predictions of the exported model: the
             # reference agrees on every test image; the margin allows a few numerical ties.
             "prediction_agreement": Threshold(0.999, "reference 1.0000; 10 of 10,000 images for ties"),
-            # Test accuracy minus accuracy on the 5,000 training images the starter keeps back
-            # (benchmarks/held_out_gap.py): see `measured`.
-            "held_out_gap": Threshold(0.01, "PENDING"),
+            # On the 5,000 training images the starter keeps back (benchmarks/held_out_gap.py
+            # exp3), MNIST, 2-core CPU under contention, accuracy and mean cross-entropy against
+            # the test set's: reference 0.9894 vs 0.9895 (+0.0001 on the test set), loss ratio
+            # 1.18 (seed 0); 0.9906 vs 0.9894 (-0.0012), 0.97 (seed 1). Trained on the test set
+            # with the given call (3 epochs, batch 128): 0.143 vs 0.141 (BatchNorm statistics
+            # from 79 steps; it fails the accuracy bar); 8 epochs, batch 32: 0.9872 vs 0.9930
+            # (+0.0058, below the accuracy gap, which binomial noise of about 0.002 (1 SD) keeps
+            # at 0.01) but a loss ratio of 2.21: the cross-entropy ratio tells it.
+            "held_out_gap": Threshold(0.01, "reference +0.0001/-0.0012 (seeds 0/1); fitted to "
+                                            "the test set +0.0058"),
+            "held_out_loss_ratio": Threshold(1.6, "reference 1.18/0.97 (seeds 0/1); fitted to "
+                                                  "the test set 2.21"),
         },
     ),
     Experiment(
@@ -187,8 +196,12 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
             "test_accuracy": Threshold(0.90, "reference 0.9380-0.9405 (seeds 0/1)"),
             "map50": Threshold(0.65, "reference 0.826-0.873 on the held-out canvases (seeds 0/1)"),
             # Test accuracy minus accuracy on 2,000 of the training digits the starter keeps back
-            # (benchmarks/held_out_gap.py): see `measured`.
-            "held_out_gap": Threshold(0.03, "PENDING"),
+            # (benchmarks/held_out_gap.py exp6), 2-core CPU under contention: reference 0.9360
+            # against 0.9515, -0.0155 (seed 0; the kept-back digits are the easier ones here);
+            # head and fine-tuning trained on the 2,000 test digits instead: 0.9905 against
+            # 0.9435, +0.0470. Binomial noise of the difference about 0.008 (1 SD).
+            "held_out_gap": Threshold(0.03, "reference -0.016 (seed 0); trained on the test "
+                                            "digits +0.047"),
         },
     ),
 ]}

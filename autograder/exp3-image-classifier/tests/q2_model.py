@@ -26,8 +26,11 @@ test = {   'name': 'q2_model',
                                                "...     build = checks.get(ns, 'build_model')\n"
                                                '...     with contextlib.redirect_stdout(io.StringIO()):\n'
                                                '...         small = build((16, 16, 3), 4)\n'
-                                               "...     return {'small': small, 'model': checks.get(ns, 'model', keras.Model)}\n"
+                                               "...     return {'small': small, 'model': checks.get(ns, 'model', keras.Model), 'classes': len(checks.get(ns, 'images').classes)}\n"
                                                '>>> def judge(data):\n'
+                                               "...     model = data['model']\n"
+                                               '...     assert tuple(model.output_shape) == (None, data[\'classes\']), f"the output shape is {model.output_shape}, expected (None, '
+                                               '{data[\'classes\']}): one probability per class"\n'
                                                "...     for name, model in (('build_model((16, 16, 3), 4)', data['small']), ('model', data['model'])):\n"
                                                '...         found = list(layers_of(model))\n'
                                                '...         convolutions = [layer for layer in found if isinstance(layer, keras.layers.Conv2D)]\n'

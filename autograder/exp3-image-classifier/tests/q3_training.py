@@ -23,10 +23,11 @@ test = {   'name': 'q3_training',
                                                "...     config = (model.get_compile_config() or {}).get('optimizer') or {}\n"
                                                "...     return (config.get('class_name'), isinstance((config.get('config') or {}).get('learning_rate'), dict))\n"
                                                '>>> def small_run(ns):\n'
-                                               "...     build, stage = (checks.get(ns, 'build_model'), checks.get(ns, 'train_model'))\n"
+                                               "...     stage = checks.get(ns, 'train_model')\n"
                                                '...     rng = np.random.default_rng(414447)\n'
                                                "...     x, y = (rng.random((48, 16, 16, 3)).astype('float32'), rng.integers(0, 3, 48))\n"
-                                               '...     small = build((16, 16, 3), 3)\n'
+                                               "...     small = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(4, 3, activation='relu'), keras.layers.GlobalAveragePooling2D(), "
+                                               "keras.layers.Dense(3, activation='softmax')])\n"
                                                "...     seen, own = ([], 'fit' in vars(keras.Model))\n"
                                                '...     original = keras.Model.fit\n'
                                                '...     def watching(self, *args, **kwargs):\n'
@@ -36,7 +37,8 @@ test = {   'name': 'q3_training',
                                                '...     keras.Model.fit = watching\n'
                                                '...     try:\n'
                                                '...         with contextlib.redirect_stdout(io.StringIO()):\n'
-                                               '...             result = stage(small, (x[:36], y[:36]), (x[36:], y[36:]), epochs=2, batch_size=12)\n'
+                                               "...             result = checks.call(stage, 'a small CNN, (36 random 16x16x3 images, labels 0-2), (12 such images, labels), epochs=2, batch_size=12', "
+                                               'small, (x[:36], y[:36]), (x[36:], y[36:]), epochs=2, batch_size=12)\n'
                                                '...     finally:\n'
                                                '...         if own:\n'
                                                '...             keras.Model.fit = original\n'
@@ -47,9 +49,11 @@ test = {   'name': 'q3_training',
                                                '>>> def extract(ns):\n'
                                                '...     small, result, seen = small_run(ns)\n'
                                                "...     history = checks.get(ns, 'history')\n"
+                                               "...     assert hasattr(history, 'history'), '`history` should be what model.fit returns'\n"
                                                "...     return {'small_history': {k: [float(v) for v in vs] for k, vs in result.history.items()}, 'small_optimizer': optimizer_of(small), 'callbacks': "
                                                "seen, 'optimizer': optimizer_of(checks.get(ns, 'model', keras.Model)), 'history': {k: [float(v) for v in vs] for k, vs in history.history.items()}}\n"
                                                '>>> def judge(data):\n'
+                                               "...     assert 'val_loss' in data['history'], 'validate on `val` (validation_data=...) so that val_loss is recorded'\n"
                                                "...     for name in ('small_optimizer', 'optimizer'):\n"
                                                '...         optimizer, scheduled = data[name]\n'
                                                "...         assert optimizer == 'Adam', f'compile with the Adam optimizer, found {optimizer}'\n"

@@ -7,9 +7,9 @@ test = {   'name': 'q6_plots',
                                                "...     figures = {name: checks.get(ns, name) for name in ('fig_curves', 'fig_confusion', 'fig_samples')}\n"
                                                '...     for name, fig in figures.items():\n'
                                                "...         assert hasattr(fig, 'get_axes'), f'`{name}` should be a matplotlib figure'\n"
-                                               '...     return {name: len(fig.get_axes()) for name, fig in figures.items()}\n'
+                                               "...     return {'panels': {name: len(fig.get_axes()) for name, fig in figures.items()}}\n"
                                                '>>> def judge(data):\n'
-                                               '...     for name, panels in data.items():\n'
+                                               "...     for name, panels in data['panels'].items():\n"
                                                "...         assert panels >= 1, f'`{name}` is an empty figure'\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': False,
@@ -20,9 +20,15 @@ test = {   'name': 'q6_plots',
                                                "...     return [{'images': [list(np.shape(image.get_array())) for image in ax.images], 'title': ax.get_title(), 'xlabel': ax.get_xlabel(), 'ylabel': "
                                                'ax.get_ylabel()} for ax in fig.get_axes()]\n'
                                                '>>> def extract(ns):\n'
-                                               "...     return {'curves': checks.describe_figure(checks.get(ns, 'fig_curves')), 'confusion': images_in(checks.get(ns, 'fig_confusion')), 'samples': "
-                                               "images_in(checks.get(ns, 'fig_samples')), 'classes': len(checks.get(ns, 'images').classes)}\n"
+                                               "...     figures = {name: checks.get(ns, name) for name in ('fig_curves', 'fig_confusion', 'fig_samples')}\n"
+                                               '...     for name, fig in figures.items():\n'
+                                               "...         assert hasattr(fig, 'get_axes'), f'`{name}` should be a matplotlib figure'\n"
+                                               "...     return {'panels': {name: len(fig.get_axes()) for name, fig in figures.items()}, 'curves': checks.describe_figure(checks.get(ns, "
+                                               "'fig_curves')), 'confusion': images_in(checks.get(ns, 'fig_confusion')), 'samples': images_in(checks.get(ns, 'fig_samples')), 'classes': "
+                                               "len(checks.get(ns, 'images').classes)}\n"
                                                '>>> def judge(data):\n'
+                                               "...     for name, panels in data['panels'].items():\n"
+                                               "...         assert panels >= 1, f'`{name}` is an empty figure'\n"
                                                "...     panels = data['curves']['axes']\n"
                                                "...     assert len(panels) >= 2, f'fig_curves has {len(panels)} panel(s); draw loss and accuracy side by side'\n"
                                                '...     for panel in panels[:2]:\n'
