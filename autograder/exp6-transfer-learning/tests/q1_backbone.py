@@ -7,7 +7,8 @@ test = {   'name': 'q1_backbone',
                                                '>>> def extract(ns):\n'
                                                "...     cnn = checks.get(ns, 'load_backbone')()\n"
                                                '...     with torch.no_grad():\n'
-                                               "...         return {'features': list(cnn.eval()(torch.zeros(2, 3, 64, 64)).shape)}\n"
+                                               '...         features = list(cnn.eval()(torch.zeros(2, 3, 64, 64)).shape)\n'
+                                               "...     return {'features': features}\n"
                                                '>>> def judge(data):\n'
                                                '...     assert data[\'features\'] == [2, 1280], f"load_backbone() maps 2 images to {data[\'features\']}; remove the ImageNet classifier with '
                                                'reset_classifier(0) to get [2, 1280]"\n'
@@ -18,8 +19,13 @@ test = {   'name': 'q1_backbone',
                                                '>>> import dlkit.checks as checks\n'
                                                '>>> from dlkit.data import load_pretrained_cnn\n'
                                                '>>> def extract(ns):\n'
-                                               "...     return {'cnn': checks.get(ns, 'load_backbone')()}\n"
+                                               "...     cnn = checks.get(ns, 'load_backbone')()\n"
+                                               '...     with torch.no_grad():\n'
+                                               '...         features = list(cnn.eval()(torch.zeros(2, 3, 64, 64)).shape)\n'
+                                               "...     return {'features': features, 'cnn': cnn}\n"
                                                '>>> def judge(data):\n'
+                                               '...     assert data[\'features\'] == [2, 1280], f"load_backbone() maps 2 images to {data[\'features\']}; remove the ImageNet classifier with '
+                                               'reset_classifier(0) to get [2, 1280]"\n'
                                                "...     cnn = load_pretrained_cnn('efficientnet-lite0')\n"
                                                '...     cnn.reset_classifier(0)\n'
                                                '...     reference = cnn.state_dict()\n'

@@ -27,15 +27,20 @@ test = {   'name': 'q2_freeze',
                                                '...         module.requires_grad_(False)\n'
                                                '...     return frozen_counts(cnn)\n'
                                                '>>> def extract(ns):\n'
+                                               "...     cnn = timm.create_model('tf_efficientnet_lite0', pretrained=False)\n"
+                                               "...     checks.get(ns, 'freeze_lower_blocks')(cnn, 1)\n"
                                                "...     freeze = checks.get(ns, 'freeze_lower_blocks')\n"
                                                "...     stated = int(checks.get(ns, 'FREEZE_BLOCKS'))\n"
-                                               "...     out = {'stated': stated}\n"
+                                               "...     out = {'stated': stated, 'stem_frozen': not any((p.requires_grad for p in cnn.conv_stem.parameters())), 'frozen': sum((p.numel() for p in "
+                                               'cnn.parameters() if not p.requires_grad))}\n'
                                                '...     for n in sorted({stated, 2, 6}):\n'
                                                "...         cnn = timm.create_model('tf_efficientnet_lite0', pretrained=False)\n"
                                                '...         freeze(cnn, n)\n'
                                                "...         out[f'counts_{n}'] = frozen_counts(cnn)\n"
                                                '...     return out\n'
                                                '>>> def judge(data):\n'
+                                               "...     assert data['frozen'] > 0, 'freeze_lower_blocks(cnn, 1) froze nothing: set requires_grad = False on the parameters'\n"
+                                               "...     assert data['stem_frozen'], 'freeze the stem (conv_stem) too'\n"
                                                "...     stated = data['stated']\n"
                                                "...     assert 1 <= stated <= 6, f'FREEZE_BLOCKS is {stated}: freeze between 1 and 6 blocks, so that a frozen block is left for step (e)'\n"
                                                '...     for n in sorted({stated, 2, 6}):\n'

@@ -8,7 +8,8 @@ test = {   'name': 'q3_head',
                                                "...     model = checks.get(ns, 'model', torch.nn.Sequential)\n"
                                                "...     assert len(model) == 2, 'model should be nn.Sequential(backbone, head)'\n"
                                                '...     with torch.no_grad():\n'
-                                               "...         return {'outputs': list(model.eval()(torch.zeros(2, 3, 64, 64)).shape)}\n"
+                                               '...         outputs = list(model.eval()(torch.zeros(2, 3, 64, 64)).shape)\n'
+                                               "...     return {'outputs': outputs}\n"
                                                '>>> def judge(data):\n'
                                                '...     assert data[\'outputs\'] == [2, 10], f"model maps 2 images to {data[\'outputs\']}; expected [2, 10] (one logit per digit)"\n'
                                                '>>> checks.run(extract, judge, globals())\n',
@@ -24,8 +25,11 @@ test = {   'name': 'q3_head',
                                                '>>> def extract(ns):\n'
                                                "...     model = checks.get(ns, 'model', torch.nn.Sequential)\n"
                                                "...     assert len(model) == 2, 'model should be nn.Sequential(backbone, head)'\n"
-                                               "...     return {'head': describe(model[1]), 'built': describe(checks.get(ns, 'build_head')(1280, 10))}\n"
+                                               '...     with torch.no_grad():\n'
+                                               '...         outputs = list(model.eval()(torch.zeros(2, 3, 64, 64)).shape)\n'
+                                               "...     return {'outputs': outputs, 'head': describe(model[1]), 'built': describe(checks.get(ns, 'build_head')(1280, 10))}\n"
                                                '>>> def judge(data):\n'
+                                               '...     assert data[\'outputs\'] == [2, 10], f"model maps 2 images to {data[\'outputs\']}; expected [2, 10] (one logit per digit)"\n'
                                                "...     for name, layers in (('model[1]', data['head']), ('build_head(1280, 10)', data['built'])):\n"
                                                "...         weighted = [i for i, layer in enumerate(layers) if layer['type'] in WEIGHTED]\n"
                                                "...         trainable = [i for i in weighted if layers[i]['trainable']]\n"

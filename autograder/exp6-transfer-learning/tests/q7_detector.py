@@ -13,12 +13,12 @@ test = {   'name': 'q7_detector',
                                        'locked': False},
                                    {   'code': '>>> import dlkit.checks as checks\n'
                                                '>>> def extract(ns):\n'
-                                               "...     detector = checks.get(ns, 'detector')\n"
-                                               '...     predictor = detector.roi_heads.box_predictor\n'
+                                               "...     predictor = checks.get(ns, 'detector').roi_heads.box_predictor\n"
                                                "...     return {'type': type(predictor).__name__, 'classes': int(predictor.cls_score.out_features), 'box_outputs': "
                                                "int(predictor.bbox_pred.out_features), 'trainable': all((p.requires_grad for p in predictor.parameters())), 'built': int(checks.get(ns, "
                                                "'build_detector')(5).roi_heads.box_predictor.cls_score.out_features)}\n"
                                                '>>> def judge(data):\n'
+                                               '...     assert data[\'classes\'] == 11, f"the box predictor scores {data[\'classes\']} classes; the task has 11 (background + 10 digits)"\n'
                                                '...     assert data[\'type\'] == \'FastRCNNPredictor\', f"use a new FastRCNNPredictor as the box predictor, not {data[\'type\']}"\n'
                                                '...     assert (data[\'classes\'], data[\'box_outputs\']) == (11, 44), f"the box predictor gives {data[\'classes\']} scores and '
                                                '{data[\'box_outputs\']} box values; 11 classes need 11 and 44"\n'
@@ -32,8 +32,16 @@ test = {   'name': 'q7_detector',
                                                '>>> import torch\n'
                                                '>>> import dlkit.checks as checks\n'
                                                '>>> from dlkit.data import load_pretrained_cnn\n'
+                                               '>>> def reference_freeze(cnn, n_blocks):\n'
+                                               '...     for module in (cnn.conv_stem, cnn.bn1, *cnn.blocks[:n_blocks]):\n'
+                                               '...         module.requires_grad_(False)\n'
                                                '>>> def extract(ns):\n'
-                                               "...     backbone = checks.get(ns, 'detector').backbone\n"
+                                               "...     build, own_freeze = (checks.get(ns, 'build_detector'), ns.get('freeze_lower_blocks'))\n"
+                                               "...     ns['freeze_lower_blocks'] = reference_freeze\n"
+                                               '...     try:\n'
+                                               "...         backbone = checks.call(build, '11 (with the reference freeze_lower_blocks)', 11).backbone\n"
+                                               '...     finally:\n'
+                                               "...         ns['freeze_lower_blocks'] = own_freeze\n"
                                                '...     first_conv = next((m for m in backbone.modules() if isinstance(m, torch.nn.Conv2d)))\n'
                                                "...     return {'blocks': int(checks.get(ns, 'DET_BLOCKS')), 'freeze': int(checks.get(ns, 'DET_FREEZE_BLOCKS')), 'frozen': sum((p.numel() for p in "
                                                "backbone.parameters() if not p.requires_grad)), 'trainable': sum((p.numel() for p in backbone.parameters() if p.requires_grad)), 'first_conv': "
@@ -46,10 +54,10 @@ test = {   'name': 'q7_detector',
                                                "...     assert 1 <= k < n <= 7, f'DET_FREEZE_BLOCKS = {k} and DET_BLOCKS = {n}: freeze some, but not all, of the blocks the detector uses'\n"
                                                '...     frozen = size([cnn.conv_stem, cnn.bn1, *cnn.blocks[:k]])\n'
                                                '...     trainable = size(cnn.blocks[k:n])\n'
-                                               '...     assert data[\'frozen\'] == frozen, f"the detector\'s backbone has {data[\'frozen\']:,} frozen parameters; the stem and blocks[0..{k - 1}] hold '
-                                               '{frozen:,}: freeze exactly those"\n'
-                                               '...     assert data[\'trainable\'] == trainable, f"the detector\'s backbone has {data[\'trainable\']:,} trainable parameters; blocks[{k}..{n - 1}] '
-                                               'hold {trainable:,}"\n'
+                                               '...     assert data[\'frozen\'] == frozen, f"build_detector(11)\'s backbone has {data[\'frozen\']:,} frozen parameters; the stem and blocks[0..{k - '
+                                               '1}] hold {frozen:,}: freeze exactly those (with freeze_lower_blocks(cnn, DET_FREEZE_BLOCKS))"\n'
+                                               '...     assert data[\'trainable\'] == trainable, f"build_detector(11)\'s backbone has {data[\'trainable\']:,} trainable parameters; blocks[{k}..{n - '
+                                               '1}] hold {trainable:,}"\n'
                                                "...     stem = load_pretrained_cnn('efficientnet-lite0').conv_stem.weight.detach().numpy()\n"
                                                '...     assert data[\'first_conv\'].shape == stem.shape and (data[\'first_conv\'] == stem).all(), "the detector\'s backbone must start with the '
                                                'pretrained (and frozen) EfficientNet-Lite0 stem"\n'

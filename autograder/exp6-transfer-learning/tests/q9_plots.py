@@ -17,11 +17,15 @@ test = {   'name': 'q9_plots',
                                        'locked': False},
                                    {   'code': '>>> import dlkit.checks as checks\n'
                                                '>>> def extract(ns):\n'
-                                               "...     fig = checks.get(ns, 'fig_curves')\n"
-                                               "...     assert hasattr(fig, 'get_axes'), '`fig_curves` should be a matplotlib figure'\n"
-                                               '...     return checks.describe_figure(fig)\n'
+                                               '...     figures = {}\n'
+                                               "...     for name in ('fig_curves', 'fig_boxes'):\n"
+                                               '...         fig = checks.get(ns, name)\n'
+                                               "...         assert hasattr(fig, 'get_axes'), f'`{name}` should be a matplotlib figure'\n"
+                                               '...         figures[name] = checks.describe_figure(fig)\n'
+                                               '...     return figures\n'
                                                '>>> def judge(data):\n'
-                                               "...     plotted = [ax for ax in data['axes'] if ax['lines']]\n"
+                                               "...     assert any((ax['lines'] for ax in data['fig_curves']['axes'])), 'plot the training curves in fig_curves'\n"
+                                               "...     plotted = [ax for ax in data['fig_curves']['axes'] if ax['lines']]\n"
                                                "...     assert plotted, 'plot the loss and the accuracy against the epoch'\n"
                                                "...     assert all((ax['xlabel'] and ax['ylabel'] for ax in plotted)), 'label both axes of every plot'\n"
                                                "...     assert all((ax['legend'] for ax in plotted)), 'add a legend to every plot'\n"

@@ -7,7 +7,8 @@ test = {   'name': 'q1_backbone',
                                                '>>> def extract(ns):\n'
                                                "...     cnn = checks.get(ns, 'load_backbone')()\n"
                                                '...     with torch.no_grad():\n'
-                                               "...         return {'features': list(cnn.eval()(torch.zeros(2, 3, 64, 64)).shape)}\n"
+                                               '...         features = list(cnn.eval()(torch.zeros(2, 3, 64, 64)).shape)\n'
+                                               "...     return {'features': features}\n"
                                                '>>> def judge(data):\n'
                                                '...     assert data[\'features\'] == [2, 1280], f"load_backbone() maps 2 images to {data[\'features\']}; remove the ImageNet classifier with '
                                                'reset_classifier(0) to get [2, 1280]"\n'
