@@ -319,11 +319,17 @@ def _cluster_options(function):
 @click.option("--regrade", is_flag=True, help="Grade again submissions already graded.")
 @click.option("--require-sandbox", is_flag=True,
               help="Refuse to grade without bubblewrap isolation.")
+@click.option("--free-form/--starter", "free_form", default=None,
+              help="Grade notebooks written without the starter: the grader finds the model, "
+                   "History and threshold by type and shape and judges the free-form rubric "
+                   "(rubrics/free-form/EXPERIMENT.py); the rest is left to the instructor. "
+                   "Default: the rubric's `free_form` switch.")
 @_cluster_options
 @_course_options
 def grade_command(experiment: str, workers: int | None, gpus: str, timeout: float | None,
                   backstop: float,
-                  memory: float, regrade: bool, require_sandbox: bool, scheduler: str | None,
+                  memory: float, regrade: bool, require_sandbox: bool, free_form: bool | None,
+                  scheduler: str | None,
                   cluster: str | None, jobs: int | None, job_script: bool, wait: float | None,
                   course: Path, db: str | None, **slurm_flags) -> None:
     """Grade the newest submission of every student for EXPERIMENT.
@@ -355,7 +361,8 @@ def grade_command(experiment: str, workers: int | None, gpus: str, timeout: floa
         summary = grade_experiment(experiment, course=course, gradebook=gradebook,
                                    workers=workers, gpus=gpus, timeout=timeout, memory_gb=memory,
                                    regrade=regrade, require_sandbox=require_sandbox,
-                                   executor=executor, wall_factor=backstop)
+                                   executor=executor, wall_factor=backstop,
+                                   free_form=free_form)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
     click.echo(f"graded {summary.graded} submission(s) of {experiment} in {summary.seconds:.0f} s"
                f" ({statuses or 'nothing new'}); {summary.skipped} already graded")

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import Future, as_completed
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,6 +68,8 @@ class GradingTask:
     #: the course's dataset map: (path the notebook reads, registry entry[/file]) pairs, mounted
     #: read-only there from the worker's data cache (see :mod:`dlkit.data.datamap`)
     datasets: tuple[tuple[str, str], ...] = ()
+    #: graded on the free-form rubric (objects found by type and shape), not the master's tests
+    free_form: bool = False
 
 
 @dataclass
@@ -119,6 +121,19 @@ def plan_tests(experiment: Experiment) -> list[PlannedTest]:
             plan.append(PlannedTest(f"{question.name}-{index}", question.name, index,
                                     test.hidden, points, halves.extract, halves.judge))
     return plan
+
+
+def free_form_plan(experiment: Experiment) -> list[PlannedTest]:
+    """The tests of a free-form grading (:mod:`dlkit.grading.free_form`): one per criterion of
+    the experiment's free-form rubric, with its marks."""
+    from dlkit.errors import DlkitError
+    from dlkit.grading.free_form import load_rubric
+
+    rubric = load_rubric(experiment)
+    if rubric is None:
+        raise DlkitError(f"{experiment.id} has no free-form rubric", where=str(experiment.rubric))
+    return [PlannedTest(f"{c.name}-0", c.name, 0, False, c.points, *astuple(split_test(c.source)))
+            for c in rubric.criteria]
 
 
 def starter_cells(experiment: Experiment) -> dict[str, int]:
@@ -281,8 +296,10 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
     notebook = work.parent / f".{work.name}-submission.ipynb"
     notebook.write_bytes(task.notebook)
     try:
-        outcome = grade_submission(notebook, work, _plan(experiment), sandbox, task.limits,
-                                   slot, slots, _starter(experiment), name=experiment.master.name)
+        outcome = grade_submission(notebook, work, _plan(experiment, task.free_form), sandbox,
+                                   task.limits, slot, slots,
+                                   {} if task.free_form else _starter(experiment),
+                                   name=experiment.master.name)
     finally:
         notebook.unlink(missing_ok=True)
     executed = work / "executed.ipynb"
@@ -291,8 +308,8 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
     return outcome
 
 
-def _plan(experiment: Experiment) -> list[PlannedTest]:
-    return _cached(plan_tests, experiment)
+def _plan(experiment: Experiment, free_form: bool = False) -> list[PlannedTest]:
+    return free_form_plan(experiment) if free_form else _cached(plan_tests, experiment)
 
 
 def _starter(experiment: Experiment) -> dict[str, int]:
@@ -519,10 +536,12 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                      timeout: float | None = None, memory_gb: float = 6.0,
                      regrade: bool = False, require_sandbox: bool = False,
                      progress: bool = True, executor: Executor | None = None,
-                     wall_factor: float = Limits.wall_factor) -> GradeSummary:
+                     wall_factor: float = Limits.wall_factor,
+                     free_form: bool | None = None) -> GradeSummary:
     """Grade the newest version of every student's submission that has no current run
     (or whose run ended in a sandbox error or an overloaded grader), on ``executor`` (default:
-    this machine's pool). ``timeout``: CPU seconds (default: the experiment's limit);
+    this machine's pool). ``free_form``: grade on the free-form rubric (default: the rubric's
+    ``free_form`` switch). ``timeout``: CPU seconds (default: the experiment's limit);
     ``wall_factor``: the wall-clock backstop, as a multiple of it."""
     experiment = get_experiment(experiment_id)
     course = course.resolve()
@@ -545,7 +564,8 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
     try:
         summary = grade_submissions(todo, executor, course=course, gradebook=gradebook,
                                     limits=limits, require_sandbox=require_sandbox,
-                                    progress=progress, desc=f"grade {experiment.id}")
+                                    progress=progress, desc=f"grade {experiment.id}",
+                                    free_form=free_form)
     finally:
         if own:
             executor.close()
@@ -556,13 +576,14 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
 def grade_submissions(submissions: list[Submission], executor: Executor, *, course: Path,
                       gradebook: Gradebook, limits: Limits | None = None,
                       require_sandbox: bool = False, progress: bool = True,
-                      desc: str = "grade") -> GradeSummary:
+                      desc: str = "grade", free_form: bool | None = None) -> GradeSummary:
     """Claim each submission (one grader at a time: a submission another live grader holds is
     skipped), run it on ``executor``, write each run as it ends; the coordinator is the only
     writer of the gradebook. A claim the grader could not finish is given back."""
     from tqdm import tqdm
 
     from dlkit.data.datamap import MAP_FILE, as_pairs, read_dataset_map, require_available
+    from dlkit.grading.free_form import graded_free_form
 
     datasets = read_dataset_map(course)
     require_available(datasets, where=str(course / MAP_FILE))  # before any claim
@@ -583,7 +604,9 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
             task = GradingTask(submission.id, experiment.id, (course / submission.path).read_bytes(),
                                limits or Limits(seconds=experiment.time_limit),
                                gpu=executor.gpus > 0, require_sandbox=require_sandbox,
-                               datasets=as_pairs(datasets))
+                               datasets=as_pairs(datasets),
+                               free_form=graded_free_form(experiment) if free_form is None
+                               else free_form)
             futures[executor.submit(task)] = submission
         with tqdm(total=len(futures), desc=desc, unit="nb", disable=not progress,
                   file=sys.stderr) as bar:

@@ -1,0 +1,221 @@
+"""The free-form object finder on small synthetic namespaces (no notebook, no sandbox): several
+models, untrained decoys, Keras and torch, a Flatten(28x28) input beside a flat 784 one; and the
+free-form rubrics, which must agree with their marks and split into extract and judge halves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dlkit import checks
+from dlkit.checks import MissingObject
+from dlkit.experiments import EXPERIMENTS
+from dlkit.grading import free_form
+from dlkit.grading.free_form import DIGITS, find_model, find_number
+
+RNG = np.random.default_rng(0)
+X = RNG.random((64, 784)).astype("float32")
+Y = RNG.integers(0, 10, 64)
+
+
+def _keras_mlp(first):
+    import keras
+
+    return keras.Sequential([first, keras.layers.Dense(16, activation="relu"),
+                             keras.layers.Dense(10, activation="softmax")])
+
+
+def _fit(model, x, epochs=1, optimizer="sgd"):
+    model.compile(optimizer, "sparse_categorical_crossentropy")
+    return model.fit(x, Y, epochs=epochs, batch_size=32, verbose=0)
+
+
+def test_the_trained_keras_model_wins_over_untrained_decoys_and_parts():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = _keras_mlp(keras.Input((784,)))
+    history = _fit(model, X, epochs=2)
+    baseline = keras.models.clone_model(model)  # same shape, never trained
+    baseline.compile("sgd", "sparse_categorical_crossentropy")
+    features = keras.Model(model.inputs, model.layers[-2].output)  # 16 outputs: not a classifier
+    ns = {"baseline": baseline, "model": model, "features": features, "history": history,
+          "x_train": X}
+    found = find_model(ns, DIGITS, 10, "classifier")
+    assert found.name == "model" and found.model is model
+    assert (found.framework, found.input_shape, found.output_shape) == ("keras", (784,), (10,))
+    assert (found.steps, found.epochs, found.optimizer) == (4, 2, "SGD")
+    assert found.others == ["baseline"]
+    # trained twice as long, the baseline would win
+    _fit(baseline, X, epochs=3)
+    assert find_model(ns, DIGITS, 10, "classifier").name == "baseline"
+
+
+@pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`")
+def test_flatten_of_28x28_and_flat_784_are_both_digits():
+    import keras
+
+    flat = _keras_mlp(keras.Input((784,)))
+    images = _keras_mlp(keras.layers.Flatten(input_shape=(28, 28)))
+    images.build((None, 28, 28))
+    _fit(images, X.reshape(-1, 28, 28))
+    found = find_model({"flat": flat, "net": images}, DIGITS, 10, "classifier")
+    assert (found.name, found.input_shape, found.steps) == ("net", (28, 28), 2)
+    assert find_model({"flat": flat}, DIGITS, 10, "classifier").steps == 0  # untrained, still found
+
+
+def test_nothing_that_fits_is_a_missing_object_that_says_what_was_found():
+    import keras
+
+    small = keras.Sequential([keras.Input((32,)), keras.layers.Dense(2)])
+    with pytest.raises(MissingObject, match=r"no trained classifier .*found `small` \(32 -> 2\)"):
+        find_model({"small": small, "n": 3}, DIGITS, 10, "classifier")
+    with pytest.raises(MissingObject, match="found no model at all"):
+        find_model({"x": X}, DIGITS, 10, "classifier")
+
+
+class Net:  # built lazily: torch is imported inside the tests
+    @staticmethod
+    def make():
+        import torch.nn.functional as F  # noqa: N812 - as students write it
+        from torch import nn
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = nn.Linear(784, 32), nn.Linear(32, 10)
+
+            def forward(self, x):
+                x = x.view(-1, 784)
+                return self.fc2(F.relu(self.fc1(x)))
+
+        return Net()
+
+
+def _train_torch(net, optimizer, steps=3):
+    import torch
+
+    x, y = torch.from_numpy(X).reshape(-1, 1, 28, 28), torch.from_numpy(Y)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(net(x), y).backward()
+        optimizer.step()
+
+
+def test_a_trained_torch_module_of_the_notebook_s_class_is_found_and_rebuilt():
+    import torch
+
+    torch.manual_seed(0)
+    net, decoy = Net.make(), Net.make()
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    _train_torch(net, optimizer)
+    ns = {"decoy": decoy, "net": net, "optimizer": optimizer, "fc": net.fc1}
+    found = find_model(ns, DIGITS, 10, "classifier")
+    assert (found.name, found.steps, found.optimizer, found.others) == ("net", 3, "Adam", ["decoy"])
+    assert found.input_shape == (784,)
+    # rebuilt as layers the judge can load, computing what forward computes
+    assert type(found.model).__name__ == "Sequential"
+    probe = torch.rand(5, 784)
+    assert torch.allclose(found.model(probe), net(probe))
+    folder = __import__("tempfile").mkdtemp()
+    checks.export({"model": found.model}, __import__("pathlib").Path(folder))
+    loaded = checks.load(__import__("pathlib").Path(folder))["model"]
+    assert np.allclose(free_form.outputs(loaded, probe.numpy()), net(probe).detach().numpy(),
+                       atol=1e-5)
+
+
+def test_torch_sgd_without_momentum_counts_as_trained_by_its_gradients():
+    import torch
+
+    net, decoy = Net.make(), Net.make()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    _train_torch(net, optimizer, steps=1)
+    found = find_model({"net": net, "decoy": decoy, "opt": optimizer}, DIGITS, 10, "classifier")
+    assert (found.name, found.steps, found.optimizer) == ("net", 1, "SGD")
+
+
+def test_a_forward_the_grader_cannot_rebuild_is_said_so():
+    from torch import nn
+
+    class Odd(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(784, 10)
+
+        def forward(self, x):
+            return self.fc(x.view(-1, 784)) * 2
+
+    with pytest.raises(AssertionError, match=r"`odd` \(Odd\): the grader rebuilds .*Linear"):
+        find_model({"odd": Odd()}, DIGITS, 10, "classifier")
+
+
+def test_an_autoencoder_is_told_from_its_encoder_and_a_threshold_by_its_name():
+    import keras
+
+    inputs = keras.Input((140,))
+    code = keras.layers.Dense(8, activation="relu")(inputs)
+    autoencoder = keras.Model(inputs, keras.layers.Dense(140)(code))
+    encoder = keras.Model(inputs, code)
+    autoencoder.compile("adam", "mse")
+    autoencoder.fit(X[:, :140], X[:, :140], epochs=1, verbose=0)
+    ns = {"encoder": encoder, "autoencoder": autoencoder, "threshold": np.float32(0.25),
+          "epochs": 20}
+    found = find_model(ns, [(140,)], "same", "autoencoder")
+    assert (found.name, found.input_shape, found.output_shape) == ("autoencoder", (140,), (140,))
+    assert find_number(ns) == ("threshold", 0.25)
+    assert find_number({"thresh": "high"}) is None
+
+
+def test_layers_describe_a_frozen_backbone_and_its_head():
+    import keras
+
+    backbone = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
+                                 keras.layers.Conv2D(4, 3)], name="vgg16")
+    backbone.trainable = False
+    model = keras.Sequential([backbone, keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(5, activation="softmax")])
+    found = find_model({"model": model, "base": backbone}, None, None, "image classifier")
+    assert (found.name, found.input_shape, found.output_shape) == ("model", (32, 32, 3), (5,))
+    described = free_form.layers(model)
+    assert [(d["kind"], d["trainable"], d.get("backbone")) for d in described] == [
+        ("Conv2D", False, "vgg16"), ("Conv2D", False, "vgg16"), ("Flatten", True, None),
+        ("Dense", True, None), ("Dense", True, None)]
+
+
+# --------------------------------------------------------------------------- the rubrics
+
+FREE_FORM = sorted(e for e in EXPERIMENTS if free_form.load_rubric(EXPERIMENTS[e]))
+
+
+def test_some_experiments_have_free_form_rubrics():
+    assert "exp2-feedforward" in FREE_FORM
+
+
+@pytest.mark.parametrize("experiment_id", FREE_FORM)
+def test_each_free_form_criterion_has_its_marks_and_splits_into_halves(experiment_id):
+    from dlkit.grading.grade import free_form_plan
+    from dlkit.reports.course import load_rubric
+
+    experiment = EXPERIMENTS[experiment_id]
+    plan = free_form_plan(experiment)
+    rubric = load_rubric(experiment_id)
+    assert {t.question: t.points for t in plan} == rubric["free_form_rubric"]["auto"]
+    assert all("def extract" in t.extract and "def judge" in t.judge for t in plan)
+    assert all("checks.run" not in t.extract + t.judge for t in plan)
+    # free-form criteria are not starter questions (feedback tells the two kinds of run apart)
+    assert not {t.question for t in plan} & set(rubric.get("auto") or {})
+    assert free_form.graded_free_form(experiment) is False
+
+
+def test_a_criterion_without_marks_is_refused_by_name(tmp_path):
+    import dataclasses
+
+    experiment = dataclasses.replace(EXPERIMENTS["exp2-feedforward"], root=tmp_path)
+    (tmp_path / "rubrics" / "free-form").mkdir(parents=True)
+    (tmp_path / "rubrics" / "exp2-feedforward.yml").write_text(
+        "free_form: true\nfree_form_rubric:\n  auto: {architecture: 3}\n")
+    free_form.rubric_path(tmp_path, "exp2-feedforward").write_text(
+        "# %% architecture\nx = 1\n# %% accuracy\ny = 2\n")
+    with pytest.raises(ValueError, match=r"criteria \['accuracy', 'architecture'\]"):
+        free_form.load_rubric(experiment)
+    assert free_form.graded_free_form(experiment) is True
