@@ -109,6 +109,9 @@ class Feedback:
     plots: list[str] = field(default_factory=list)
     #: where the notebook stopped with an error (cell, first_line, error, message, frames)
     error: dict | None = None
+    #: a free-form grading (no starter): the criteria judged automatically, by name; the ones
+    #: left to the instructor are the ``manual`` items
+    free_form: list[str] | None = None
 
 
 # --------------------------------------------------------------------------- the API
@@ -173,6 +176,9 @@ def build_feedback(session: Session, experiment: Experiment, submission: Submiss
     """The page's content for one submission and its run (read while the session is open)."""
     student = submission.student
     results = list(run.results)
+    free_form = free_form_criteria(experiment, results)
+    if free_form is not None:
+        manual = free_form.manual
     return Feedback(
         experiment=experiment, submission_id=submission.id, roll=submission.student_roll or "",
         name=student.name if student else "", version=submission.version,
@@ -181,7 +187,18 @@ def build_feedback(session: Session, experiment: Experiment, submission: Submiss
         reason=run.reason, score=run.score, max_score=run.max_score,
         summary=summary_line(results, run.status), questions=question_feedback(results),
         manual=manual_items(session, experiment.id, submission.student_roll or "", manual),
-        newer_version=newer_version(session, submission), error=run_error(run))
+        newer_version=newer_version(session, submission), error=run_error(run),
+        free_form=list(free_form.auto) if free_form is not None else None)
+
+
+def free_form_criteria(experiment: Experiment, results: list[Result]):
+    """The experiment's free-form rubric when ``results`` are of a free-form grading (its
+    criteria, not the master's questions), else None."""
+    from dlkit.grading.free_form import load_rubric
+
+    rubric = load_rubric(experiment)
+    questions = {r.question for r in results}
+    return rubric if rubric is not None and questions and questions <= set(rubric.auto) else None
 
 
 def run_error(run: Run) -> dict | None:

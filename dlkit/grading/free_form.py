@@ -8,9 +8,10 @@ the master's tests. Those are ordinary tests (``extract``/``judge``, :mod:`dlkit
 
 - :func:`find_model`: the Keras model or torch module whose input fits the experiment's data
   (a ``Flatten`` of 28x28 digits and a flat 784 input alike) and whose output has its classes
-  (or, for an autoencoder, its input's size). Among several, the trained one: steps its
-  optimizer took (Keras counts them; a torch optimizer holding the module's parameters keeps
-  state), then epochs its ``History`` recorded, then the one defined last;
+  (or, for an autoencoder, its input's size). Among several, the trained one (its optimizer
+  took steps: Keras counts them; a torch optimizer holding the module's parameters keeps state,
+  or its parameters carry gradients), then the one trained for more epochs (its ``History``),
+  more steps, defined later;
 - :func:`find_number`: a number named like the brief's (``threshold``, ``thresh``).
 
 The rubric's ``free_form_rubric`` gives each criterion's points (``auto``) and names what is
@@ -39,6 +40,11 @@ SWITCH_KEY = "free_form"
 
 #: What a model of 28x28 digits may take: flat, as images, or channels first (torch).
 DIGITS = ((784,), (28, 28), (28, 28, 1), (1, 28, 28))
+#: What an autoencoder of Experiment 4 may take: digits, an ECG5000 beat (140 values) or a
+#: credit-card transaction (V1-V28 and Amount, with or without Time).
+AUTOENCODER_INPUTS = (*DIGITS, (140,), (29,), (30,))
+#: What a classifier of Experiment 3 may take: digits, or CIFAR-10's colour images.
+IMAGES = (*DIGITS, (32, 32, 3), (3, 32, 32))
 
 
 # --------------------------------------------------------------------------- the rubric
@@ -126,18 +132,18 @@ class Found:
 
 
 def find_model(ns: Mapping[str, Any], inputs: Sequence[tuple[int, ...]] | None,
-               outputs: int | str | None, what: str) -> Found:
+               outputs: int | str | None, what: str, framework: str = "") -> Found:
     """The graded model of a free-form notebook: a Keras model or torch module in ``ns`` whose
     per-example input shape is one of ``inputs`` (None: any image, ``(h, w, 3)``/``(3, h, w)``)
     and whose output has ``outputs`` values (``"same"``: its input's size, an autoencoder; None:
     two or more classes). The trained one wins (see the module's docstring). ``what`` names the
-    model in the message when none fits."""
+    model in the message when none fits; ``framework`` ("keras", "torch") keeps only its models."""
     fits, seen = [], []
     for name, value in list(ns.items()):
         if name.startswith("_"):
             continue
         found = _describe(name, value, ns, inputs)
-        if found is None:
+        if found is None or framework and found.framework != framework:
             continue
         seen.append(f"`{name}` ({'x'.join(map(str, found.input_shape)) or '?'} -> "
                     f"{'x'.join(map(str, found.output_shape)) or '?'})")
@@ -147,7 +153,7 @@ def find_model(ns: Mapping[str, Any], inputs: Sequence[tuple[int, ...]] | None,
         seen_words = f"; found {', '.join(seen)}" if seen else "; found no model at all"
         raise MissingObject(f"no trained {what} in the notebook{seen_words}")
     order = {id(f): i for i, f in enumerate(fits)}
-    fits.sort(key=lambda f: (f.steps > 0, f.steps, f.epochs, order[id(f)]), reverse=True)
+    fits.sort(key=lambda f: (f.steps > 0, f.epochs, f.steps, order[id(f)]), reverse=True)
     chosen = fits[0]
     chosen.others = [f.name for f in fits[1:]]
     if chosen.framework == "torch":
@@ -182,8 +188,15 @@ def _describe(name: str, value: Any, ns: Mapping[str, Any],
 def _describe_keras(name: str, model: Any, ns: Mapping[str, Any]) -> Found | None:
     try:
         shape_in, shape_out = tuple(model.input_shape), tuple(model.output_shape)
-    except (AttributeError, ValueError, TypeError):  # never built: never called nor trained
-        return None
+    except (AttributeError, ValueError, TypeError):  # a subclass of keras.Model, or unbuilt
+        shape_in = tuple((model.get_build_config() or {}).get("input_shape") or ()) \
+            if getattr(model, "built", False) else ()
+        if not shape_in or any(d is None for d in shape_in[1:]):
+            return None  # never built: never called nor trained
+        try:
+            shape_out = (None, *np.shape(model(np.zeros((1, *shape_in[1:]), "float32")))[1:])
+        except Exception:  # noqa: BLE001 - a student's call can fail in any way
+            return None
     if not shape_in or isinstance(shape_in[0], (tuple, list)):
         return None  # several inputs: not a model of this lab
     optimizer = getattr(model, "optimizer", None)
@@ -341,6 +354,13 @@ SCALINGS = {"x / 255": lambda x: x / 255.0,
             "x (0-255)": lambda x: x}
 
 
+def parameter_count(model: Any) -> int:
+    """Weights of a loaded Keras model or torch module, trainable or not."""
+    if hasattr(model, "count_params"):
+        return int(model.count_params())
+    return int(sum(p.numel() for p in model.parameters()))
+
+
 def outputs(model: Any, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """A loaded Keras model's or torch module's outputs on ``x``, computed here, in batches."""
     if hasattr(model, "layers"):
@@ -353,30 +373,34 @@ def outputs(model: Any, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
                                .numpy() for i in range(0, len(x), batch_size)])
 
 
-def mnist_scores(model: Any, input_shape: Sequence[int]) -> dict[str, Any]:
-    """The grader's accuracy of a digit classifier on the MNIST test set and on the training
-    images the starters keep back, with the input scaling (of :data:`SCALINGS`) that suits it
-    best on the test set."""
-    x_test, y_test = checks._mnist_test()
-    x_back, y_back = checks._held_out("mnist")
-    best: dict[str, Any] = {}
+def image_set_of(input_shape: Sequence[int]) -> str:
+    """The image set a classifier of this input was made for: 784 values MNIST, 3072 CIFAR-10."""
+    return {784: "mnist", 3072: "cifar10"}.get(int(np.prod(input_shape)), "")
+
+
+def classifier_scores(model: Any, input_shape: Sequence[int]) -> dict[str, Any]:
+    """The grader's accuracy of a classifier of MNIST digits (or CIFAR-10 images, by its input
+    size) on the test set and on the training images the starters keep back, with the input
+    scaling (of :data:`SCALINGS`) that suits it best on the test set."""
+    name = image_set_of(input_shape)
+    if not name:
+        raise AssertionError(f"the grader has no test set for inputs of shape {tuple(input_shape)}")
+    x_test, y_test = checks._image_set_test(name)
+    x_back, y_back = checks._held_out(name)
+    best: dict[str, Any] = {"data": {"mnist": "MNIST", "cifar10": "CIFAR-10"}[name]}
     for words, scale in SCALINGS.items():
         accuracy = _accuracy(model, scale(x_test.astype("float32")), y_test, input_shape)
-        if not best or accuracy > best["accuracy"]:
-            best = {"accuracy": accuracy, "scaling": words, "scale": scale}
+        if "accuracy" not in best or accuracy > best["accuracy"]:
+            best.update(accuracy=accuracy, scaling=words, scale=scale)
     held_out = _accuracy(model, best.pop("scale")(x_back.astype("float32")), y_back, input_shape)
     return {**best, "held_out": held_out}
 
 
 def _accuracy(model: Any, x: np.ndarray, y: np.ndarray, input_shape: Sequence[int]) -> float:
+    if x.ndim == 4 and x.shape[-1] == 3 and tuple(input_shape)[0] == 3:  # NHWC to torch's NCHW
+        x = x.transpose(0, 3, 1, 2)
     predicted = outputs(model, x.reshape((len(x), *input_shape))).argmax(axis=1)
     return float((predicted == y).mean())
-
-
-def reconstruction_errors(model: Any, x: np.ndarray, input_shape: Sequence[int]) -> np.ndarray:
-    """Per-example mean squared reconstruction error of a loaded autoencoder."""
-    recon = outputs(model, x.reshape((len(x), *input_shape)).astype("float32"))
-    return ((recon.reshape(len(x), -1) - x.reshape(len(x), -1)) ** 2).mean(axis=1)
 
 
 @dataclass(frozen=True)
@@ -447,15 +471,20 @@ def anomaly_scores(model: Any, input_shape: Sequence[int],
     """The grader's ROC-AUC of an autoencoder's reconstruction errors on the data it was made
     for (:func:`anomaly_data`), with the data and scaling that suit it best; on kept-back data
     too where there is such (MNIST); and, given the notebook's ``threshold``, the balanced
-    accuracy of ``error > threshold`` as its anomaly detector. {} when no such data exists."""
+    accuracy of ``error > threshold`` as its anomaly detector (mean squared or absolute error,
+    whichever the threshold suits). {} when no such data exists."""
     features = int(np.prod(input_shape))
     best: dict[str, Any] = {}
+    computed: dict[tuple[int, str], np.ndarray] = {}  # MNIST's ten cases share their images
     for data in anomaly_data(features):
         if len(np.unique(data.anomaly)) < 2:
             continue
         for words, scale in data.scalings.items():
-            errors = reconstruction_errors(model, scale(data.x).astype("float32"), input_shape)
-            auc = checks.roc_auc(data.anomaly, errors)
+            key = (id(data.x), words)
+            if key not in computed:
+                computed[key] = _errors(model, scale(data.x).astype("float32"), input_shape)
+            errors = computed[key]
+            auc = checks.roc_auc(data.anomaly, errors["squared"])
             if not best or auc > best["roc_auc"]:
                 best = {"roc_auc": auc, "data": data.name, "scaling": words, "errors": errors,
                         "labels": data.anomaly, "scale": scale, "held": data.held_out}
@@ -465,14 +494,22 @@ def anomaly_scores(model: Any, input_shape: Sequence[int],
         best.pop("labels")
     if held is not None:
         best["held_out_roc_auc"] = checks.roc_auc(
-            held[1], reconstruction_errors(model, scale(held[0]).astype("float32"), input_shape))
-    if threshold is not None:
-        flagged = errors > threshold
-        best["balanced_accuracy"] = float((flagged[labels == 1].mean()
-                                           + (~flagged[labels == 0]).mean()) / 2)
+            held[1], _errors(model, scale(held[0]).astype("float32"), input_shape)["squared"])
+    if threshold is not None:  # errors as the notebook measured them: squared or absolute
+        best["balanced_accuracy"] = max(
+            float(((e > threshold)[labels == 1].mean() + (e <= threshold)[labels == 0].mean()) / 2)
+            for e in errors.values())
     return best
 
 
-__all__ = ["DIGITS", "Criterion", "Found", "FreeFormRubric", "anomaly_data", "anomaly_scores",
-           "criterion_cells", "exportable_torch", "find_model", "find_number", "graded_free_form",
-           "layers", "load_rubric", "mnist_scores", "outputs", "reconstruction_errors"]
+def _errors(model: Any, x: np.ndarray, input_shape: Sequence[int]) -> dict[str, np.ndarray]:
+    """Per-example mean squared and mean absolute reconstruction errors."""
+    difference = outputs(model, x.reshape((len(x), *input_shape))).reshape(len(x), -1) \
+        - x.reshape(len(x), -1)
+    return {"squared": (difference ** 2).mean(axis=1), "absolute": np.abs(difference).mean(axis=1)}
+
+
+__all__ = ["AUTOENCODER_INPUTS", "DIGITS", "IMAGES", "Criterion", "Found", "FreeFormRubric",
+           "anomaly_data", "anomaly_scores", "classifier_scores", "criterion_cells",
+           "exportable_torch", "find_model", "find_number", "graded_free_form", "image_set_of",
+           "layers", "load_rubric", "outputs", "parameter_count"]

@@ -202,9 +202,27 @@ def test_each_free_form_criterion_has_its_marks_and_splits_into_halves(experimen
     assert {t.question: t.points for t in plan} == rubric["free_form_rubric"]["auto"]
     assert all("def extract" in t.extract and "def judge" in t.judge for t in plan)
     assert all("checks.run" not in t.extract + t.judge for t in plan)
+    # extract halves run in the student's namespace: what they bind must not hide the
+    # student's objects (a `from dlkit.experiments import threshold` replaced their threshold)
+    bound = {name for t in plan for name in _top_level_names(t.extract)}
+    assert bound <= {"checks", "free_form", "dlkit_experiments", "extract", "WHAT"}, bound
     # free-form criteria are not starter questions (feedback tells the two kinds of run apart)
     assert not {t.question for t in plan} & set(rubric.get("auto") or {})
     assert free_form.graded_free_form(experiment) is False
+
+
+def _top_level_names(source: str) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
 
 
 def test_a_criterion_without_marks_is_refused_by_name(tmp_path):
@@ -219,3 +237,65 @@ def test_a_criterion_without_marks_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match=r"criteria \['accuracy', 'architecture'\]"):
         free_form.load_rubric(experiment)
     assert free_form.graded_free_form(experiment) is True
+
+
+# --------------------------------------------------------------------------- the user's side
+
+def test_the_feedback_page_says_what_was_judged_and_what_is_left_to_the_instructor(tmp_path):
+    from dlkit.feedback import write_feedback
+    from dlkit.gradebook import Gradebook, ManualMark, Student
+    from tests.test_feedback import DUE, EXP, _result, _run, _submission
+
+    gradebook = Gradebook.open(tmp_path)
+    with gradebook.session() as s:
+        s.add(Student(roll="41006", name="Sneha Pawar", batch="B1"))
+        s.flush()
+        sneha = _submission("41006", 1)
+        _run(sneha, [_result("architecture", 0, False, True, 3.0),
+                     _result("optimizer", 0, False, True, 2.0),
+                     _result("training", 0, False, True, 2.0),
+                     _result("test_accuracy", 0, False, False, 4.0,
+                             "test accuracy of `model` measured by the grader: 0.9676")])
+        s.add_all([sneha, ManualMark(student_roll="41006", experiment=EXP, item="learning_curves",
+                                     points=1.5, max_points=2, by="prof", at=DUE)])
+    (page,) = write_feedback(EXP, course=tmp_path, gradebook=gradebook)
+    html = " ".join(page.read_text(encoding="utf-8").split())
+    assert "graded free-form" in html
+    assert ("judged automatically <strong>architecture</strong>, <strong>optimizer</strong>, "
+            "<strong>training</strong>, <strong>test_accuracy</strong>.") in html
+    assert ("Left to your instructor: <strong>data_preparation</strong> (1), "
+            "<strong>learning_curves</strong> (2), <strong>q7_fitting</strong> (2).") in html
+    assert "measured by the grader: 0.9676" in html and "7 / 11" in html
+    assert "1.5 / 2" in html  # the instructor's mark of a free-form item
+    gradebook.engine.dispose()
+
+
+def test_dlkit_grade_offers_free_form_grading():
+    from click.testing import CliRunner
+
+    from dlkit.cli import main
+
+    result = CliRunner().invoke(main, ["grade", "--help"])
+    assert result.exit_code == 0 and "--free-form / --starter" in result.output
+
+
+def test_a_subclass_of_keras_model_is_found_by_the_shape_it_was_built_with():
+    import keras
+
+    class AnomalyDetector(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.encoder = keras.Sequential([keras.layers.Dense(8, activation="relu")])
+            self.decoder = keras.Sequential([keras.layers.Dense(140, activation="sigmoid")])
+
+        def call(self, x):
+            return self.decoder(self.encoder(x))
+
+    autoencoder, unbuilt = AnomalyDetector(), AnomalyDetector()
+    autoencoder.compile("adam", "mae")
+    autoencoder.fit(X[:, :140], X[:, :140], epochs=1, verbose=0)
+    found = find_model({"unbuilt": unbuilt, "autoencoder": autoencoder}, [(140,)], "same", "autoencoder")
+    assert (found.name, found.input_shape, found.output_shape, found.steps) == (
+        "autoencoder", (140,), (140,), 2)
+    rebuilt = checks.rebuilt_keras_model(found.model, "autoencoder")  # what the export saves
+    assert np.allclose(rebuilt(X[:4, :140]), autoencoder(X[:4, :140]), atol=1e-6)

@@ -1,0 +1,65 @@
+# Free-form criteria of Experiment 6 (transfer learning) as colleges run it: image classification
+# on a pretrained backbone (VGG16, ResNet, EfficientNet, MobileNet) with its lower layers frozen
+# and a new head. Each `# %% <criterion>` cell is a test (extract, then judge; see
+# dlkit/checks.py) whose marks are in rubrics/exp6-transfer-learning.yml (free_form_rubric); the
+# classifier is the model that takes colour images and gives classes.
+
+# %% frozen_backbone
+import dlkit.checks as checks
+from dlkit.grading import free_form
+
+
+def extract(ns):
+    found = free_form.find_model(ns, None, None, "image classifier (colour images in, classes out)")
+    return {"model": found.model, "found": found.facts()}
+
+
+def judge(data):
+    name = data["found"]["name"]
+    weighted = [layer for layer in free_form.layers(data["model"]) if layer["weights"]]
+    frozen = [layer for layer in weighted if not layer["trainable"]]
+    assert frozen, f"none of the {len(weighted)} layers with weights of `{name}` is frozen: freeze the pretrained backbone (base.trainable = False, or requires_grad False)"
+    return {"frozen layers": len(frozen), "layers with weights": len(weighted)}
+
+
+checks.run(extract, judge, globals())
+
+# %% head
+import dlkit.checks as checks
+from dlkit.grading import free_form
+
+
+def extract(ns):
+    found = free_form.find_model(ns, None, None, "image classifier (colour images in, classes out)")
+    return {"model": found.model, "found": found.facts()}
+
+
+def judge(data):
+    name = data["found"]["name"]
+    weighted = [layer for layer in free_form.layers(data["model"]) if layer["weights"]]
+    last_frozen = max((i for i, layer in enumerate(weighted) if not layer["trainable"]), default=-1)
+    head = [layer for layer in weighted[last_frozen + 1:] if layer["kind"] in ("Dense", "Linear")]
+    assert len(head) >= 2, f"`{name}` has {len(head)} trainable dense layer(s) after its frozen backbone: the head needs at least 2"
+    assert all(layer["trainable"] for layer in weighted[last_frozen + 1:]), f"`{name}`: its head is not trainable"
+    return {"head layers": len(head)}
+
+
+checks.run(extract, judge, globals())
+
+# %% training
+import dlkit.checks as checks
+from dlkit.grading import free_form
+
+
+def extract(ns):
+    found = free_form.find_model(ns, None, None, "image classifier (colour images in, classes out)")
+    return {"found": found.facts()}
+
+
+def judge(data):
+    found = data["found"]
+    assert found["steps"] > 0, f"`{found['name']}` was never trained (its optimizer took no step)"
+    return {"optimizer steps": found["steps"], "epochs": found["epochs"]}
+
+
+checks.run(extract, judge, globals())
