@@ -304,9 +304,14 @@ def _cluster_options(function):
 @main.command("grade")
 @click.argument("experiment")
 @click.option("--workers", type=click.IntRange(1), default=None,
-              help="Parallel CPU workers (default: one per core). Ignored with GPUs: one per GPU.")
+              help="Notebooks graded at once on CPUs (default: the fastest for the experiment's "
+                   "measured cost on this machine, said in the first line). Ignored with GPUs: "
+                   "one per GPU.")
 @click.option("--gpus", default="auto", show_default=True,
               help="'auto' (detect with nvidia-smi), 'none', or a list like '0,1'.")
+@click.option("--dry-run", is_flag=True,
+              help="Only say what would be graded, with how many workers, and how long it "
+                   "should take.")
 @click.option("--timeout", type=click.FloatRange(1), default=None,
               help="CPU seconds a notebook may use, all its processes together (default: the "
                    "experiment's limit). A busy machine slows a notebook but does not use them up.")
@@ -326,8 +331,8 @@ def _cluster_options(function):
                    "Default: the rubric's `free_form` switch.")
 @_cluster_options
 @_course_options
-def grade_command(experiment: str, workers: int | None, gpus: str, timeout: float | None,
-                  backstop: float,
+def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool,
+                  timeout: float | None, backstop: float,
                   memory: float, regrade: bool, require_sandbox: bool, free_form: bool | None,
                   scheduler: str | None,
                   cluster: str | None, jobs: int | None, job_script: bool, wait: float | None,
@@ -355,6 +360,10 @@ def grade_command(experiment: str, workers: int | None, gpus: str, timeout: floa
             click.echo(slurm.job_script(), nl=False)
             return
     gradebook = _gradebook(course, db)
+    if not (scheduler or cluster == "slurm"):
+        workers = _announce_plan(experiment, gradebook, workers, gpus, memory, regrade)
+        if dry_run:
+            return
     with cluster_executor(course, scheduler=scheduler, cluster=cluster, workers=workers,
                           gpus=gpus, slurm=slurm, patience=wait,
                           notify=lambda line: click.echo(line, err=True)) as executor:
@@ -367,6 +376,24 @@ def grade_command(experiment: str, workers: int | None, gpus: str, timeout: floa
     click.echo(f"graded {summary.graded} submission(s) of {experiment} in {summary.seconds:.0f} s"
                f" ({statuses or 'nothing new'}); {summary.skipped} already graded")
     click.echo(f"sandbox: {summary.sandbox}")
+
+
+def _announce_plan(experiment: str, gradebook, workers: int | None, gpus: str, memory: float,
+                   regrade: bool) -> int | None:
+    """Say what this machine will grade, how, and for how long; the workers to use."""
+    from dlkit.experiments import get
+    from dlkit.grading.capacity import plan_workers
+    from dlkit.grading.grade import device_slots, pending_submissions
+
+    todo = len(pending_submissions(get(experiment).id, gradebook, regrade=regrade))
+    slots = device_slots(gpus, workers)
+    if slots[0].startswith("gpu"):
+        click.echo(f"grading {todo} submission(s) of {experiment}: one worker per GPU "
+                   f"({len(slots)} GPU(s)); no estimate (costs are measured on CPUs)")
+        return workers
+    plan = plan_workers(get(experiment), todo, workers=workers, memory_limit=int(memory * 2**30))
+    click.echo(plan.describe(todo, experiment))
+    return plan.workers
 
 
 @main.command("worker")

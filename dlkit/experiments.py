@@ -22,6 +22,20 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class Cost:
+    """What grading the reference notebook costs, measured side by side on one machine
+    (``benchmarks/grading_scaling.py``): ``cpu_seconds`` of one run given one thread;
+    ``threads``, the cores one run keeps busy when given all of them (those CPU seconds over its
+    wall seconds alone); ``contention``, how much longer a one-thread run takes than its CPU
+    seconds when every core grades (wall over CPU seconds). ``dlkit grade`` picks its workers
+    from these (:mod:`dlkit.grading.capacity`)."""
+
+    cpu_seconds: float
+    threads: float = 1.0
+    contention: float = 1.0
+
+
+@dataclass(frozen=True)
 class Experiment:
     id: str
     number: int
@@ -35,8 +49,14 @@ class Experiment:
     #: machine) use more CPU time for the same work.
     time_limit: int
     thresholds: dict[str, Threshold] = field(default_factory=dict)
+    #: the measured cost of grading one notebook; unmeasured: an eighth of the limit, one core
+    cost: Cost | None = None
     #: the course folder holding source/, release/, autograder/, solutions/
     root: Path = ROOT
+
+    def __post_init__(self) -> None:
+        if self.cost is None:
+            object.__setattr__(self, "cost", Cost(self.time_limit / 8))
 
     @property
     def master(self) -> Path:
@@ -55,6 +75,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         title="Study of TensorFlow, Keras, Theano (PyTensor) and PyTorch",
         datasets=("mnist",),
         time_limit=480,  # measured: 55 and 49 CPU s (20/20; 140 and 128 s wall at load 6-9 on 2 cores)
+        cost=Cost(cpu_seconds=55, threads=1.0),  # PENDING
         thresholds={
             # 2-core CPU under contention, reference (784-128-64-10, Adam 1e-3, batch 64, 2 epochs,
             # benchmarks/exp1_frameworks.py), grader's NumPy accuracy, seeds 0/1: TensorFlow
@@ -73,6 +94,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         title="Feed-forward neural network with Keras on MNIST",
         datasets=("mnist",),
         time_limit=300,  # measured: 33 and 28 CPU s (120 and 65 s wall at load 9)
+        cost=Cost(cpu_seconds=33, threads=1.0),  # PENDING
         thresholds={
             # 2-core CPU, reference (784-256-128-64-10, SGD nesterov + cosine decay, 6 epochs,
             # batch 256): test accuracy 0.9803/0.9796/0.9801 over seeds 0/1/2, fit 3.3-6.9 s.
@@ -93,6 +115,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         title="Image classifier in four stages (CNN; CIFAR-10, or MNIST offline)",
         datasets=("cifar10", "mnist"),
         time_limit=1800,  # measured on MNIST: 203 CPU s (20/20; 762 s wall at load 9, over the
+        cost=Cost(cpu_seconds=203, threads=1.0),  # PENDING
         # old 600-s wall limit); CIFAR-10 (not cached here) derived: ~830 CPU s (10 epochs on
         # 50k 32x32x3 against 3 on 60k 28x28), so 1800 leaves it ~2x
         thresholds={
@@ -132,6 +155,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         title="Autoencoder anomaly detection on MNIST (one digit normal)",
         datasets=("mnist",),
         time_limit=360,  # measured: 38 CPU s (18/18; 159 s wall at load 10)
+        cost=Cost(cpu_seconds=38, threads=1.0),  # PENDING
         thresholds={
             # 2-core CPU, reference (784-128-64-32 encoder, mirrored decoder, Adam, MSE, batch 64,
             # trained on zeros only): ROC-AUC 0.9948/0.9934/0.9940 over seeds 0/1/2 (30 epochs),
@@ -155,6 +179,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         title="Continuous Bag of Words word embeddings (BBC News or the King James Bible)",
         datasets=("bbc-news", "kjv"),
         time_limit=480,  # measured: 56 and 49 CPU s (221 and 100 s wall at load 11 and 7)
+        cost=Cost(cpu_seconds=56, threads=1.0),  # PENDING
         thresholds={
             # checks.neighbour_quality averaged over the corpus's word groups (the share of a
             # member's 10 nearest neighbours that are members too), 2-core CPU under contention.
@@ -183,6 +208,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
               "Faster R-CNN on digit canvases)",
         datasets=("efficientnet-lite0", "mnist"),
         time_limit=1800,  # measured: 216 CPU s (36/36; 975 s wall at load 11, over the old
+        cost=Cost(cpu_seconds=216, threads=1.0),  # PENDING
         # 900-s wall limit)
         thresholds={
             # 2-core CPU under contention, reference (FREEZE_BLOCKS 5, 2-layer head, 2 epochs head

@@ -88,6 +88,8 @@ class Outcome:
     #: where the notebook stopped with an error: cell, first_line, error, message, frames
     error: dict = field(default_factory=dict)
     cpu_seconds: float = 0.0  # what the sandboxed run used (the limit counts this, not seconds)
+    #: where the time went, in seconds (:func:`phase_timings`): for the grader's figures
+    timings: dict = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -102,6 +104,7 @@ class GradeSummary:
     statuses: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     sandbox: str = ""
+    timings: list[dict] = field(default_factory=list)  # each run's, in the order they ended
 
 
 # --------------------------------------------------------------------------- the plan
@@ -210,9 +213,11 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
     }
     extracts = json.dumps([{"id": t.id, "code": t.extract} for t in plan])
     judge = _start_judge(work, plan, slots)  # warms up while the notebook runs
+    launched = time.time()
     try:
         run = _run_sandboxed(sandbox, work, name, env, extracts, limits)
         outcome.cpu_seconds = run.cpu_seconds
+        outcome.timings = phase_timings(_read_json(work / "timings.json"), launched, run)
         record = _read_json(work / "execution.json")
         outcome.status, outcome.reason = _status(run, record, limits)
         if outcome.status in REGRADE_STATUSES:
@@ -223,7 +228,10 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         else:
             stopped = _stopped(record)
             outcome.error = stopped if outcome.status == "error" else {}
-            outcome.results = _results(plan, judge.finish(),
+            judging = time.monotonic()
+            verdicts = judge.finish()
+            outcome.timings["judge"] = round(time.monotonic() - judging, 2)
+            outcome.results = _results(plan, verdicts,
                                        starter if _from_starter(nb) and starter else {}, stopped,
                                        unrun=questions_not_run(nb, stopped))
             missing = sorted({r["message"] for r in outcome.results if r.get("missing")})
@@ -233,6 +241,29 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         judge.stop()
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def phase_timings(clock: dict, launched: float, run) -> dict:
+    """Where a run's time went, from the runner's clock (``timings.json``) and the sandbox's
+    record: ``sandbox start`` (launch to the runner's first step), ``kernel start``, ``prelude``,
+    ``cells`` and ``collect`` as wall seconds, ``cells cpu`` (the kernel's CPU seconds),
+    ``slowest cells`` (cell: wall, cpu), the kernel's ``threads``, and the run's ``cpu``,
+    ``waited`` (seconds its threads queued for a CPU) and ``wall`` in all; ``judge`` (waiting
+    for the verdicts) is added once judged."""
+    phases = clock.get("phases", [])
+    named = {p["phase"]: p for p in phases if isinstance(p["phase"], str)}
+    cells = [p for p in phases if isinstance(p["phase"], int)]
+    out = {"sandbox start": round(clock["started"] - launched, 2) if "started" in clock else None,
+           **{name: named[name]["wall"] for name in ("kernel start", "prelude", "collect")
+              if name in named},
+           "cells": round(sum(p["wall"] for p in cells), 2),
+           "cells cpu": round(sum(p["cpu"] for p in cells), 2),
+           "slowest cells": {p["phase"]: [p["wall"], p["cpu"]] for p in
+                             sorted(cells, key=lambda p: -p["wall"])[:3]},
+           "threads": clock.get("threads", 0),
+           "wall": round(run.seconds, 2), "cpu": round(run.cpu_seconds, 2),
+           "waited": round(run.waited_seconds, 2)}
+    return {key: value for key, value in out.items() if value is not None}
 
 
 def _run_sandboxed(sandbox: Sandbox, work: Path, name: str, env: dict[str, str],
@@ -549,16 +580,16 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
     gradebook.note_experiment(experiment.id, experiment.number, experiment.title,
                               sum(t.points for t in plan))
     submissions = gradebook.latest_submissions(experiment.id)
-    with gradebook.session() as session:  # these were not the student's doing: try again
-        done = {s.id for s in submissions if (run := gradebook.current_run(session, s.id))
-                and run.status not in REGRADE_STATUSES}
-    todo = [s for s in submissions if regrade or s.id not in done]
+    todo = pending_submissions(experiment.id, gradebook, regrade=regrade)
     limits = Limits(seconds=timeout or experiment.time_limit, memory_bytes=int(memory_gb * 2**30),
                     wall_factor=wall_factor)
     own = executor is None
     if own:
+        from dlkit.grading.capacity import plan_workers
         from dlkit.grading.executors import LocalPool
 
+        workers = workers or plan_workers(experiment, len(todo),
+                                          memory_limit=limits.memory_bytes).workers
         executor = LocalPool.for_course(course, experiment, gpus=gpus, workers=workers,
                                         require_sandbox=require_sandbox)
     try:
@@ -571,6 +602,20 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
             executor.close()
     summary.skipped += len(submissions) - len(todo)
     return summary
+
+
+def pending_submissions(experiment_id: str, gradebook: Gradebook, *,
+                        regrade: bool = False) -> list[Submission]:
+    """The newest submission of each student that has no current run, or whose run was not
+    the student's doing (a sandbox error, an overloaded grader); every newest one with
+    ``regrade``."""
+    submissions = gradebook.latest_submissions(experiment_id)
+    if regrade:
+        return submissions
+    with gradebook.session() as session:
+        done = {s.id for s in submissions if (run := gradebook.current_run(session, s.id))
+                and run.status not in REGRADE_STATUSES}
+    return [s for s in submissions if s.id not in done]
 
 
 def grade_submissions(submissions: list[Submission], executor: Executor, *, course: Path,
@@ -624,6 +669,7 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
                 store_outcome(course, submission, outcome)
                 record_run(gradebook, submission.id, outcome)
                 summary.graded += 1
+                summary.timings.append(outcome.timings)
                 summary.statuses[outcome.status] = summary.statuses.get(outcome.status, 0) + 1
                 failures += outcome.status not in ("graded", "missing object")
                 bar.set_postfix(failures=failures)

@@ -12,6 +12,8 @@ reports the cell it runs (``cell N``, then ``collect``) on ``$DLKIT_PROGRESS_FD`
 stop on ``$DLKIT_CONTROL_FD`` it interrupts the running cell (and kills the kernel if that does
 not end it), records the timeout at that cell, skips the rest and still collects what ran.
 It makes itself undumpable, so that the student's kernel cannot open those pipes or its stdin.
+It writes ``WORK/timings.json``: wall and kernel CPU seconds of each phase (kernel start,
+prelude, every cell, collect) and the most threads the kernel ran, for the grader's figures.
 
 It never judges anything: the judge halves are not here.
 """
@@ -44,6 +46,7 @@ def main(work: Path, notebook: str) -> None:
     _undumpable()
     control = _Control.from_environment()
     started = time.monotonic()
+    clock = Clock(work / "timings.json")
     record: dict = {"errors": [], "timeout": False, "dead_kernel": False}
     nb = nbformat.read(work / notebook, as_version=4)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -51,10 +54,12 @@ def main(work: Path, notebook: str) -> None:
     client = NotebookClient(nb, timeout=None, kernel_name="python3",
                             allow_errors=True, record_timing=False,
                             resources={"metadata": {"path": str(work)}})
-    with _kernel(client):
+    with _kernel(client), clock:
         control.kernel_group = client.km.provisioner.pgid
+        clock.watch(client.km.provisioner.pid, "kernel start")
         clear_outputs(nb)  # a cell the grader does not reach shows nothing, not the student's run
         run_prelude(client, record)
+        clock.lap("prelude")
         cells_by_count: dict[int, int] = {}  # In [n] -> the notebook's cell number
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code" or is_grader_check(cell.source):
@@ -69,6 +74,7 @@ def main(work: Path, notebook: str) -> None:
                         record["errors"].append({"cell": index + 1, "error": "the kernel died"})
                         break
                 control.cells_done += 1
+                clock.lap(index + 1)
             if control.stop:  # asked to stop while this cell ran (or before it began)
                 record["timeout"] = True
                 record["errors"].append({"cell": index + 1, "error": "timeout",
@@ -110,6 +116,56 @@ def main(work: Path, notebook: str) -> None:
                     {"ok": False, "message": f"the grader could not collect this: {problem}"}))
                 if problem == "DeadKernelError" or control.killed:
                     break
+        clock.lap("collect")
+
+
+class Clock:
+    """Wall and CPU seconds per phase of a run, the CPU time being the kernel's (all its
+    threads and the children it reaped), and the most threads the kernel had at a lap. Written
+    to ``path`` when the run ends, however it ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.started = path, time.time()
+        self.phases: list[dict] = []
+        self.threads = 0
+        self._kernel = None
+        self._wall, self._cpu = time.monotonic(), 0.0
+
+    def watch(self, pid: int | None, phase: str) -> None:
+        """From now on, CPU time is the kernel's (``pid``); what came before is ``phase``."""
+        import psutil
+
+        try:
+            self._kernel = psutil.Process(pid) if pid else None
+        except psutil.Error:
+            self._kernel = None
+        self.phases.append({"phase": phase, "wall": round(time.monotonic() - self._wall, 3),
+                            "cpu": 0.0})
+        self._wall, self._cpu = time.monotonic(), self._kernel_cpu()
+
+    def lap(self, phase: int | str) -> None:
+        wall, cpu = time.monotonic(), self._kernel_cpu()
+        self.phases.append({"phase": phase, "wall": round(wall - self._wall, 3),
+                            "cpu": round(cpu - self._cpu, 3)})
+        self._wall, self._cpu = wall, cpu
+        try:
+            self.threads = max(self.threads, self._kernel.num_threads() if self._kernel else 0)
+        except Exception:  # noqa: BLE001 - a dead kernel has no threads to count
+            pass
+
+    def _kernel_cpu(self) -> float:
+        try:
+            times = self._kernel.cpu_times()
+            return times.user + times.system + times.children_user + times.children_system
+        except Exception:  # noqa: BLE001 - no kernel (yet, or any more): nothing to add
+            return self._cpu
+
+    def __enter__(self) -> Clock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.path.write_text(json.dumps({"started": self.started, "phases": self.phases,
+                                         "threads": self.threads}))
 
 
 class _Control:
