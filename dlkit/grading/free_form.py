@@ -509,7 +509,257 @@ def _errors(model: Any, x: np.ndarray, input_shape: Sequence[int]) -> dict[str, 
     return {"squared": (difference ** 2).mean(axis=1), "absolute": np.abs(difference).mean(axis=1)}
 
 
-__all__ = ["AUTOENCODER_INPUTS", "DIGITS", "IMAGES", "Criterion", "Found", "FreeFormRubric",
-           "anomaly_data", "anomaly_scores", "classifier_scores", "criterion_cells",
-           "exportable_torch", "find_model", "find_number", "graded_free_form", "image_set_of",
-           "layers", "load_rubric", "outputs", "parameter_count"]
+# --------------------------------------------------------------------------- embeddings (Exp 5)
+
+@dataclass
+class FoundEmbedding:
+    """An embedding matrix the finder chose, with the words of its rows and how it was trained."""
+
+    name: str  # where it is: `model` (layer `embedding`), or the array's name
+    matrix: np.ndarray  # rows x dimensions, float32
+    words: list[str]  # the word of each row ("" where the vocabulary gives none: padding)
+    vocabulary: str  # the name of the vocabulary that gave the words
+    framework: str  # "keras", "torch" or "numpy"
+    steps: int = 0  # optimizer steps of the model that holds it (see :func:`find_model`)
+    optimizer: str = ""
+    others: list[str] = field(default_factory=list)  # other matrices with a vocabulary
+
+    def facts(self) -> dict[str, Any]:
+        return {"name": self.name, "vocabulary": self.vocabulary, "framework": self.framework,
+                "rows": int(self.matrix.shape[0]), "dim": int(self.matrix.shape[1]),
+                "steps": self.steps, "optimizer": self.optimizer, "others": self.others}
+
+
+#: Row structure (:func:`row_structure`) from which a matrix is no fresh random draw (draws of
+#: 10 to 5,000 rows: 0.89-1.26, the most of 300 seeds; a lab-manual Keras CBOW trained 80 epochs
+#: on 87 words: 1.37, and 8 standard deviations above a draw is 1.09 there).
+TRAINED_STRUCTURE = 1.1
+
+
+def find_embedding(ns: Mapping[str, Any]) -> FoundEmbedding:
+    """The word embeddings of a free-form CBOW notebook: a Keras ``Embedding`` layer's or torch
+    ``nn.Embedding``'s weights, or a 2-D float array (NumPy, a tensor), whose rows match a
+    vocabulary of the notebook: a word -> index dict (a Keras ``Tokenizer``'s ``word_index``
+    too), an index -> word dict, or a list of words. Library vectors (gensim) are not the
+    notebook's own and are never chosen. Among several, the one that is no random draw (see
+    :func:`row_structure`) wins, then the one whose model took optimizer steps, then the first
+    (a model's input embeddings come before its output embeddings)."""
+    vocabularies = _vocabularies(ns)
+    fits, seen = [], []
+    for name, matrix, framework, model in _matrices(ns):
+        seen.append(f"{name} ({matrix.shape[0]}x{matrix.shape[1]})")
+        best = None
+        for vocabulary, index in vocabularies:
+            words = _row_words(index, matrix.shape[0], vocabulary.endswith(".word_index"))
+            if words is not None and (best is None or _covered(words) > _covered(best[1])):
+                best = (vocabulary, words)
+        if best is None:
+            continue
+        steps, optimizer = _training_of(model, ns) if model is not None else (0, "")
+        fits.append(FoundEmbedding(name, matrix, best[1], best[0], framework, steps, optimizer))
+    if not fits:
+        words = f"; vocabularies {', '.join(f'`{v}` ({len(i)} words)' for v, i in vocabularies)}" \
+            if vocabularies else "; no vocabulary (a word -> index dict or a list of words)"
+        found = f"; matrices {', '.join(seen)}" if seen else "; no embedding matrix"
+        raise MissingObject(f"no embedding matrix whose rows match a vocabulary of the notebook"
+                            f"{found}{words}")
+    unique: list[FoundEmbedding] = []
+    for found in fits:  # a copy (`embeddings = model.layers[0].get_weights()[0]`) is the same
+        if not any(u.matrix.shape == found.matrix.shape and np.array_equal(u.matrix, found.matrix)
+                   for u in unique):
+            unique.append(found)
+    order = {id(f): i for i, f in enumerate(unique)}
+    trained = {id(f): looks_trained(f.matrix) for f in unique}
+    unique.sort(key=lambda f: (trained[id(f)], f.steps > 0, -order[id(f)]), reverse=True)
+    chosen = unique[0]
+    chosen.others = [f.name for f in unique[1:]]
+    return chosen
+
+
+def row_structure(matrix: np.ndarray, rows: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """How far a matrix's rows are from a fresh random initialisation: ``(structure, z)``.
+    ``structure`` is the root mean square of the cosine similarities between its (column-centred,
+    non-zero) rows, over what independent rows give: rows drawn independently (uniform, normal,
+    whatever the scale) are nearly orthogonal, about 1.0; trained embeddings, whose related
+    words point alike, above. ``z`` says how many standard deviations of such draws it lies above
+    1.0 (a small matrix's draws vary more)."""
+    values = np.asarray(matrix, dtype="float64")
+    values = values[np.abs(values).sum(axis=1) > 0]
+    if len(values) > rows:
+        values = values[np.random.default_rng(seed).choice(len(values), rows, replace=False)]
+    if len(values) < 3 or values.shape[1] < 2:
+        return 0.0, 0.0
+    unit = checks.unit_rows(values - values.mean(axis=0))
+    cosines = (unit @ unit.T)[np.triu_indices(len(unit), 1)]
+    # independent rows: cosines of variance 1/width, and -1/(rows-1) on average once centred
+    structure = float(np.sqrt(np.mean(cosines ** 2)
+                              / (1 / values.shape[1] + 1 / (len(values) - 1) ** 2)))
+    return structure, (structure - 1.0) * float(np.sqrt(2 * len(cosines)))
+
+
+def looks_trained(matrix: np.ndarray) -> bool:
+    """The matrix is no random draw: its :func:`row_structure` is at least
+    :data:`TRAINED_STRUCTURE` and 8 standard deviations above a draw's."""
+    structure, z = row_structure(matrix)
+    return structure >= TRAINED_STRUCTURE and z >= 8
+
+
+def _vocabularies(ns: Mapping[str, Any]) -> list[tuple[str, dict[str, int]]]:
+    """(name, word -> index) of every vocabulary in the namespace: word -> index and
+    index -> word dicts, lists (or arrays) of words, a Keras Tokenizer's ``word_index`` (named
+    ``<tokenizer>.word_index``)."""
+    found = []
+    for name, value in list(ns.items()):
+        if name.startswith("_") or type(value).__module__.startswith("gensim"):
+            continue
+        if hasattr(value, "word_index") and isinstance(value.word_index, dict):
+            value, name = value.word_index, f"{name}.word_index"
+        index: dict[str, int] = {}
+        if isinstance(value, dict) and len(value) >= 2:
+            keys, values = list(value), list(value.values())
+            if all(isinstance(k, str) for k in keys) and all(_is_index(v) for v in values):
+                index = {k: int(v) for k, v in value.items()}
+            elif all(_is_index(k) for k in keys) and all(isinstance(v, str) for v in values):
+                index = {v: int(k) for k, v in value.items()}
+        elif isinstance(value, (list, tuple)) and len(value) >= 2 and \
+                all(isinstance(w, str) for w in value):
+            index = {w: i for i, w in enumerate(value)}
+        elif isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "U" \
+                and len(value) >= 2:
+            index = {str(w): i for i, w in enumerate(value)}
+        if len(index) >= 2 and len(set(index.values())) == len(index):
+            found.append((name, index))
+    return found
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
+
+
+def _row_words(index: Mapping[str, int], rows: int, tokenizer: bool = False) -> list[str] | None:
+    """The word of each of ``rows`` rows, when the vocabulary gives a word to all of them but
+    two at most (a padding row, an out-of-vocabulary row) and has no more words; else None. A
+    Keras ``tokenizer`` keeps every word in ``word_index`` while its matrix may have only
+    ``num_words`` rows: the words beyond are left out."""
+    if rows < 2 or not tokenizer and len(index) > rows:
+        return None
+    words = [""] * rows
+    for word, i in index.items():
+        if i < rows:
+            words[i] = word
+    return words if _covered(words) >= rows - 2 else None
+
+
+def _covered(words: list[str]) -> int:
+    return sum(1 for w in words if w)
+
+
+def _matrices(ns: Mapping[str, Any]):
+    """(where, float32 matrix, framework, model) of every embedding matrix in the namespace:
+    each Embedding layer of a Keras model or torch module (or on its own), each 2-D float array
+    or tensor whose columns are fewer than its rows (a word vector per row)."""
+    for name, value in list(ns.items()):
+        if name.startswith("_") or type(value).__module__.startswith("gensim"):
+            continue
+        if checks._is_keras_model(value) or type(value).__name__ == "Embedding" and \
+                hasattr(value, "get_weights"):
+            layers = _keras_embeddings(value)
+            for layer in layers:
+                where = f"`{name}` (layer `{layer.name}`)" if layer is not value else f"`{name}`"
+                yield where, np.asarray(layer.get_weights()[0], "float32"), "keras", \
+                    value if checks._is_keras_model(value) else None
+        elif checks._is_torch_module(value):
+            if _inside_another(value, ns):
+                continue
+            for part, module in value.named_modules():
+                if type(module).__name__ in ("Embedding", "EmbeddingBag"):
+                    where = f"`{name}` (`{part}`)" if part else f"`{name}`"
+                    yield where, module.weight.detach().cpu().numpy().astype("float32"), \
+                        "torch", value
+        elif isinstance(value, np.ndarray) or checks._is_tensor(value):
+            try:
+                array = checks.as_numpy(value, name)
+            except (MissingObject, TypeError, ValueError):
+                continue
+            if array.ndim == 2 and array.dtype.kind == "f" and 2 <= array.shape[1] < array.shape[0]:
+                yield f"`{name}`", array.astype("float32"), "numpy", None
+
+
+def _keras_embeddings(value: Any) -> list[Any]:
+    if type(value).__name__ == "Embedding":
+        return [value] if value.get_weights() else []
+    found = []
+    for layer in getattr(value, "layers", []):
+        found += _keras_embeddings(layer)
+    return found
+
+
+def _training_of(model: Any, ns: Mapping[str, Any]) -> tuple[int, str]:
+    """(optimizer steps, optimizer class) of a Keras model or torch module, as
+    :func:`find_model` counts them."""
+    if checks._is_keras_model(model):
+        optimizer = getattr(model, "optimizer", None)
+        steps = 0
+        if optimizer is not None and getattr(optimizer, "built", True):
+            try:
+                steps = int(np.asarray(optimizer.iterations))
+            except (AttributeError, TypeError, ValueError):
+                steps = 0
+        return steps, type(optimizer).__name__ if optimizer is not None else ""
+    return _torch_training(model, ns)
+
+
+def corpus_of(words: Sequence[str]) -> dict[str, Any]:
+    """The corpus of the data registry (``bbc-news``, ``kjv``) a notebook's vocabulary was
+    built from, when it is one: nearly all its words (of letters only) occur in it and its word
+    groups (:data:`checks.NEIGHBOUR_GROUPS`) are in the vocabulary. ``{"corpus": name or "",
+    "coverage": {corpus: share of the words found in it}}``."""
+    vocabulary = {w.lower() for w in words if re.fullmatch(r"[A-Za-z]+", w or "")}
+    coverage = {}
+    for corpus, groups in checks.NEIGHBOUR_GROUPS.items():
+        known = _corpus_words(corpus)
+        share = len(vocabulary & known) / max(1, len(vocabulary))
+        present = sum(1 for members in groups.values() if len(vocabulary & set(members)) >= 2)
+        coverage[corpus] = (round(share, 4), present / len(groups))
+    fits = [c for c, (share, groups) in coverage.items() if share >= 0.8 and groups >= 2 / 3]
+    return {"corpus": max(fits, key=lambda c: coverage[c][0]) if fits else "",
+            "coverage": {c: share for c, (share, _) in coverage.items()}}
+
+
+def neighbour_scores(matrix: np.ndarray, words: Sequence[str]) -> dict[str, Any]:
+    """The grader's neighbour quality (:func:`checks.neighbour_quality`, averaged over the word
+    groups of the corpus) of embeddings whose row ``i`` is ``words[i]``, for the registry corpus
+    their vocabulary was built from (:func:`corpus_of`): ``{"corpus", "coverage", "quality"
+    (per group), "score", "threshold"}``; without ``quality`` when the corpus is none of them."""
+    import dlkit.experiments as registry
+
+    found = corpus_of(words)
+    if not found["corpus"]:
+        return found
+    # neighbour_quality never counts row 0 (the starter's padding): a row of nothing goes first
+    matrix = np.vstack([np.zeros((1, np.shape(matrix)[1]), "float32"), np.asarray(matrix)])
+    quality = checks.neighbour_quality(matrix, ["", *words], checks.NEIGHBOUR_GROUPS[found["corpus"]])
+    name = f"neighbour_quality_{found['corpus'].replace('-', '_')}"
+    return {**found, "quality": quality, "score": float(np.mean(list(quality.values()))),
+            "threshold": registry.threshold("exp5-cbow", name)}
+
+
+_CORPUS_WORDS: dict[str, set[str]] = {}
+
+
+def _corpus_words(corpus: str) -> set[str]:
+    if corpus not in _CORPUS_WORDS:
+        from dlkit.data import load_bbc_news, load_kjv
+
+        text = " ".join(load_bbc_news()[0]) if corpus == "bbc-news" else load_kjv()
+        _CORPUS_WORDS[corpus] = set(re.findall(r"[a-z]+", text.lower()))
+    return _CORPUS_WORDS[corpus]
+
+
+__all__ = ["AUTOENCODER_INPUTS", "DIGITS", "IMAGES", "TRAINED_STRUCTURE", "Criterion", "Found",
+           "FoundEmbedding", "FreeFormRubric", "anomaly_data", "anomaly_scores",
+           "classifier_scores", "corpus_of", "criterion_cells", "exportable_torch",
+           "find_embedding", "find_model", "find_number", "graded_free_form", "image_set_of",
+           "layers", "load_rubric", "looks_trained", "neighbour_scores", "outputs",
+           "parameter_count",
+           "row_structure"]

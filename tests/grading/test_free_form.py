@@ -299,3 +299,113 @@ def test_a_subclass_of_keras_model_is_found_by_the_shape_it_was_built_with():
         "autoencoder", (140,), (140,), 2)
     rebuilt = checks.rebuilt_keras_model(found.model, "autoencoder")  # what the export saves
     assert np.allclose(rebuilt(X[:4, :140]), autoencoder(X[:4, :140]), atol=1e-6)
+
+
+# --------------------------------------------------------------------------- embeddings (Exp 5)
+
+WORDS = [f"w{i}" for i in range(1, 40)]
+
+
+def _structured(rows, dim=8, seed=0):
+    """Rows that share directions, as trained embeddings do (a random draw does not)."""
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(size=(rows, 2)) @ rng.normal(size=(2, dim))
+    return (shared + 0.1 * rng.normal(size=(rows, dim))).astype("float32")
+
+
+class Tokenizer:  # what the finder reads of a Keras Tokenizer
+    def __init__(self, words):
+        self.word_index = {w: i for i, w in enumerate(words, start=1)}
+
+
+def test_a_keras_embedding_is_found_with_its_tokenizer_and_the_trained_one_wins():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    vocab_size = len(WORDS) + 1  # Tokenizer indices start at 1; row 0 is the padding
+
+    def cbow():
+        return keras.Sequential([keras.Input((4,)), keras.layers.Embedding(vocab_size, 8),
+                                 keras.layers.GlobalAveragePooling1D(),
+                                 keras.layers.Dense(vocab_size, activation="softmax")])
+
+    model, decoy = cbow(), cbow()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    contexts = np.random.default_rng(0).integers(1, vocab_size, (64, 4))
+    model.fit(contexts, contexts[:, 0], epochs=2, batch_size=32, verbose=0)
+    embeddings = model.layers[0].get_weights()[0]  # a copy: the same matrix
+    ns = {"decoy": decoy, "tokenizer": Tokenizer(WORDS), "model": model, "embeddings": embeddings,
+          "contexts": contexts, "flat": np.zeros((vocab_size, 3))}
+    found = free_form.find_embedding(ns)
+    assert found.name.startswith("`model` (layer `embedding")
+    assert found.vocabulary == "tokenizer.word_index" and found.framework == "keras"
+    assert found.words[:3] == ["", "w1", "w2"] and found.steps == 4 and found.optimizer == "Adam"
+    assert np.array_equal(found.matrix, embeddings)
+    assert [o.split(" ")[0] for o in found.others] == ["`decoy`", "`flat`"]
+
+
+def test_a_tokenizer_s_word_index_fits_a_matrix_of_num_words_rows():
+    rows = free_form._row_words(Tokenizer(WORDS).word_index, 10, tokenizer=True)
+    assert rows == ["", *WORDS[:9]]
+    assert free_form._row_words({w: i for i, w in enumerate(WORDS)}, 10) is None  # not a tokenizer
+
+
+def test_a_torch_cbow_s_input_embeddings_are_found_by_its_index_to_word_dict():
+    import torch
+    from torch import nn
+
+    class CBOW(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embeddings, self.out = nn.Embedding(len(WORDS), 8), nn.Embedding(len(WORDS), 8)
+
+        def forward(self, context, words):
+            return (self.out(words) * self.embeddings(context).mean(1, keepdim=True)).sum(2)
+
+    net = CBOW()
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+    loss = net(torch.randint(0, len(WORDS), (16, 4)), torch.randint(0, len(WORDS), (16, 1))).sum()
+    loss.backward()
+    optimizer.step()
+    ns = {"idx2word": dict(enumerate(WORDS)), "net": net, "optimizer": optimizer,
+          "layer": net.embeddings}
+    found = free_form.find_embedding(ns)
+    assert (found.name, found.vocabulary, found.steps, found.optimizer) == (
+        "`net` (`embeddings`)", "idx2word", 1, "Adam")
+    assert found.words == WORDS and found.others == ["`net` (`out`)"]
+
+
+def test_a_numpy_matrix_that_is_no_random_draw_wins_over_its_initial_state():
+    initial = np.random.default_rng(1).uniform(-0.5, 0.5, (len(WORDS), 8)).astype("float32")
+    trained = _structured(len(WORDS))
+    assert free_form.looks_trained(trained) and not free_form.looks_trained(initial)
+    assert free_form.row_structure(initial)[0] < 1.3 < free_form.row_structure(trained)[0]
+    found = free_form.find_embedding({"vocab": WORDS, "W1": trained, "W_init": initial})
+    assert (found.name, found.framework, found.others) == ("`W1`", "numpy", ["`W_init`"])
+    # random draws of any scale and shape stay near 1.0
+    for rows, dim in ((10, 50), (87, 10), (2000, 100)):
+        draw = np.random.default_rng(rows).normal(0, 3, (rows, dim))
+        assert not free_form.looks_trained(draw), (rows, dim, free_form.row_structure(draw))
+
+
+def test_no_matrix_with_a_vocabulary_is_a_missing_object_that_says_what_was_found():
+    with pytest.raises(MissingObject, match=r"matrices `W` \(50x8\); vocabularies `vocab` \(39 words\)"):
+        free_form.find_embedding({"W": np.ones((50, 8)), "vocab": WORDS, "ids": np.ones((39, 2), int)})
+    with pytest.raises(MissingObject, match="no embedding matrix; no vocabulary"):
+        free_form.find_embedding({"x": 1})
+
+
+def test_neighbour_quality_is_measured_where_the_vocabulary_is_a_registry_corpus():
+    groups = checks.NEIGHBOUR_GROUPS["kjv"]
+    words = [w for members in groups.values() for w in members] + \
+        ["lord", "israel", "king", "people", "house", "god", "day", "came", "land", "children"]
+    rng = np.random.default_rng(0)
+    directions = {name: rng.normal(size=16) for name in groups}
+    matrix = np.stack([directions[g] + 0.3 * rng.normal(size=16) if (g := next(
+        (n for n, m in groups.items() if w in m), None)) else rng.normal(size=16) for w in words])
+    scores = free_form.neighbour_scores(matrix, words)
+    assert scores["corpus"] == "kjv" and scores["score"] > 0.9 and scores["threshold"] == 0.25
+    toy = free_form.neighbour_scores(matrix[:12], ["deep", "learning", "neural", "network", "word",
+                                                   "vector", "model", "layer", "softmax", "data",
+                                                   "training", "context"])
+    assert toy["corpus"] == "" and "quality" not in toy and toy["coverage"]["bbc-news"] > 0.5

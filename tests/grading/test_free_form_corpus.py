@@ -1,7 +1,8 @@
 """The free-form corpus graded through the real path (sandbox, extract, judge): each notebook of
 tests/fixtures/free_form gets the status and the criteria verdicts tests/fixtures/free_form/
 expected.yml gives it. The ECG and credit-card notebooks read the college's files, generated
-in their layout, imported with `dlkit data import` and mounted by the dataset map."""
+in their layout, imported with `dlkit data import` and mounted by the dataset map; Experiment 5's
+Bible is the data registry's, mounted where the notebook reads it."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def test_a_free_form_notebook_gets_its_expected_verdicts(name, tmp_path, monkeyp
         monkeypatch.setenv("DLKIT_DATA", str(request.getfixturevalue("pack_cache")))
     task = GradingTask(0, experiment.id, (CORPUS / name).read_bytes(),
                        Limits(seconds=experiment.time_limit, memory_bytes=6 * 2**30, wall_factor=6),
-                       datasets=tuple((expected.get("pack") or {}).items()), free_form=True)
+                       datasets=tuple({**(expected.get("pack") or {}),
+                                       **(expected.get("datasets") or {})}.items()), free_form=True)
     started = time.monotonic()
     outcome = run_task(task, tmp_path / "work", slot="cpu")
     got = {r["question"]: r["passed"] for r in outcome.results}
