@@ -548,6 +548,16 @@ def _results(plan: list[PlannedTest], judged: dict, starter: dict[str, int],
     return results
 
 
+def _zeros_of(task: GradingTask, message: str) -> list[dict]:
+    """Zero marks under the task's own plan (the free-form criteria for a free-form task); none
+    when even the plan cannot be read (an unknown experiment, a rubric gone wrong)."""
+    try:
+        return _zero(_plan(get_experiment(task.experiment), task.free_form), message)
+    except Exception:  # noqa: BLE001 - the run already failed: record it with what there is
+        log.exception("no plan for submission %d", task.submission_id)
+        return []
+
+
 def _zero(plan: list[PlannedTest], message: str) -> list[dict]:
     return [{"question": t.question, "test": t.index, "hidden": t.hidden, "points": 0.0,
              "max_points": t.points, "passed": False, "message": message} for t in plan]
@@ -574,9 +584,11 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
     this machine's pool). ``free_form``: grade on the free-form rubric (default: the rubric's
     ``free_form`` switch). ``timeout``: CPU seconds (default: the experiment's limit);
     ``wall_factor``: the wall-clock backstop, as a multiple of it."""
+    from dlkit.grading.free_form import graded_free_form
+
     experiment = get_experiment(experiment_id)
     course = course.resolve()
-    plan = _plan(experiment)
+    plan = _plan(experiment, graded_free_form(experiment) if free_form is None else free_form)
     gradebook.note_experiment(experiment.id, experiment.number, experiment.title,
                               sum(t.points for t in plan))
     submissions = gradebook.latest_submissions(experiment.id)
@@ -639,7 +651,7 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
     if not executor.isolated:
         log.warning("grading WITHOUT isolation: %s", executor.sandbox_kind)
     started = time.monotonic()
-    futures: dict[Future, Submission] = {}
+    futures: dict[Future, tuple[Submission, GradingTask]] = {}
     try:
         for submission in submissions:
             if not gradebook.claim(submission.id, owner, stale=stale):
@@ -652,20 +664,19 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
                                datasets=as_pairs(datasets),
                                free_form=graded_free_form(experiment) if free_form is None
                                else free_form)
-            futures[executor.submit(task)] = submission
+            futures[executor.submit(task)] = submission, task
         with tqdm(total=len(futures), desc=desc, unit="nb", disable=not progress,
                   file=sys.stderr) as bar:
             failures = 0
             for future in as_completed(futures):
-                submission = futures.pop(future)
+                submission, task = futures.pop(future)
                 try:
                     outcome = future.result()
                 except Exception as exc:  # noqa: BLE001 - the executor itself failed this run
                     log.error("could not grade submission %d: %s", submission.id, exc)
                     outcome = Outcome("sandbox error", f"the grader failed: {exc}"[:500], 0.0,
                                       "?", executor.sandbox_kind,
-                                      _zero(_plan(get_experiment(submission.experiment)),
-                                            "the grader could not run your notebook"))
+                                      _zeros_of(task, "the grader could not run your notebook"))
                 store_outcome(course, submission, outcome)
                 record_run(gradebook, submission.id, outcome)
                 summary.graded += 1
@@ -675,7 +686,7 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
                 bar.set_postfix(failures=failures)
                 bar.update()
     finally:
-        for future, submission in futures.items():  # interrupted: give the rest back
+        for future, (submission, _) in futures.items():  # interrupted: give the rest back
             future.cancel()
             gradebook.unclaim(submission.id, owner)
     summary.seconds = time.monotonic() - started

@@ -409,3 +409,51 @@ def test_neighbour_quality_is_measured_where_the_vocabulary_is_a_registry_corpus
                                                    "vector", "model", "layer", "softmax", "data",
                                                    "training", "context"])
     assert toy["corpus"] == "" and "quality" not in toy and toy["coverage"]["bbc-news"] > 0.5
+
+
+class FailingExecutor:
+    """An executor whose every run fails (a worker lost, a broken pool): the coordinator records
+    zeros for it."""
+
+    sandbox_kind, isolated, gpus = "fake", True, 0
+
+    def __init__(self):
+        self.tasks = []
+
+    def submit(self, task):
+        from concurrent.futures import Future
+
+        self.tasks.append(task)
+        future = Future()
+        future.set_exception(RuntimeError("worker lost"))
+        return future
+
+    def close(self):
+        pass
+
+
+def test_a_failed_free_form_run_gets_zeros_under_the_free_form_criteria(tmp_path):
+    from pathlib import Path
+
+    from dlkit.collect import collect
+    from dlkit.gradebook import ExperimentRow, Gradebook
+    from dlkit.grading.grade import current_runs, grade_experiment
+
+    inbox, course = tmp_path / "inbox", tmp_path / "course"
+    inbox.mkdir()
+    corpus = Path(__file__).parents[1] / "fixtures" / "free_form" / "exp2-feedforward"
+    (inbox / "41001_lab2.ipynb").write_bytes((corpus / "sklearn_mlp.ipynb").read_bytes())
+    gradebook = Gradebook.open(course)
+    collect("exp2-feedforward", inbox, course=course, gradebook=gradebook)
+    executor = FailingExecutor()
+    summary = grade_experiment("exp2-feedforward", course=course, gradebook=gradebook,
+                               executor=executor, free_form=True, progress=False)
+    assert summary.statuses == {"sandbox error": 1} and executor.tasks[0].free_form
+    (run,) = current_runs(gradebook, "exp2-feedforward")
+    with gradebook.session() as s:
+        run = s.merge(run)
+        assert {r.question: r.max_points for r in run.results} == {
+            "architecture": 3, "optimizer": 2, "training": 2, "test_accuracy": 4}
+        assert run.score == 0 and run.max_score == 11 and "worker lost" in run.reason
+        assert s.get(ExperimentRow, "exp2-feedforward").auto_points == 11
+    gradebook.engine.dispose()
