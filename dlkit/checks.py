@@ -287,16 +287,29 @@ def _held_out(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def assert_not_fitted_to_test(on_test: float, on_held_out: float, gap: float,
-                              what: str = "accuracy") -> None:
+                              what: str = "accuracy", *, kept_back: bool = True,
+                              data: str = "") -> None:
     """A model that never saw the test set scores about the same on it as on the held-out
-    training images; one that scores far better on the test set was trained on it."""
+    training images; one that scores far better on the test set was trained on it.
+
+    ``kept_back``: the starter keeps those images out of the student's training data. A
+    free-form notebook (``kept_back=False``) loads the whole training set, so it has usually
+    trained on them: it should do at least as well there, and the message says so."""
     from dlkit.data import HELD_OUT
 
+    test = f"the {data} test set" if data else "the test set"
+    if kept_back:
+        other = f"{HELD_OUT:,} training images the notebook keeps back"
+        rule = f"a model that never saw the test set differs by at most {gap}"
+    else:
+        other = (f"{HELD_OUT:,} images of the {data + ' ' if data else ''}training set, the last "
+                 "ones, which a notebook that trains on the training set has trained on")
+        rule = (f"a model trained on the training set does as well on them as on the test set, "
+                f"or at most {gap} worse")
     assert on_test - on_held_out <= gap, (
-        f"{what} measured by the grader: {on_test:.4f} on the test set but {on_held_out:.4f} on "
-        f"{HELD_OUT:,} training images the notebook keeps back ({on_test - on_held_out:.4f} "
-        f"higher on the test set; a model that never saw the test set differs by at most {gap}): "
-        "the model has seen the test set. Train on the training data only")
+        f"{what} measured by the grader: {on_test:.4f} on {test} but {on_held_out:.4f} on "
+        f"{other} ({on_test - on_held_out:.4f} higher on the test set; {rule}): the model has "
+        "seen the test set. Train on the training data only")
 
 
 def reconstruction_errors(model: Any, x: np.ndarray) -> np.ndarray:

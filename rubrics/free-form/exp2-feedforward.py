@@ -79,7 +79,7 @@ def extract(ns):
 def judge(data):
     scores = free_form.classifier_scores(data["model"], data["found"]["input_shape"])
     accuracy, held_out = scores["accuracy"], scores["held_out"]
-    checks.assert_not_fitted_to_test(accuracy, held_out, dlkit_experiments.threshold("exp2-feedforward", "held_out_gap"))
+    checks.assert_not_fitted_to_test(accuracy, held_out, dlkit_experiments.threshold("exp2-feedforward", "held_out_gap"), kept_back=False, data=scores["data"])
     least = dlkit_experiments.threshold("exp2-feedforward", "test_accuracy")
     assert accuracy >= least, f"test accuracy of `{data['found']['name']}` measured by the grader on the MNIST test set (inputs {scores['scaling']}): {accuracy:.4f}; it must reach {least}"
     return {"test accuracy (grader)": accuracy, "held-out accuracy (grader)": held_out}

@@ -64,7 +64,7 @@ def judge(data):
     shape = data["found"]["input_shape"]
     scores = free_form.classifier_scores(data["model"], shape)
     accuracy, held_out = scores["accuracy"], scores["held_out"]
-    checks.assert_not_fitted_to_test(accuracy, held_out, dlkit_experiments.threshold("exp3-image-classifier", "held_out_gap"))
+    checks.assert_not_fitted_to_test(accuracy, held_out, dlkit_experiments.threshold("exp3-image-classifier", "held_out_gap"), kept_back=False, data=scores["data"])
     least = dlkit_experiments.threshold("exp3-image-classifier", f"test_accuracy_{free_form.image_set_of(shape)}")
     assert accuracy >= least, f"test accuracy of `{data['found']['name']}` measured by the grader on the {scores['data']} test set (inputs {scores['scaling']}): {accuracy:.4f}; it must reach {least}"
     return {"test accuracy (grader)": accuracy, "held-out accuracy (grader)": held_out}

@@ -457,3 +457,20 @@ def test_a_failed_free_form_run_gets_zeros_under_the_free_form_criteria(tmp_path
         assert run.score == 0 and run.max_score == 11 and "worker lost" in run.reason
         assert s.get(ExperimentRow, "exp2-feedforward").auto_points == 11
     gradebook.engine.dispose()
+
+
+def test_a_free_form_notebook_is_not_told_of_images_it_keeps_back():
+    with pytest.raises(AssertionError) as starter:
+        checks.assert_not_fitted_to_test(1.0, 0.96, 0.01)
+    assert "the notebook keeps back" in str(starter.value)
+    with pytest.raises(AssertionError) as free:
+        checks.assert_not_fitted_to_test(1.0, 0.96, 0.01, kept_back=False, data="MNIST")
+    words = str(free.value)
+    assert "keeps back" not in words
+    assert ("1.0000 on the MNIST test set but 0.9600 on 5,000 images of the MNIST training set, the "
+            "last ones, which a notebook that trains on the training set has trained on") in words
+    # every free-form criterion that compares with those images says so
+    for experiment_id in FREE_FORM:
+        text = free_form.rubric_path(EXPERIMENTS[experiment_id].root, experiment_id).read_text()
+        calls = [line for line in text.splitlines() if "assert_not_fitted_to_test(" in line]
+        assert all("kept_back=False" in line for line in calls), experiment_id
