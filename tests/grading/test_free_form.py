@@ -474,3 +474,44 @@ def test_a_free_form_notebook_is_not_told_of_images_it_keeps_back():
         text = free_form.rubric_path(EXPERIMENTS[experiment_id].root, experiment_id).read_text()
         calls = [line for line in text.splitlines() if "assert_not_fitted_to_test(" in line]
         assert all("kept_back=False" in line for line in calls), experiment_id
+
+
+def test_dlkit_grade_free_form_end_to_end_through_the_cli(tmp_path):
+    """collect, grade --free-form, feedback: a free-form Experiment 2 notebook of the corpus
+    that builds and compiles its model but never trains it (about 30 s: one sandboxed run)."""
+    import sqlite3
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from dlkit.cli import main
+
+    inbox, course = tmp_path / "inbox", tmp_path / "course"
+    inbox.mkdir()
+    corpus = Path(__file__).parents[1] / "fixtures" / "free_form" / "exp2-feedforward"
+    (inbox / "41001_assignment2.ipynb").write_bytes((corpus / "never_trains.ipynb").read_bytes())
+    runner = CliRunner()
+
+    def dlkit(*args):
+        result = runner.invoke(main, [*args, "--course", str(course)], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    dlkit("collect", "exp2-feedforward", str(inbox))
+    graded = dlkit("grade", "exp2-feedforward", "--free-form", "--gpus", "none", "--workers", "1")
+    assert "graded 1 submission(s) of exp2-feedforward" in graded and "1 graded" in graded
+    with sqlite3.connect(course / "gradebook.db") as db:
+        run = db.execute("SELECT id, status, score, max_score FROM runs WHERE current").fetchone()
+        results = dict(db.execute("SELECT question, passed FROM results WHERE run_id = ?",
+                                  (run[0],)).fetchall())
+    assert run[1:] == ("graded", 5.0, 11.0)
+    assert results == {"architecture": 1, "optimizer": 1, "training": 0, "test_accuracy": 0}
+    assert "wrote 1 feedback page(s)" in dlkit("feedback", "exp2-feedforward")
+    html = " ".join((course / "feedback" / "exp2-feedforward" / "41001.html")
+                    .read_text(encoding="utf-8").split())
+    assert "graded free-form" in html and "5 / 11" in html
+    assert ("judged automatically <strong>architecture</strong>, <strong>optimizer</strong>, "
+            "<strong>training</strong>, <strong>test_accuracy</strong>.") in html
+    assert ("Left to your instructor: <strong>data_preparation</strong> (1), "
+            "<strong>learning_curves</strong> (2), <strong>q7_fitting</strong> (2).") in html
+    assert "`model` was never trained (its optimizer took no step)" in html
