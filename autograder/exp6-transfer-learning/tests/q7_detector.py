@@ -36,12 +36,14 @@ test = {   'name': 'q7_detector',
                                                '...     for module in (cnn.conv_stem, cnn.bn1, *cnn.blocks[:n_blocks]):\n'
                                                '...         module.requires_grad_(False)\n'
                                                '>>> def extract(ns):\n'
-                                               "...     build, own_freeze = (checks.get(ns, 'build_detector'), ns.get('freeze_lower_blocks'))\n"
-                                               "...     ns['freeze_lower_blocks'] = reference_freeze\n"
+                                               "...     build = checks.get(ns, 'build_detector')\n"
+                                               "...     names = getattr(build, '__globals__', ns)\n"
+                                               "...     own_freeze = names.get('freeze_lower_blocks')\n"
+                                               "...     names['freeze_lower_blocks'] = reference_freeze\n"
                                                '...     try:\n'
                                                "...         backbone = checks.call(build, '11 (with the reference freeze_lower_blocks)', 11).backbone\n"
                                                '...     finally:\n'
-                                               "...         ns['freeze_lower_blocks'] = own_freeze\n"
+                                               "...         names['freeze_lower_blocks'] = own_freeze\n"
                                                '...     first_conv = next((m for m in backbone.modules() if isinstance(m, torch.nn.Conv2d)))\n'
                                                "...     return {'blocks': int(checks.get(ns, 'DET_BLOCKS')), 'freeze': int(checks.get(ns, 'DET_FREEZE_BLOCKS')), 'frozen': sum((p.numel() for p in "
                                                "backbone.parameters() if not p.requires_grad)), 'trainable': sum((p.numel() for p in backbone.parameters() if p.requires_grad)), 'first_conv': "
