@@ -12,7 +12,10 @@ the master's tests. Those are ordinary tests (``extract``/``judge``, :mod:`dlkit
   took steps: Keras counts them; a torch optimizer holding the module's parameters keeps state,
   or its parameters carry gradients), then the one trained for more epochs (its ``History``),
   more steps, defined later;
-- :func:`find_number`: a number named like the brief's (``threshold``, ``thresh``).
+- :func:`find_number`: a number named like the brief's (``threshold``, ``thresh``);
+- :func:`find_embedding` (Experiment 5): the embedding matrix whose rows match a vocabulary of
+  the notebook, never a library's (gensim); the one that is no random draw
+  (:func:`looks_trained`), then the one whose model took optimizer steps.
 
 The rubric's ``free_form_rubric`` gives each criterion's points (``auto``) and names what is
 left to the instructor (``manual``: marked with ``dlkit gradebook set``); the feedback page says
@@ -606,8 +609,8 @@ def looks_trained(matrix: np.ndarray) -> bool:
 
 def _vocabularies(ns: Mapping[str, Any]) -> list[tuple[str, dict[str, int]]]:
     """(name, word -> index) of every vocabulary in the namespace: word -> index and
-    index -> word dicts, lists (or arrays) of words, a Keras Tokenizer's ``word_index`` (named
-    ``<tokenizer>.word_index``)."""
+    index -> word dicts, lists (or arrays) of distinct words (not a text's tokens), a Keras
+    Tokenizer's ``word_index`` (named ``<tokenizer>.word_index``)."""
     found = []
     for name, value in list(ns.items()):
         if name.startswith("_") or type(value).__module__.startswith("gensim"):
@@ -622,10 +625,10 @@ def _vocabularies(ns: Mapping[str, Any]) -> list[tuple[str, dict[str, int]]]:
             elif all(_is_index(k) for k in keys) and all(isinstance(v, str) for v in values):
                 index = {v: int(k) for k, v in value.items()}
         elif isinstance(value, (list, tuple)) and len(value) >= 2 and \
-                all(isinstance(w, str) for w in value):
+                all(isinstance(w, str) for w in value) and len(set(value)) == len(value):
             index = {w: i for i, w in enumerate(value)}
         elif isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind == "U" \
-                and len(value) >= 2:
+                and 2 <= len(value) == len(set(value.tolist())):
             index = {str(w): i for i, w in enumerate(value)}
         if len(index) >= 2 and len(set(index.values())) == len(index):
             found.append((name, index))

@@ -390,7 +390,8 @@ def test_a_numpy_matrix_that_is_no_random_draw_wins_over_its_initial_state():
 
 def test_no_matrix_with_a_vocabulary_is_a_missing_object_that_says_what_was_found():
     with pytest.raises(MissingObject, match=r"matrices `W` \(50x8\); vocabularies `vocab` \(39 words\)"):
-        free_form.find_embedding({"W": np.ones((50, 8)), "vocab": WORDS, "ids": np.ones((39, 2), int)})
+        free_form.find_embedding({"W": np.ones((50, 8)), "vocab": WORDS, "ids": np.ones((39, 2), int),
+                                  "tokens": WORDS + WORDS})  # a text's tokens are no vocabulary
     with pytest.raises(MissingObject, match="no embedding matrix; no vocabulary"):
         free_form.find_embedding({"x": 1})
 
