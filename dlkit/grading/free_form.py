@@ -12,6 +12,8 @@ the master's tests. Those are ordinary tests (``extract``/``judge``, :mod:`dlkit
   took steps: Keras counts them; a torch optimizer holding the module's parameters keeps state,
   or its parameters carry gradients), then the one trained for more epochs (its ``History``),
   more steps, defined later;
+- :func:`image_folder_classes` (Experiment 6): the numbers of classes of the image folders the
+  college imported (Caltech-101's ``101_ObjectCategories``), which the classifier must give;
 - :func:`find_number`: a number named like the brief's (``threshold``, ``thresh``);
 - :func:`find_embedding` (Experiment 5): the embedding matrix whose rows match a vocabulary of
   the notebook, never a library's (gensim); the one that is no random draw
@@ -135,12 +137,13 @@ class Found:
 
 
 def find_model(ns: Mapping[str, Any], inputs: Sequence[tuple[int, ...]] | None,
-               outputs: int | str | None, what: str, framework: str = "") -> Found:
+               outputs: int | str | Sequence[int] | None, what: str, framework: str = "") -> Found:
     """The graded model of a free-form notebook: a Keras model or torch module in ``ns`` whose
     per-example input shape is one of ``inputs`` (None: any image, ``(h, w, 3)``/``(3, h, w)``)
     and whose output has ``outputs`` values (``"same"``: its input's size, an autoencoder; None:
-    two or more classes). The trained one wins (see the module's docstring). ``what`` names the
-    model in the message when none fits; ``framework`` ("keras", "torch") keeps only its models."""
+    two or more classes; a list of numbers: colour images in, one of those numbers of classes).
+    The trained one wins (see the module's docstring). ``what`` names the model in the message
+    when none fits; ``framework`` ("keras", "torch") keeps only its models."""
     fits, seen = [], []
     for name, value in list(ns.items()):
         if name.startswith("_"):
@@ -272,12 +275,14 @@ def _torch_training(module: Any, ns: Mapping[str, Any]) -> tuple[int, str]:
     return int(any(p.grad is not None for p in module.parameters())), ""
 
 
-def _gives(found: Found, outputs: int | str | None) -> bool:
+def _gives(found: Found, outputs: int | str | Sequence[int] | None) -> bool:
     size = int(np.prod(found.output_shape)) if found.output_shape else 0
     if outputs == "same":
         return found.output_shape == found.input_shape or size == int(np.prod(found.input_shape))
     if outputs is None:
         return len(found.output_shape) == 1 and size >= 2 and len(found.input_shape) == 3
+    if not isinstance(outputs, int):  # colour images in, one of these numbers of classes out
+        return len(found.input_shape) == 3 and found.output_shape in [(n,) for n in outputs]
     return found.output_shape == (outputs,)
 
 
@@ -404,6 +409,116 @@ def _accuracy(model: Any, x: np.ndarray, y: np.ndarray, input_shape: Sequence[in
         x = x.transpose(0, 3, 1, 2)
     predicted = outputs(model, x.reshape((len(x), *input_shape))).argmax(axis=1)
     return float((predicted == y).mean())
+
+
+# --------------------------------------------------------------------------- image folders (Exp 6)
+
+_IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], "float32")
+_IMAGENET_STD = np.array([0.229, 0.224, 0.225], "float32")
+_CAFFE_MEAN = np.array([103.939, 116.779, 123.68], "float32")  # BGR, as keras.applications'
+#: How students prepare colour images (0-255, RGB, channels last here) for a pretrained
+#: backbone: the grader tries each and keeps the best, as with :data:`SCALINGS`.
+IMAGE_SCALINGS = {
+    "x / 255": lambda x: x / 255.0,
+    "ImageNet normalisation ((x / 255 - mean) / std)": lambda x: (x / 255.0 - _IMAGENET_MEAN) / _IMAGENET_STD,
+    "Keras VGG16/ResNet50 preprocess_input (BGR, ImageNet mean subtracted)":
+        lambda x: x[..., ::-1] - _CAFFE_MEAN,
+    "x / 127.5 - 1": lambda x: x / 127.5 - 1.0,
+    "x (0-255)": lambda x: x,
+}
+#: The grader's own sample of an image folder: this many images in all at most, at least 2 and
+#: at most 10 a class, drawn with a fixed seed (the same images at every regrade).
+IMAGE_SAMPLE = 300
+
+
+@dataclass(frozen=True)
+class ImageFolder:
+    """An imported image set of one folder per class; ``labellings``: its class lists as
+    notebooks number them (sorted names, as Keras' ``image_dataset_from_directory`` and
+    torchvision's ``ImageFolder`` do; Caltech-101 with or without ``BACKGROUND_Google``)."""
+
+    name: str
+    path: Path
+    labellings: tuple[tuple[str, ...], ...]
+
+
+def image_folders(root: Path | None = None) -> list[ImageFolder]:
+    """The image-class folders imported from the college's pack (``dlkit data import``)."""
+    from dlkit.data.pack import imported_entries
+
+    found = []
+    for entry in imported_entries(root):
+        if entry.kind != "image-folders" or not entry.data.is_dir():
+            continue
+        classes = tuple(sorted(p.name for p in entry.data.iterdir()
+                               if p.is_dir() and not p.name.startswith(".")))
+        labellings = [classes]
+        without = tuple(c for c in classes if not c.lower().startswith("background"))
+        if len(without) not in (len(classes), 0):
+            labellings.append(without)
+        found.append(ImageFolder(entry.entry.name, entry.data, tuple(labellings)))
+    return found
+
+
+def image_folder_classes(root: Path | None = None) -> list[int]:
+    """The numbers of classes a classifier of the imported image folders may give."""
+    return sorted({len(classes) for folder in image_folders(root) for classes in folder.labellings})
+
+
+def image_folder_sample(folder: Path, classes: Sequence[str], size: tuple[int, int],
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The grader's sample of ``folder``: a few images of each class (fixed seed), as RGB,
+    resized (bilinear) to ``size`` (height, width), 0-255 float32, channels last; labels by
+    the classes' order."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    per_class = max(2, min(10, IMAGE_SAMPLE // max(len(classes), 1)))
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        files = sorted(p for p in (folder / name).rglob("*")
+                       if p.is_file() and not p.name.startswith("."))
+        for index in sorted(rng.permutation(len(files))[:per_class]):
+            with Image.open(files[index]) as image:
+                resized = image.convert("RGB").resize((size[1], size[0]), Image.BILINEAR)
+            images.append(np.asarray(resized, dtype="float32"))
+            labels.append(label)
+    return np.stack(images), np.array(labels)
+
+
+def image_folder_scores(model: Any, input_shape: Sequence[int | None], classes: int) -> dict[str, Any]:
+    """The grader's accuracy of a colour-image classifier of ``classes`` outputs on its own
+    sample (:func:`image_folder_sample`) of the imported image folder with that many classes, at
+    the model's input size (224x224 where it takes any), with the preparation of
+    :data:`IMAGE_SCALINGS` that suits it best. Without such a folder: {"folders": name ->
+    classes} of those imported (none: {})."""
+    folders = image_folders()
+    match = next(((f, c) for f in folders for c in f.labellings if len(c) == classes), None)
+    if match is None:
+        return {"folders": {f.name: len(f.labellings[0]) for f in folders}} if folders else {}
+    folder, names = match
+    channels_first = tuple(input_shape)[0] == 3
+    height, width = [d or 224 for d in (input_shape[1:] if channels_first else input_shape[:2])]
+    shape = (3, height, width) if channels_first else (height, width, 3)
+    x, y = image_folder_sample(folder.path, names, (height, width))
+    best: dict[str, Any] = {"data": folder.name, "images": len(y), "size": f"{height}x{width}"}
+    for words, scale in IMAGE_SCALINGS.items():
+        accuracy = _accuracy(model, scale(x).astype("float32"), y, shape)
+        if "accuracy" not in best or accuracy > best["accuracy"]:
+            best.update(accuracy=accuracy, scaling=words)
+    return best
+
+
+def free_form_threshold(experiment_id: str, name: str) -> float:
+    """A bar of a free-form criterion that the experiment registry does not hold, from the
+    rubric's ``free_form_rubric: thresholds:`` (where it is stated with how it was chosen)."""
+    from dlkit.experiments import get
+
+    experiment = get(experiment_id)
+    bars = (_rubric_yml(experiment).get(RUBRIC_KEY) or {}).get("thresholds") or {}
+    if name not in bars:
+        raise KeyError(f"{experiment.rubric}: {RUBRIC_KEY} has no threshold {name!r}")
+    return float(bars[name])
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,127 @@ def test_layers_describe_a_frozen_backbone_and_its_head():
         ("Dense", True, None), ("Dense", True, None)]
 
 
+# --------------------------------------------------------------------------- Experiment 6's images
+
+#: Three classes told apart by their colour (sorted names, as notebooks number them): red,
+#: blue, green; the channel each class's colour is strongest in.
+COLOURS = {"accordion": 0, "airplanes": 2, "anchor": 1}
+
+
+def _image_pack(folder, images=4, side=12):
+    """A Caltech-101-style folder of generated PNGs, one folder per class."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    top = folder / "101_ObjectCategories"
+    for name, channel in COLOURS.items():
+        (top / name).mkdir(parents=True)
+        for i in range(images):
+            pixels = rng.integers(0, 90, (side, side, 3))
+            pixels[..., channel] += 150
+            Image.fromarray(pixels.astype("uint8")).save(top / name / f"image_{i + 1:04d}.png")
+    return folder
+
+
+def _run_criterion(experiment_id, criterion, ns):
+    """A free-form criterion's extract half on ``ns``, then its judge half on what it returned
+    (no sandbox, no export)."""
+    from dlkit.grading.grade import free_form_plan
+
+    test = next(t for t in free_form_plan(EXPERIMENTS[experiment_id]) if t.question == criterion)
+    scope = dict(ns)
+    exec(test.extract, scope)  # noqa: S102 - the rubric's own code
+    data = scope["extract"](scope)
+    judging: dict = {}
+    exec(test.judge, judging)  # noqa: S102
+    return judging["judge"](data)
+
+
+def _colour_weights(order):
+    """A 3x3 kernel that maps the mean of each colour channel to the class ``order`` gives it."""
+    kernel = np.zeros((3, 3), "float32")
+    for name, channel in COLOURS.items():
+        kernel[channel, order.index(name)] = 10.0
+    return kernel
+
+
+def _keras_colour_classifier(order):
+    import keras
+
+    backbone = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Conv2D(3, 1, use_bias=False)],
+                                name="backbone")
+    backbone.layers[0].set_weights([np.eye(3, dtype="float32").reshape(1, 1, 3, 3)])
+    backbone.trainable = False
+    model = keras.Sequential([backbone, keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.layers[-1].set_weights([_colour_weights(order), np.zeros(3, "float32")])
+    return model
+
+
+def test_an_imported_image_folder_gives_the_classes_and_a_fixed_sample_at_the_model_s_size(cache, tmp_path):
+    from dlkit.data.pack import import_pack
+
+    assert free_form.image_folder_classes() == []
+    assert not import_pack(_image_pack(tmp_path / "pack", images=12), progress=False).refused
+    (folder,) = free_form.image_folders()
+    assert folder.labellings == (tuple(COLOURS),) and free_form.image_folder_classes() == [3]
+    x, y = free_form.image_folder_sample(folder.path, folder.labellings[0], (20, 24))
+    assert x.shape == (30, 20, 24, 3) and x.dtype == np.float32 and list(np.bincount(y)) == [10, 10, 10]
+    again, _ = free_form.image_folder_sample(folder.path, folder.labellings[0], (20, 24))
+    assert np.array_equal(x, again)  # the same images at every regrade
+    assert [int(x[y == label].mean(axis=(0, 1, 2)).argmax()) for label in range(3)] == list(COLOURS.values())
+
+
+def test_a_keras_or_torch_classifier_is_judged_on_the_grader_s_sample_of_the_imported_folder(cache, tmp_path):
+    import torch
+    from torch import nn
+
+    from dlkit.data.pack import import_pack
+
+    import_pack(_image_pack(tmp_path / "pack"), progress=False)
+    right = _keras_colour_classifier(list(COLOURS))
+    measured = _run_criterion("exp6-transfer-learning", "test_accuracy", {"model": right})
+    assert measured == {"test accuracy (grader)": 1.0, "images (grader)": 12}
+    # a 4-class toy beside it does not hide the 3-class classifier of the college's images
+    import keras
+
+    toy = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(4)])
+    assert _run_criterion("exp6-transfer-learning", "test_accuracy", {"toy": toy, "model": right})[
+        "test accuracy (grader)"] == 1.0
+    wrong = _keras_colour_classifier(["anchor", "accordion", "airplanes"])  # classes mixed up
+    with pytest.raises(AssertionError, match=r"accuracy of `model` measured by the grader on 12 "
+                                             r"images of 101-objectcategories .*resized to 16x16.*: "
+                                             r"0\.[0-3]\d+; it must reach 0\.7"):
+        _run_criterion("exp6-transfer-learning", "test_accuracy", {"model": wrong})
+    # torch, channels first (224x224, the size it takes first), a frozen backbone
+    net = nn.Sequential(nn.Conv2d(3, 3, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 3))
+    with torch.no_grad():
+        net[0].weight.copy_(torch.eye(3).reshape(3, 3, 1, 1))
+        net[0].bias.zero_()
+        net[3].weight.copy_(torch.from_numpy(_colour_weights(list(COLOURS)).T))
+        net[3].bias.zero_()
+    net[0].requires_grad_(False)
+    assert _run_criterion("exp6-transfer-learning", "test_accuracy", {"net": net}) == {
+        "test accuracy (grader)": 1.0, "images (grader)": 12}
+
+
+def test_without_an_imported_image_folder_the_accuracy_is_left_to_the_instructor(cache, tmp_path):
+    import keras
+
+    from dlkit.data.pack import import_pack
+
+    model = _keras_colour_classifier(list(COLOURS))
+    with pytest.raises(AssertionError, match="no image folder of the college .* your instructor judges it"):
+        _run_criterion("exp6-transfer-learning", "test_accuracy", {"model": model})
+    import_pack(_image_pack(tmp_path / "pack"), progress=False)
+    five = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.GlobalAveragePooling2D(),
+                             keras.layers.Dense(5)])  # a subset of the classes, say
+    with pytest.raises(AssertionError, match=r"`five` gives 5 classes but the imported image folders "
+                                             r"have other numbers of classes \(101-objectcategories "
+                                             r"\(3 classes\)\).*your instructor judges it"):
+        _run_criterion("exp6-transfer-learning", "test_accuracy", {"five": five})
+
+
 # --------------------------------------------------------------------------- the rubrics
 
 FREE_FORM = sorted(e for e in EXPERIMENTS if free_form.load_rubric(EXPERIMENTS[e]))

@@ -1,7 +1,7 @@
 """The free-form corpus graded through the real path (sandbox, extract, judge): each notebook of
 tests/fixtures/free_form gets the status and the criteria verdicts tests/fixtures/free_form/
-expected.yml gives it. The ECG and credit-card notebooks read the college's files, generated
-in their layout, imported with `dlkit data import` and mounted by the dataset map; Experiment 5's
+expected.yml gives it. The ECG, credit-card and Caltech-101 notebooks read the college's files,
+generated in their layout, imported with `dlkit data import` and mounted by the dataset map; Experiment 5's
 Bible is the data registry's, mounted where the notebook reads it."""
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ EXPECTED = yaml.safe_load((CORPUS / "expected.yml").read_text())
 
 @pytest.fixture(scope="module")
 def pack_cache(tmp_path_factory):
-    """A data cache holding the generated ECG and credit-card files, imported."""
+    """A data cache holding the generated ECG and credit-card files and Caltech-101-style image
+    folder, imported."""
     from dlkit.data.pack import import_pack
 
     root = tmp_path_factory.mktemp("cache")
     report = import_pack(write_pack(tmp_path_factory.mktemp("pack")), root=root)
-    assert not report.refused and len(report.imported) == 2, report.lines()
+    assert not report.refused and len(report.imported) == 3, report.lines()
     return root
 
 
