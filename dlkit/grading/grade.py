@@ -176,10 +176,13 @@ def device_slots(gpus: str, workers: int | None) -> list[str]:
 
 
 def _device_env(slot: str, slots: int) -> dict[str, str]:
+    # idle OpenMP threads sleep instead of spinning: CPU time measures the work, and a run does
+    # not burn the cores another run (or its own judge) is waiting for
     if slot.startswith("gpu:"):
-        return {"CUDA_VISIBLE_DEVICES": slot[4:], "TF_FORCE_GPU_ALLOW_GROWTH": "true"}
+        return {"CUDA_VISIBLE_DEVICES": slot[4:], "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+                "OMP_WAIT_POLICY": "PASSIVE"}
     threads = str(max(1, (os.cpu_count() or 1) // slots))
-    return {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": threads,
+    return {"CUDA_VISIBLE_DEVICES": "", "OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": threads,
             "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": "1",
             "MKL_NUM_THREADS": threads}
 
@@ -208,7 +211,6 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         "HOME": str(work), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "DLKIT_DATA": str(cache_root()), "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",  # seeds, not deterministic ops
-        "OMP_WAIT_POLICY": "PASSIVE",  # idle OpenMP threads sleep: CPU time measures the work
         **_device_env(slot, slots),
     }
     extracts = json.dumps([{"id": t.id, "code": t.extract} for t in plan])
@@ -217,7 +219,7 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
     try:
         run = _run_sandboxed(sandbox, work, name, env, extracts, limits)
         outcome.cpu_seconds = run.cpu_seconds
-        outcome.timings = phase_timings(_read_json(work / "timings.json"), launched, run)
+        outcome.timings = phase_timings(_read_json(work / "timings.json") or {}, launched, run)
         record = _read_json(work / "execution.json")
         outcome.status, outcome.reason = _status(run, record, limits)
         if outcome.status in REGRADE_STATUSES:

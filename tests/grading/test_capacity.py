@@ -4,13 +4,14 @@ the per-phase timings of a grading run."""
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 from click.testing import CliRunner
 
 from dlkit.cli import main
 from dlkit.experiments import EXPERIMENTS, Cost
 from dlkit.grading.capacity import batch_seconds, plan_workers
-from dlkit.grading.grade import current_runs
+from dlkit.grading.grade import current_runs, phase_timings
 
 from .test_batch import toy_batch  # noqa: F401 - the fixture
 
@@ -94,3 +95,9 @@ def test_a_run_reports_where_its_time_went(grade_toy):
     assert 0 < timings["cells cpu"] <= timings["cpu"] and timings["threads"] >= 1
     assert len(timings["slowest cells"]) == 3
     assert all(wall >= 0 and cpu >= 0 for wall, cpu in timings["slowest cells"].values())
+
+
+def test_a_run_stopped_before_its_clock_was_written_keeps_its_totals():
+    run = SimpleNamespace(seconds=3.0, cpu_seconds=1.5, waited_seconds=0.25)
+    assert phase_timings({}, 0.0, run) == {"cells": 0, "cells cpu": 0, "slowest cells": {},
+                                           "threads": 0, "wall": 3.0, "cpu": 1.5, "waited": 0.25}
