@@ -253,6 +253,24 @@ def test_an_imported_image_folder_gives_the_classes_and_a_fixed_sample_at_the_mo
     assert [int(x[y == label].mean(axis=(0, 1, 2)).argmax()) for label in range(3)] == list(COLOURS.values())
 
 
+def test_caltech_s_background_class_is_counted_with_and_without_it(cache, tmp_path):
+    from dlkit.data.pack import import_pack
+
+    pack = _image_pack(tmp_path / "pack")
+    background = pack / "101_ObjectCategories" / "BACKGROUND_Google"
+    background.mkdir()
+    for name in ("image_0001.png", "image_0002.png"):
+        (background / name).write_bytes((pack / "101_ObjectCategories" / "anchor" / name).read_bytes())
+    import_pack(pack, progress=False)
+    (folder,) = free_form.image_folders()
+    assert folder.labellings == (("BACKGROUND_Google", *COLOURS), tuple(COLOURS))
+    assert free_form.image_folder_classes() == [3, 4]
+    # a notebook that deleted the background folder numbers the others from 0
+    measured = _run_criterion("exp6-transfer-learning", "test_accuracy",
+                              {"model": _keras_colour_classifier(list(COLOURS))})
+    assert measured == {"test accuracy (grader)": 1.0, "images (grader)": 12}
+
+
 def test_a_keras_or_torch_classifier_is_judged_on_the_grader_s_sample_of_the_imported_folder(cache, tmp_path):
     import torch
     from torch import nn
