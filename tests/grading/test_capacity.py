@@ -61,13 +61,13 @@ def test_workers_given_are_kept_and_estimated():
     assert crowded.seconds == 1 * 200 / 0.5 * 1.2  # four runs share two cores
 
 
-def test_every_registered_experiment_has_a_cost_and_experiment_6_runs_alone_on_2_cores():
+def test_every_registered_experiment_has_a_cost_and_experiment_6_grades_two_at_once_on_2_cores():
     for experiment in EXPERIMENTS.values():
         assert 0 < experiment.cost.cpu_seconds < experiment.time_limit / 2
         assert 1 <= experiment.cost.threads <= 16 and 1 <= experiment.cost.contention < 10
-    # two at once were 2.7x slower than one at a time, and timed out (issue #18)
+    # measured side by side (benchmarks/grading_scaling.py): 191 s two at once, 313 s one at a time
     plan = plan_workers(EXPERIMENTS["exp6-transfer-learning"], 4, cores=2, memory_bytes=24 * GB)
-    assert plan.workers == 1
+    assert (plan.workers, plan.threads) == (2, 1)
 
 
 def test_dry_run_says_the_plan_and_grades_nothing(toy_batch, monkeypatch):  # noqa: F811
