@@ -362,8 +362,10 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
     gradebook = _gradebook(course, db)
     if not (scheduler or cluster == "slurm"):
         workers = _announce_plan(experiment, gradebook, workers, gpus, memory, regrade)
-        if dry_run:
-            return
+    elif dry_run:
+        click.echo("--dry-run estimates grading on this machine only; nothing graded")
+    if dry_run:
+        return
     with cluster_executor(course, scheduler=scheduler, cluster=cluster, workers=workers,
                           gpus=gpus, slurm=slurm, patience=wait,
                           notify=lambda line: click.echo(line, err=True)) as executor:
