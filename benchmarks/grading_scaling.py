@@ -1,6 +1,6 @@
 """Grading scaling: N submissions graded with 1 worker, then with one per core, in one run.
 
-    .venv/bin/python benchmarks/grading_scaling.py [EXPERIMENT ...] [--n 4]
+    .venv/bin/python benchmarks/grading_scaling.py [EXPERIMENT ...] [--experiment ID ...] [--n 4]
 
 For each experiment (default: all six), each pass collects N copies of the reference (as N
 students) into a fresh course folder and grades them through the sandboxed grader. It prints the
@@ -85,11 +85,14 @@ def measure(experiment, n: int, cores: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("experiments", nargs="*", default=sorted(EXPERIMENTS))
-    parser.add_argument("--n", type=int, default=4)
+    parser.add_argument("experiments", nargs="*", help="experiment ids (default: all six)")
+    parser.add_argument("--experiment", action="append", default=[], metavar="ID",
+                        help="an experiment id; may be repeated (same as giving it positionally)")
+    parser.add_argument("--n", type=int, default=4, help="submissions per pass (default 4)")
     args = parser.parse_args()
+    chosen = list(dict.fromkeys(args.experiments + args.experiment)) or sorted(EXPERIMENTS)
     cores = os.cpu_count() or 1
-    results = {e: measure(get(e), args.n, cores) for e in args.experiments}
+    results = {e: measure(get(e), args.n, cores) for e in chosen}
     print("\nsummary:")
     for experiment_id, r in results.items():
         print(f"  {experiment_id:26s} {'OK' if r['ok'] else 'NOT OK':6s} Cost(cpu_seconds="

@@ -378,6 +378,24 @@ def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 _SAVED: dict[int, Path] = {}  # the grader's extract step: models already written this run
 
 
+def export_extract(code: str, ns: Mapping[str, Any], folder: str) -> None:
+    """Run an extract program (a test's imports, definitions and ``extract``) in a scope of its
+    own that starts as a copy of the student's namespace, then :func:`export_outcome`. The
+    test's names (its ``threshold`` import, its helpers) never replace the student's for a later
+    question; the student's own functions still see their own globals."""
+    scope = dict(ns)
+    try:
+        exec(compile(code, "<extract>", "exec"), scope)  # noqa: S102 - the grader's own test code
+        extract = scope["extract"]
+    except Exception as exc:  # noqa: BLE001 - e.g. an import the test needs fails here
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "outcome.json").write_text(json.dumps(
+            {"ok": False, "message": f"the test could not start: {type(exc).__name__}: {exc}"[:1000]}))
+        return
+    export_outcome(extract, scope, folder)
+
+
 def export_outcome(extract: Extract, ns: Mapping[str, Any], folder: str) -> None:
     """The grader's extract step: run ``extract`` on the student's namespace and export its
     data, or record why it failed (a missing object is told apart), in ``folder``."""

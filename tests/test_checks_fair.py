@@ -81,6 +81,29 @@ def test_the_grader_extract_step_reports_an_assertion_without_its_type(tmp_path)
     assert '"message": "<lambda>(7) raised ZeroDivisionError: division by zero"' in outcome
 
 
+def test_an_extract_program_runs_in_its_own_scope_and_leaves_the_students_names(tmp_path):
+    student: dict = {"threshold": 0.25}
+    exec("def flag(errors):\n    return [e > threshold for e in errors]", student)  # noqa: S102
+    first = ("from dlkit.experiments import threshold\n"
+             "def extract(ns):\n    return {'bar': threshold('exp2-feedforward', 'test_accuracy')}")
+    checks.export_extract(first, student, str(tmp_path / "q1"))
+    second = ("import numpy as np\n"
+              "def extract(ns):\n    return {'flags': np.array(ns['flag']([0.1, 0.3])),"
+              " 'threshold': np.array(ns['threshold'])}")
+    checks.export_extract(second, student, str(tmp_path / "q2"))
+    assert student["threshold"] == 0.25 and "extract" not in student and "np" not in student
+    assert checks.load(tmp_path / "q1")["bar"] == pytest.approx(0.97)
+    q2 = checks.load(tmp_path / "q2")
+    assert q2["flags"].tolist() == [False, True] and float(q2["threshold"]) == 0.25
+
+
+def test_an_extract_program_that_cannot_start_is_reported(tmp_path):
+    checks.export_extract("import no_such_module_here\ndef extract(ns):\n    return {}", {},
+                          str(tmp_path))
+    outcome = (tmp_path / "outcome.json").read_text()
+    assert "the test could not start: ModuleNotFoundError" in outcome and '"ok": false' in outcome
+
+
 def test_keep_back_leaves_the_held_out_images_to_the_grader():
     from dlkit.data import HELD_OUT, held_out, keep_back, load_mnist
 

@@ -205,19 +205,28 @@ def _describe_keras(name: str, model: Any, ns: Mapping[str, Any]) -> Found | Non
             return None
     if not shape_in or isinstance(shape_in[0], (tuple, list)):
         return None  # several inputs: not a model of this lab
-    optimizer = getattr(model, "optimizer", None)
-    steps = 0
-    if optimizer is not None and getattr(optimizer, "built", True):
-        try:
-            steps = int(np.asarray(optimizer.iterations))
-        except (AttributeError, TypeError, ValueError):
-            steps = 0
+    steps, optimizer = _keras_training(model)
     histories = {id(h): h for h in ns.values() if _is_history(h) and h.model is model}
     if _is_history(getattr(model, "history", None)):
         histories[id(model.history)] = model.history
     epochs = sum(len(h.history.get("loss", [])) for h in histories.values())
     return Found(name, model, "keras", tuple(shape_in[1:]), tuple(shape_out[1:]), steps, epochs,
-                 type(optimizer).__name__ if optimizer is not None else "")
+                 optimizer)
+
+
+def _keras_training(model: Any) -> tuple[int, str]:
+    """(steps, optimizer class) of a Keras model: the steps its optimizer counted (0 before it
+    was built, i.e. before any fit)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return 0, ""
+    steps = 0
+    if getattr(optimizer, "built", True):
+        try:
+            steps = int(np.asarray(optimizer.iterations))
+        except (AttributeError, TypeError, ValueError):
+            steps = 0
+    return steps, type(optimizer).__name__
 
 
 def _is_history(value: Any) -> bool:
@@ -816,14 +825,7 @@ def _training_of(model: Any, ns: Mapping[str, Any]) -> tuple[int, str]:
     """(optimizer steps, optimizer class) of a Keras model or torch module, as
     :func:`find_model` counts them."""
     if checks._is_keras_model(model):
-        optimizer = getattr(model, "optimizer", None)
-        steps = 0
-        if optimizer is not None and getattr(optimizer, "built", True):
-            try:
-                steps = int(np.asarray(optimizer.iterations))
-            except (AttributeError, TypeError, ValueError):
-                steps = 0
-        return steps, type(optimizer).__name__ if optimizer is not None else ""
+        return _keras_training(model)
     return _torch_training(model, ns)
 
 

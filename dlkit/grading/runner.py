@@ -4,8 +4,9 @@
 
 1. executes ``WORK/NOTEBOOK`` (the released file name, which otter's init cell expects) in a
    fresh kernel, writes ``WORK/executed.ipynb`` and ``WORK/execution.json``;
-2. only then reads the extract halves of the tests from stdin (JSON), runs each in the student's
-   namespace and exports what it returns to ``WORK/exports/<id>/`` through the safe formats.
+2. only then reads the extract halves of the tests from stdin (JSON), runs each in a scope of
+   its own that starts as a copy of the student's namespace (a test's names never replace the
+   student's) and exports what it returns to ``WORK/exports/<id>/`` through the safe formats.
 
 It keeps no clock: the sandbox (:mod:`dlkit.sandbox`) measures the run's CPU time. The runner
 reports the cell it runs (``cell N``, then ``collect``) on ``$DLKIT_PROGRESS_FD``; when asked to
@@ -33,8 +34,8 @@ INTERRUPT_WAIT = 30.0  # seconds a stopped cell has to end after its interrupt, 
 
 EXPORT_CALL = """
 import dlkit.checks as _dlkit_checks
-_dlkit_checks.export_outcome(extract, globals(), {folder!r})
-del _dlkit_checks, extract
+_dlkit_checks.export_extract({code!r}, globals(), {folder!r})
+del _dlkit_checks
 """
 
 
@@ -96,7 +97,7 @@ def main(work: Path, notebook: str) -> None:
         extracts = json.loads(sys.stdin.read() or "[]")
         for item in extracts:
             folder = work / "exports" / item["id"]
-            code = item["code"] + EXPORT_CALL.format(folder=str(folder))
+            code = EXPORT_CALL.format(code=item["code"], folder=str(folder))
             cell = nbformat.v4.new_code_cell(code)
             nb.cells.append(cell)
             problem = ""
