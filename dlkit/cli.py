@@ -550,8 +550,9 @@ def _portal_default(name: str):
               help="Address to listen on (0.0.0.0: every interface; put HTTPS in front).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(0), default=_portal_default("workers"),
-              help="Grading workers (default: one per GPU, else one per CPU core; 0: none, "
-                   "queued work waits for `dlkit grade` or another server).")
+              help="Grading workers (default: one per GPU, else as many as the registry's "
+                   "measured grading costs make fastest on this machine's cores, at most one per "
+                   "core; 0: none, queued work waits for `dlkit grade` or another server).")
 @click.option("--gpus", default=_portal_default("gpus"), show_default=True,
               help="'auto', 'none', or a list like '0,1' (one worker per GPU).")
 @click.option("--memory", type=click.FloatRange(0.25), default=_portal_default("memory_gb"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dlkit.experiments import Experiment
@@ -49,6 +50,18 @@ def plan_workers(experiment: Experiment, submissions: int, *, workers: int | Non
                key=lambda w: (round(batch_seconds(experiment, submissions, w, cores)), w))
     return WorkerPlan(best, max(1, cores // best), batch_seconds(experiment, submissions, best, cores),
                       f"chosen for {experiment.id} on {cores} cores")
+
+
+def queue_plans(experiments: Iterable[Experiment], *, cores: int | None = None,
+                memory_bytes: int | None = None,
+                memory_limit: int = 6 * 2**30) -> dict[str, WorkerPlan]:
+    """For a server's queue, a stream of single submissions: each experiment's plan for a full
+    queue (one submission per core). The portal runs as many CPU workers as the largest plan;
+    its k-th worker grades an experiment only when that plan grades k or more at once, with the
+    plan's threads."""
+    cores = cores or os.cpu_count() or 1
+    return {e.id: plan_workers(e, cores, cores=cores, memory_bytes=memory_bytes,
+                               memory_limit=memory_limit) for e in experiments}
 
 
 def batch_seconds(experiment: Experiment, submissions: int, workers: int, cores: int) -> float:

@@ -596,6 +596,8 @@ class BodyLimit:
 def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
     """The portal for ``settings.course``; with ``start_workers`` its grading workers start and
     stop with the application (``settings.workers`` of them; 0: none)."""
+    from dlkit.experiments import EXPERIMENTS
+    from dlkit.grading.capacity import queue_plans
     from dlkit.grading.grade import device_slots
     from dlkit.portal.supervisor import Supervisor
 
@@ -603,7 +605,11 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
     supervisor = None
     if start_workers and settings.workers != 0:
         slots = device_slots(settings.gpus, settings.workers)
-        supervisor = Supervisor(course, slots, memory_gb=settings.memory_gb)
+        ranked = settings.workers is None and slots[0] == "cpu"
+        if ranked:  # as many as the experiment that gains most from company would use
+            plans = queue_plans(EXPERIMENTS.values(), memory_limit=int(settings.memory_gb * 2**30))
+            slots = ["cpu"] * max(plan.workers for plan in plans.values())
+        supervisor = Supervisor(course, slots, memory_gb=settings.memory_gb, ranked=ranked)
     portal = Portal(settings, supervisor)
 
     @contextlib.asynccontextmanager

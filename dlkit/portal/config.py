@@ -42,7 +42,7 @@ class Settings:
     course: Path
     uploads_per_hour: int | None = None  # None: portal.yml's, else 10
     upload_bytes: int = 20 * MB
-    workers: int | None = None  # grading workers; None: one per GPU or CPU core; 0: none
+    workers: int | None = None  # grading workers; None: one per GPU, else from the costs; 0: none
     gpus: str = "auto"
     memory_gb: float = 6.0
     behind_https: bool = False  # cookies marked Secure (set when a TLS proxy fronts the portal)

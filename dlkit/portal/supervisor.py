@@ -1,6 +1,7 @@
 """The server's grading workers: started, watched, restarted, stopped.
 
-One worker process per device slot (``device_slots``: a GPU each, else a CPU share each), each
+One worker process per device slot (``device_slots``: a GPU each, else a CPU share each; by
+default as many CPU workers as the registry's costs make worth it, see ``queue_plans``), each
 ``python -m dlkit.portal.worker``. The web process never grades and never waits for a run: it
 only queues submissions in the gradebook. A worker that exits is started again (after a pause
 that grows while it keeps failing). Workers die with the server (Linux parent-death signal),
@@ -63,8 +64,11 @@ class Supervisor:
     """Keeps one worker per slot running while the server runs."""
 
     def __init__(self, course: Path, slots: list[str], *, memory_gb: float = 6.0,
-                 poll: float = 1.0) -> None:
+                 poll: float = 1.0, ranked: bool = False) -> None:
+        """``ranked``: the k-th worker gets ``--rank k`` (it grades what the registry's costs
+        give k or more workers); else every worker grades everything."""
         self.course, self.slots, self.memory_gb, self.poll = course.resolve(), slots, memory_gb, poll
+        self.ranked = ranked
         self.state = State.of(self.course)
         self.workers = [_Worker(f"worker-{i + 1}", slot) for i, slot in enumerate(slots)]
         self._stop = threading.Event()
@@ -106,6 +110,8 @@ class Supervisor:
         command = [sys.executable, "-m", "dlkit.portal.worker", "--course", str(self.course),
                    "--slot", worker.slot, "--share", str(len(self.slots)), "--name", worker.name,
                    "--memory", f"{self.memory_gb:g}", "--parent", str(os.getpid())]
+        if self.ranked:
+            command += ["--rank", worker.name.rsplit("-", 1)[1]]
         with (self.state.logs / f"{worker.name}.log").open("ab") as out:
             worker.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out,
                                               stderr=subprocess.STDOUT, start_new_session=True,

@@ -1,12 +1,13 @@
 """A grading worker of the portal: takes queued submissions from the gradebook and grades them.
 
-    python -m dlkit.portal.worker --course PATH [--slot cpu|gpu:N] [--share N] [--name NAME]
+    python -m dlkit.portal.worker --course PATH [--slot cpu|gpu:N] [--share N] [--rank K] [--name NAME]
 
 It loops: the oldest claim of a grader that died (``stale_owners``) or else the oldest queued
 submission is handed to the coordinator, ``grade_submissions``, on this machine's pool with one
 slot; the coordinator claims it (atomically: a submission is graded by one grader at a time),
 runs it in the sandbox and writes the run, which clears the claim. The server starts one worker
-per CPU slot or GPU and supervises them; ``dlkit grade`` in a terminal shares the same queue.
+per GPU, or as many CPU workers as the registry's costs say (each with its ``--rank``), and
+supervises them; ``dlkit grade`` in a terminal shares the same queue.
 Each worker writes a heartbeat (``<course>/portal/workers/<name>.json``) for the health page,
 and exits when the server that started it is gone.
 """
@@ -23,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from dlkit.gradebook import Gradebook, Submission, utcnow
@@ -60,18 +62,43 @@ class Heartbeat:
             self.write()
 
 
-def next_submission(gradebook: Gradebook) -> tuple[Submission | None, set[str]]:
-    """The oldest claim of a dead grader (taken over), else the oldest queued submission; and
-    the dead owners, which the coordinator may take claims from."""
+def next_submission(gradebook: Gradebook, takes: Callable[[str], bool] | None = None
+                    ) -> tuple[Submission | None, set[str]]:
+    """The oldest claim of a dead grader (taken over), else the oldest queued submission, of an
+    experiment this worker ``takes`` (None: any); and the dead owners, which the coordinator may
+    take claims from."""
     from dlkit.grading.grade import stale_owners
 
     claims = gradebook.claims()
     stale = stale_owners(claims)
-    orphans = sorted(i for owner in stale for i in claims[owner])
-    if orphans:
-        return gradebook.submission(orphans[0]), stale
-    queued = gradebook.queued()
+    for submission_id in sorted(i for owner in stale for i in claims[owner]):
+        orphan = gradebook.submission(submission_id)
+        if orphan is not None and (takes is None or takes(orphan.experiment)):
+            return orphan, stale
+    queued = [s for s in gradebook.queued() if takes is None or takes(s.experiment)]
     return (queued[0] if queued else None), stale
+
+
+class Ranked:
+    """What the k-th of a server's CPU workers grades, from the registry's costs
+    (:func:`~dlkit.grading.capacity.queue_plans`): experiments whose plan grades k or more
+    notebooks at once, each with the plan's share of the cores."""
+
+    def __init__(self, rank: int, memory_gb: float, cores: int | None = None) -> None:
+        from dlkit.experiments import EXPERIMENTS
+        from dlkit.grading.capacity import queue_plans
+
+        self.rank = rank
+        self.plans = queue_plans(EXPERIMENTS.values(), cores=cores,
+                                 memory_limit=int(memory_gb * 2**30))
+
+    def takes(self, experiment: str) -> bool:
+        plan = self.plans.get(experiment)
+        return plan is None or plan.workers >= self.rank
+
+    def share(self, experiment: str, default: int) -> int:
+        plan = self.plans.get(experiment)
+        return plan.workers if plan is not None else default
 
 
 def grade_one(submission: Submission, course: Path, gradebook: Gradebook, pools: dict,
@@ -111,18 +138,20 @@ def claim_name() -> str:
 
 def run(course: Path, *, slot: str = "cpu", share: int = 1, name: str = "worker",
         memory_gb: float = 6.0, poll: float = 1.0, parent: int | None = None,
-        once: bool = False) -> None:
-    """The worker's loop (see the module); ``once`` stops when the queue is empty."""
+        once: bool = False, rank: int | None = None) -> None:
+    """The worker's loop (see the module); ``once`` stops when the queue is empty; with
+    ``rank`` it grades what the k-th CPU worker should (:class:`Ranked`), else everything."""
     course = course.resolve()
     gradebook = Gradebook.open(course)
     heartbeat = Heartbeat(State.of(course).workers / f"{name}.json", name, slot)
     heartbeat.set(state="idle")
+    ranked = Ranked(rank, memory_gb) if rank else None
     pools: dict = {}
     while True:
         if parent is not None and os.getppid() != parent:
             log.info("the server (pid %d) is gone: stopping", parent)
             return
-        submission, _ = next_submission(gradebook)
+        submission, _ = next_submission(gradebook, ranked.takes if ranked else None)
         if submission is None:
             if once:
                 return
@@ -130,8 +159,10 @@ def run(course: Path, *, slot: str = "cpu", share: int = 1, name: str = "worker"
             continue
         heartbeat.set(state="grading", submission=submission.id,
                       experiment=submission.experiment)
+        threads_share = ranked.share(submission.experiment, share) if ranked else share
         try:
-            status = grade_one(submission, course, gradebook, pools, slot, share, memory_gb)
+            status = grade_one(submission, course, gradebook, pools, slot, threads_share,
+                               memory_gb)
             log.info("submission %d (%s, %s): %s", submission.id, submission.experiment,
                      submission.student_roll, status)
             heartbeat.set(state="idle", submission=None, experiment=None,
@@ -168,11 +199,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--parent", type=int, default=None,
                         help="stop when this process (the server) is no longer the parent")
     parser.add_argument("--once", action="store_true", help="stop when the queue is empty")
+    parser.add_argument("--rank", type=int, default=None,
+                        help="this worker's place k among the server's CPU workers: it grades "
+                             "only experiments whose measured cost makes k or more at once the "
+                             "fastest, with their share of the cores (default: everything)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format=f"%(asctime)s {args.name} %(levelname)s %(message)s")
     run(args.course, slot=args.slot, share=args.share, name=args.name, memory_gb=args.memory,
-        poll=args.poll, parent=args.parent, once=args.once)
+        poll=args.poll, parent=args.parent, once=args.once, rank=args.rank)
 
 
 if __name__ == "__main__":

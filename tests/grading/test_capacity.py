@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from dlkit.cli import main
 from dlkit.experiments import EXPERIMENTS, Cost
-from dlkit.grading.capacity import batch_seconds, plan_workers
+from dlkit.grading.capacity import batch_seconds, plan_workers, queue_plans
 from dlkit.grading.grade import current_runs, phase_timings
 
 from .test_batch import toy_batch  # noqa: F401 - the fixture
@@ -50,6 +50,15 @@ def test_a_tie_takes_fewer_workers_and_memory_and_the_batch_cap_them():
                         memory_limit=2 * GB).workers == 8
     assert plan_workers(light, 3, cores=16, memory_bytes=512 * GB).workers == 3
     assert plan_workers(light, 0, cores=16, memory_bytes=512 * GB).seconds == 0
+
+
+def test_a_servers_queue_plans_each_experiment_for_one_submission_per_core():
+    heavy, light = costing(200, 1.9, 1.2), costing(30, 1.1,
+                                                    experiment=EXPERIMENTS["exp4-autoencoder-anomaly"])
+    plans = queue_plans([heavy, light], cores=2, memory_bytes=24 * GB)
+    assert {e: (p.workers, p.threads) for e, p in plans.items()} == {
+        "exp2-feedforward": (1, 2), "exp4-autoencoder-anomaly": (2, 1)}
+    assert queue_plans([light], cores=16, memory_bytes=24 * GB)["exp4-autoencoder-anomaly"].workers == 4
 
 
 def test_workers_given_are_kept_and_estimated():

@@ -116,3 +116,26 @@ def test_a_submission_the_worker_cannot_grade_gets_a_status_not_a_retry_loop(cou
     assert course.gradebook.submission(upload.submission_id).queue == ""
     beat = json.loads((course.folder / "portal" / "workers" / "lost.json").read_text())
     assert "unknown experiment 'toy'" in beat["last_error"] and beat["state"] == "idle"
+
+
+def test_the_second_cpu_worker_leaves_an_experiment_that_runs_best_alone_to_the_first(course,
+                                                                                       monkeypatch):
+    import dataclasses
+
+    import dlkit.experiments as registry
+    from dlkit.collect import collect_upload
+    from dlkit.portal.worker import Ranked, next_submission
+
+    upload = collect_upload("toy", "101", "a.ipynb", course.notebook(), course=course.folder,
+                            gradebook=course.gradebook, enqueue=True)
+    # alone, one run keeps 1.9 of 2 cores busy, and goes 20% slower beside another
+    heavy = dataclasses.replace(course.experiment, cost=registry.Cost(200, 1.9, 1.2))
+    monkeypatch.setitem(registry.EXPERIMENTS, "toy", heavy)
+    first, second = Ranked(1, 6.0, cores=2), Ranked(2, 6.0, cores=2)
+    assert next_submission(course.gradebook, second.takes)[0] is None
+    assert next_submission(course.gradebook, first.takes)[0].id == upload.submission_id
+    assert first.share("toy", 2) == 1  # graded alone, with both cores' threads
+    monkeypatch.setitem(registry.EXPERIMENTS, "toy",
+                        dataclasses.replace(heavy, cost=registry.Cost(30, 1.0, 1.0)))
+    assert next_submission(course.gradebook, Ranked(2, 6.0, cores=2).takes)[0].id \
+        == upload.submission_id
