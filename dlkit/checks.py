@@ -390,8 +390,8 @@ def export_extract(code: str, ns: Mapping[str, Any], folder: str) -> None:
     except Exception as exc:  # noqa: BLE001 - e.g. an import the test needs fails here
         path = Path(folder)
         path.mkdir(parents=True, exist_ok=True)
-        (path / "outcome.json").write_text(json.dumps(
-            {"ok": False, "message": f"the test could not start: {type(exc).__name__}: {exc}"[:1000]}))
+        _write_outcome(path, {"ok": False, "message":
+                              f"the test could not start: {type(exc).__name__}: {exc}"[:1000]})
         return
     export_outcome(extract, scope, folder)
 
@@ -410,6 +410,10 @@ def export_outcome(extract: Extract, ns: Mapping[str, Any], folder: str) -> None
         outcome = {"ok": False, "message": str(exc)[:1000] or "a check failed"}
     except Exception as exc:  # noqa: BLE001 - a student's object can fail in any way
         outcome = {"ok": False, "message": f"{type(exc).__name__}: {exc}"[:1000]}
+    _write_outcome(path, outcome)
+
+
+def _write_outcome(path: Path, outcome: dict[str, Any]) -> None:
     tmp = path / ".outcome.json"
     tmp.write_text(json.dumps(outcome))
     os.replace(tmp, path / "outcome.json")  # complete when it appears: the judge may be waiting
