@@ -49,6 +49,7 @@ class Grade:
     manual: float | None = None  # sum of the newest manual marks; None when nothing is marked
     auto_max: float = 0.0
     manual_max: float = 0.0
+    marks: float | None = None  # the course's marks (experiment_marks.out_of); None: nothing yet
 
     @property
     def auto(self) -> float | None:
@@ -74,13 +75,31 @@ def export_grades(experiment_ids: list[str] | None, *, fmt: str, course: Path,
         raise UnknownName("export format", fmt, FORMATS)
     experiments = [get_experiment(e) for e in experiment_ids] if experiment_ids \
         else list(EXPERIMENTS.values())
+    config = _course_file(course)
     with gradebook.session() as session:
-        grades = {experiment.id: collect_grades(session, experiment) for experiment in experiments}
-    return FORMATS[fmt](grades, out)
+        grades = {experiment.id: collect_grades(session, experiment, config, course)
+                  for experiment in experiments}
+    return FORMATS[fmt](grades, out, course=config)
 
 
-def collect_grades(session: Session, experiment: Experiment) -> list[Grade]:
-    """A Grade for every student on the roster, in roll order."""
+def _course_file(folder: Path):
+    """The course file (the kit's, with the course folder's own keys); None without one."""
+    from dlkit.reports.course import CourseConfigError, load_course
+
+    try:
+        return load_course(folder=folder)
+    except CourseConfigError as exc:
+        if exc.what != "course file not found":
+            raise
+        return None
+
+
+def collect_grades(session: Session, experiment: Experiment, config=None,
+                   folder: Path | None = None) -> list[Grade]:
+    """A Grade for every student on the roster, in roll order; with the course file
+    (``config``), each with the course's marks as the term-work report computes them."""
+    from dlkit.reports.course import experiment_record
+
     manual = manual_questions(experiment)
     manifest = load_manifest(experiment) or {}
     default_max = float(manifest.get("points", {}).get("auto", 0.0))
@@ -95,35 +114,58 @@ def collect_grades(session: Session, experiment: Experiment) -> list[Grade]:
             if submission else None
         marks = latest_marks(session, experiment.id, student.roll)
         extra_max = sum(m.max_points for item, m in marks.items() if item not in manual)
+        course_marks = experiment_record(session, config, experiment.id, student.roll,
+                                         course_folder=folder or Path()).marks \
+            if config is not None and (submission is not None or marks) else None
         grades.append(Grade(
             experiment, student, submission, run, list(run.results) if run else [],
             manual=sum(m.points for m in marks.values()) if marks else None,
             auto_max=run.max_score if run else default_max,
-            manual_max=sum(manual.values()) + extra_max))
+            manual_max=sum(manual.values()) + extra_max, marks=course_marks))
     return grades
 
 
 # --------------------------------------------------------------------------- formats
 
-def export_csv(grades: dict[str, list[Grade]], out: Path) -> list[Path]:
-    """One row per student: roll, name, batch, per experiment auto/manual/total, then total."""
+def export_csv(grades: dict[str, list[Grade]], out: Path, *, course=None) -> list[Path]:
+    """One row per student: roll, name, batch, per experiment auto/manual/total raw points,
+    then the raw total; with the course file also, per experiment, when the counted version
+    arrived (in the course's time zone, named in the header) and the course's marks out of
+    ``experiment_marks.out_of``, and the sum of those marks."""
+    from dlkit.reports.course import show_time
+
     header = ["roll", "name", "batch"]
+    out_of = course.experiment_marks["out_of"] if course is not None else 0
+    zone_name = (course.time_zone or show_time(dt.datetime(2000, 1, 1), course.zone)
+                 .rsplit(" ", 1)[-1]) if course is not None else ""
     for exp in grades:
         header += [f"{exp} auto", f"{exp} manual", f"{exp} total"]
+        if course is not None:
+            header += [f"{exp} arrived ({zone_name})", f"{exp} marks /{out_of:g}"]
     rows = []
     for per_student in zip(*grades.values(), strict=True):
         student = per_student[0].student
         row = [student.roll, student.name, student.batch]
         for grade in per_student:
             row += [points(grade.auto), points(grade.manual), points(grade.total)]
+            if course is not None:
+                arrived = grade.submission.arrived_at if grade.submission else None
+                row += [show_time(arrived, course.zone, ""), points(grade.marks)]
         totals = [g.total for g in per_student if g.total is not None]
-        rows.append(row + [points(sum(totals)) if totals else ""])
+        row.append(points(sum(totals)) if totals else "")
+        if course is not None:
+            given = [g.marks for g in per_student if g.marks is not None]
+            row.append(points(round(sum(given), 2)) if given else "")
+        rows.append(row)
+    header.append("total")
+    if course is not None:
+        header.append(f"marks /{out_of * len(grades):g}")
     path = _csv_path(out, "grades.csv")
-    write_atomic(path, _csv_text([header + ["total"], *rows]))
+    write_atomic(path, _csv_text([header, *rows]))
     return [path]
 
 
-def export_nbgrader(grades: dict[str, list[Grade]], out: Path) -> list[Path]:
+def export_nbgrader(grades: dict[str, list[Grade]], out: Path, **_) -> list[Path]:
     """nbgrader's ``export`` CSV: one row per (experiment, student with a submission)."""
     rows: list[list[str]] = [list(NBGRADER_COLUMNS)]
     for grade in _each(grades):
@@ -140,7 +182,7 @@ def export_nbgrader(grades: dict[str, list[Grade]], out: Path) -> list[Path]:
     return [path]
 
 
-def export_gradescope(grades: dict[str, list[Grade]], out: Path) -> list[Path]:
+def export_gradescope(grades: dict[str, list[Grade]], out: Path, **_) -> list[Path]:
     """Gradescope autograder ``results.json`` per graded submission; hidden tests after publishing."""
     written = []
     for grade in _each(grades):
@@ -184,7 +226,7 @@ def gradescope_test(result: Result) -> dict:
     }
 
 
-FORMATS: dict[str, Callable[[dict[str, list[Grade]], Path], list[Path]]] = {
+FORMATS: dict[str, Callable[..., list[Path]]] = {
     "csv": export_csv, "nbgrader": export_nbgrader, "gradescope": export_gradescope,
 }
 

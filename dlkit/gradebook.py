@@ -181,6 +181,33 @@ class AccessCode(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class LoginThrottle(Base):
+    """Failed log-ins of one key (a roll number from one address; the instructor from one
+    address), kept here so that a restart of the portal does not reset the delays."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class PortalSession(Base):
+    """A logged-in browser. The cookie holds a random token; only its sha256 is kept here.
+    Logging out, a new access code, a new password or the instructor's "sign out" revoke it."""
+
+    __tablename__ = "portal_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    role: Mapped[str] = mapped_column(String(16))  # student | instructor
+    roll: Mapped[str] = mapped_column(String(32), default="", index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    code_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    password_mark: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_why: Mapped[str] = mapped_column(String(64), default="")
+
+
 def default_url(course: Path) -> str:
     return f"sqlite:///{(course / 'gradebook.db').resolve()}"
 
@@ -296,15 +323,22 @@ class Gradebook:
                 Submission.status == "stored").order_by(Submission.version.desc())).all()
             return [(row, self.current_run(s, row.id)) for row in rows]
 
-    def uploads_since(self, roll: str, since: dt.datetime, source: str) -> int:
-        """How many files (stored, duplicate or rejected) ``roll`` sent through ``source``
-        (e.g. the portal) since ``since``: what an hourly cap counts."""
-        from sqlalchemy import func
+    def uploads_since(self, roll: str, since: dt.datetime, source: str,
+                      statuses: tuple[str, ...] | None = None) -> int:
+        """How many files ``roll`` sent through ``source`` (e.g. the portal) since ``since``
+        (of ``statuses`` only, when given): what an hourly cap counts."""
+        return len(self.upload_times(roll, since, source, statuses))
 
+    def upload_times(self, roll: str, since: dt.datetime, source: str,
+                     statuses: tuple[str, ...] | None = None) -> list[dt.datetime]:
+        """When each of those files arrived (naive UTC), oldest first."""
+        query = select(Submission.collected_at).where(
+            Submission.student_roll == roll, Submission.source == source,
+            Submission.collected_at >= since)
+        if statuses is not None:
+            query = query.where(Submission.status.in_(statuses))
         with self.session() as s:
-            return s.scalar(select(func.count()).select_from(Submission).where(
-                Submission.student_roll == roll, Submission.source == source,
-                Submission.collected_at >= since)) or 0
+            return list(s.scalars(query.order_by(Submission.collected_at)))
 
     # -- portal access codes (hashed; the plain code exists only on the student's slip) --------
     def issue_access_code(self, roll: str, code_hash: str) -> AccessCode:
@@ -318,6 +352,7 @@ class Gradebook:
             s.execute(update(AccessCode).where(AccessCode.student_roll == roll,
                                                AccessCode.revoked_at.is_(None))
                       .values(revoked_at=utcnow()))
+            _revoke_sessions(s, roll, "a new access code")
             code = AccessCode(student_roll=roll, code_hash=code_hash)
             s.add(code)
         return code
@@ -331,6 +366,79 @@ class Gradebook:
     def access_code(self, code_id: int) -> AccessCode | None:
         with self.session() as s:
             return s.get(AccessCode, code_id)
+
+    # -- portal log-in throttle and sessions -------------------------------------------------
+    def login_failures(self, key: str, forget_after: dt.timedelta) -> tuple[int, dt.datetime | None]:
+        """(failures, when the last one was) of ``key``; (0, None) once ``forget_after`` has
+        passed since its last failure."""
+        with self.session() as s:
+            row = s.get(LoginThrottle, key)
+            if row is None or row.last_at < utcnow() - forget_after:
+                return 0, None
+            return row.failures, row.last_at
+
+    def note_login_failure(self, key: str, forget_after: dt.timedelta) -> int:
+        """Count one more failure of ``key`` (a fresh count once ``forget_after`` has passed);
+        rows of keys quiet for that long are dropped. Returns the failures now counted."""
+        from sqlalchemy import delete
+
+        now = utcnow()
+        with self.session() as s:
+            s.execute(delete(LoginThrottle).where(LoginThrottle.last_at < now - forget_after))
+            row = s.get(LoginThrottle, key)
+            if row is None:
+                row = LoginThrottle(key=key, failures=0)
+                s.add(row)
+            row.failures, row.last_at = row.failures + 1, now
+            return row.failures
+
+    def clear_login_failures(self, key: str) -> None:
+        from sqlalchemy import delete
+
+        with self.session() as s:
+            s.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+    def open_session(self, token_hash: str, role: str, *, roll: str = "", name: str = "",
+                     code_id: int | None = None, password_mark: str = "") -> None:
+        with self.session() as s:
+            s.add(PortalSession(id=token_hash, role=role, roll=roll, name=name[:200],
+                                code_id=code_id, password_mark=password_mark))
+
+    def live_session(self, token_hash: str, *, idle: dt.timedelta, longest: dt.timedelta,
+                     touch_every: dt.timedelta = dt.timedelta(minutes=1)) -> PortalSession | None:
+        """The session of ``token_hash`` while it is not revoked, has been used within
+        ``idle`` and is younger than ``longest``; an expired one is revoked now. Its last use
+        is written at most every ``touch_every`` (one write a minute, not one a request)."""
+        now = utcnow()
+        with self.session() as s:
+            row = s.get(PortalSession, token_hash)
+            if row is None or row.revoked_at is not None:
+                return None
+            if row.last_seen < now - idle or row.created_at < now - longest:
+                row.revoked_at, row.revoked_why = now, "expired"
+                return None
+            if row.last_seen < now - touch_every:
+                row.last_seen = now
+            return row
+
+    def end_session(self, token_hash: str, why: str = "logged out") -> None:
+        with self.session() as s:
+            s.execute(update(PortalSession).where(PortalSession.id == token_hash,
+                                                  PortalSession.revoked_at.is_(None))
+                      .values(revoked_at=utcnow(), revoked_why=why))
+
+    def end_sessions(self, roll: str, why: str) -> int:
+        """Revoke every open session of student ``roll``; how many there were."""
+        with self.session() as s:
+            return _revoke_sessions(s, roll, why)
+
+    def open_sessions(self, roll: str) -> int:
+        from sqlalchemy import func
+
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(PortalSession).where(
+                PortalSession.role == "student", PortalSession.roll == roll,
+                PortalSession.revoked_at.is_(None))) or 0
 
     # -- the grading queue (one writer per claim: a submission is graded once at a time) --------
     def enqueue(self, submission_id: int) -> bool:
@@ -380,6 +488,13 @@ class Gradebook:
     def current_run(self, session: Session, submission_id: int) -> Run | None:
         return session.scalars(select(Run).where(Run.submission_id == submission_id,
                                                  Run.current.is_(True))).first()
+
+
+def _revoke_sessions(session: Session, roll: str, why: str) -> int:
+    done = session.execute(update(PortalSession).where(
+        PortalSession.role == "student", PortalSession.roll == roll,
+        PortalSession.revoked_at.is_(None)).values(revoked_at=utcnow(), revoked_why=why))
+    return done.rowcount
 
 
 def _add_missing_columns(engine) -> None:

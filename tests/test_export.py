@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 
 import pytest
@@ -35,7 +36,8 @@ def test_csv_columns_values_and_totals(course, tmp_path):
     assert path == tmp_path / "out" / "grades.csv"
     text = path.read_text(encoding="utf-8")
     assert not text.startswith("\ufeff")
-    assert text.splitlines()[0] == (f"roll,name,batch,{EXP} auto,{EXP} manual,{EXP} total,total")
+    assert text.splitlines()[0] == (f"roll,name,batch,{EXP} auto,{EXP} manual,{EXP} total,"
+                                    f"{EXP} arrived (UTC),{EXP} marks /10,total,marks /10")
     rows = {row["roll"]: row for row in _rows(path)}
     assert list(rows) == ["41201", "41202", "41203", "41204", "41205"]
     amit = rows["41201"]
@@ -48,6 +50,29 @@ def test_csv_columns_values_and_totals(course, tmp_path):
         assert rows[roll][f"{EXP} auto"] == rows[roll]["total"] == ""
     assert rows["41203"]["name"] == 'Sharma, "Ravi"'
     assert '"Sharma, ""Ravi"""' in text  # quoted by the csv module
+
+
+def test_csv_times_in_the_course_zone_and_the_course_marks_of_the_term_work(course, tmp_path):
+    from dlkit.reports.course import load_course, student_records
+
+    root, gradebook = course
+    (root / "course.yml").write_text("time_zone: Asia/Kolkata\n")
+    (path,) = _export(course, "csv", tmp_path / "out")
+    rows = {row["roll"]: row for row in _rows(path)}
+    records = {r.roll: r for r in student_records(gradebook, load_course(folder=root),
+                                                  course_folder=root)}
+    with gradebook.session() as s:
+        from sqlalchemy import select
+
+        from dlkit.gradebook import Submission
+        arrived = max(s.scalars(select(Submission.arrived_at).where(
+            Submission.student_roll == "41201", Submission.status == "stored")))
+    local = arrived + dt.timedelta(hours=5, minutes=30)  # IST has no summer time
+    assert rows["41201"][f"{EXP} arrived (Asia/Kolkata)"] == f"{local:%Y-%m-%d %H:%M} IST"
+    for roll in ("41201", "41202"):
+        expected = next(e.marks for e in records[roll].experiments if e.id == EXP)
+        assert float(rows[roll][f"{EXP} marks /10"]) == pytest.approx(expected)
+    assert rows["41203"][f"{EXP} marks /10"] == ""  # nothing submitted, nothing marked
 
 
 def test_csv_of_every_experiment_to_a_named_file(course, tmp_path):

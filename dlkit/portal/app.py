@@ -45,7 +45,7 @@ from dlkit.feedback import environment, manual_questions
 from dlkit.gradebook import Gradebook, duration, utcnow
 from dlkit.portal import auth, pages
 from dlkit.portal.cells import render_cells
-from dlkit.portal.config import MB, Schedule, Settings, State, load_schedule
+from dlkit.portal.config import MB, Clock, Schedule, Settings, State, load_schedule
 
 STATIC = Path(__file__).parent / "static"
 UPLOAD_SOURCE = "portal"
@@ -82,8 +82,7 @@ class Portal:
         self.gradebook = Gradebook.open(self.course)
         self.state = State.of(self.course)
         self.supervisor = supervisor
-        self.by_roll = auth.Throttle(limit=5, window=15 * 60)
-        self.by_address = auth.Throttle(limit=30, window=15 * 60)
+        self.throttle = auth.Throttle(self.gradebook)
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
         self._schedule: tuple[float, Schedule] | None = None
         self.schedule()  # a broken portal.yml stops the server at once, with the reason
@@ -98,6 +97,30 @@ class Portal:
     def uploads_per_hour(self) -> int:
         return self.settings.uploads_per_hour or self.schedule().uploads_per_hour
 
+    @property
+    def clock(self) -> Clock:
+        return self.schedule().clock or Clock.server()
+
+    def address(self, request: Request) -> str:
+        """Who connects: the peer, or the client a trusted proxy names (portal.yml)."""
+        peer = request.client.host if request.client else "?"
+        return auth.client_address(peer, request.headers.get("x-forwarded-for"),
+                                   self.schedule().forwarded_allow_ips)
+
+    def start_session(self, request: Request, role: str, **fields) -> None:
+        """A new server-side session for this browser (any earlier one of it ends)."""
+        self.end_session(request)
+        token = auth.new_token()
+        self.gradebook.open_session(auth.token_hash(token), role, **fields)
+        request.session.clear()
+        request.session.update(sid=token, csrf=auth.new_token())
+
+    def end_session(self, request: Request, why: str = "logged out") -> None:
+        token = request.session.get("sid")
+        if token:
+            self.gradebook.end_session(auth.token_hash(str(token)), why)
+        _forget(request.session)
+
     # -- who is asking ---------------------------------------------------------------------
     def user(self, request: Request) -> User | None:
         """The logged-in user, while their code (or the password) is still the current one
@@ -107,16 +130,19 @@ class Portal:
         return request.scope["dlkit.user"]
 
     def _user(self, request: Request) -> User | None:
-        session = request.session
-        role = session.get("role")
-        if role == "student" and auth.code_is_active(self.gradebook, session.get("roll", ""),
-                                                     int(session.get("code", 0))):
-            return User("student", roll=session["roll"], name=session.get("name", ""))
-        if role == "instructor" and session.get("pw") == auth.fingerprint(
-                auth.password_hash(self.state)):
-            return User("instructor", name=session.get("name", ""))
-        if role:
-            _forget(session)
+        token = request.session.get("sid")
+        if not token:
+            return None
+        row = self.gradebook.live_session(
+            auth.token_hash(str(token)), idle=dt.timedelta(minutes=self.settings.idle_minutes),
+            longest=dt.timedelta(hours=self.settings.session_hours))
+        if row is not None and row.role == "student" and row.code_id is not None and \
+                auth.code_is_active(self.gradebook, row.roll, row.code_id):
+            return User("student", roll=row.roll, name=row.name)
+        if row is not None and row.role == "instructor" and row.password_mark == \
+                auth.fingerprint(auth.password_hash(self.state)):
+            return User("instructor", name=row.name)
+        _forget(request.session)
         return None
 
     def student(self, request: Request) -> User:
@@ -146,14 +172,25 @@ class Portal:
     # -- uploads ---------------------------------------------------------------------------
     def accept_upload(self, roll: str, experiment_id: str, filename: str,
                       data: bytes) -> tuple[bool, str, int | None]:
-        """Refuse (over the hourly cap, a version still waiting) or collect and queue one file:
-        (stored, what to tell the student, submission id)."""
+        """Refuse (over the hourly caps, a version still waiting) or collect and queue one file:
+        (stored, what to tell the student, submission id). The upload cap counts stored
+        versions; refused files count against a cap of their own, higher; every refusal says
+        when the student may upload again."""
         assignment = self.assignment(experiment_id)
         with self._locks[roll]:  # one upload of a student at a time: versions stay in order
             since = utcnow() - dt.timedelta(hours=1)
-            if self.gradebook.uploads_since(roll, since, UPLOAD_SOURCE) >= self.uploads_per_hour:
-                return False, (f"upload refused: at most {self.uploads_per_hour} uploads an hour; "
-                               "try again later"), None
+            per_hour = self.uploads_per_hour
+            stored = self.gradebook.upload_times(roll, since, UPLOAD_SOURCE, ("stored",))
+            if len(stored) >= per_hour:
+                return False, (f"upload refused: at most {per_hour} new versions an hour; "
+                               f"{self._reopens(stored, per_hour)}"), None
+            refusals_cap = self.schedule().refusals_per_hour
+            refused = self.gradebook.upload_times(roll, since, UPLOAD_SOURCE,
+                                                  ("rejected", "duplicate"))
+            if len(refused) >= refusals_cap:
+                return False, (f"upload refused: {len(refused)} files were refused in the last "
+                               f"hour (at most {refusals_cap}); "
+                               f"{self._reopens(refused, refusals_cap)}"), None
             waiting = pages.waiting_version(self.gradebook, roll, experiment_id)
             if waiting is not None:
                 return False, (f"upload refused: your version {waiting.version} is still waiting "
@@ -164,8 +201,17 @@ class Portal:
                 limits=collecting.Limits(notebook_bytes=self.settings.upload_bytes),
                 enqueue=True)
             if upload.status != "stored":
-                return False, f"upload refused: {upload.reason}", None
+                left = refusals_cap - len(refused) - 1
+                when = "you may upload a corrected file now" if left > 0 else \
+                    self._reopens(refused + [utcnow()], refusals_cap)
+                return False, f"upload refused: {upload.reason}; {when}", None
             return True, f"{upload.reason}: stored and queued for grading", upload.submission_id
+
+    def _reopens(self, times: list[dt.datetime], cap: int) -> str:
+        """When a cap of ``cap`` an hour over ``times`` (oldest first) lets the next one in."""
+        opens = times[len(times) - cap] + dt.timedelta(hours=1)
+        wait = max(60.0, (opens - utcnow()).total_seconds())
+        return f"you may upload again at {self.clock.show(opens)} (in {duration(wait)})"
 
 
 def _forget(session: dict) -> None:
@@ -182,9 +228,10 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
     if "csrf" not in session:
         session["csrf"] = auth.new_token()
     portal: Portal = request.app.state.portal
+    clock = portal.clock
     html = environment().get_template(template).render(
         csp_nonce=request.state.csp_nonce, csrf=session["csrf"], user=portal.user(request),
-        flash=session.pop("flash", None), now=dt.datetime.now(), **context)
+        flash=session.pop("flash", None), clock=clock, now=clock.now(), **context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -224,25 +271,27 @@ async def login(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "portal/login.html")
     form = await form_of(request)
-    roll, code = str(form.get("roll", "")).strip(), str(form.get("code", ""))
-    address = request.client.host if request.client else "?"
-    wait = max(portal.by_roll.wait(roll.casefold()), portal.by_address.wait(address))
+    roll, code = str(form.get("roll", "")).strip()[:32], str(form.get("code", ""))[:64]
+    known = await run_in_threadpool(auth.roll_exists, portal.gradebook, roll)
+    key = auth.student_key(roll, portal.address(request), known)
+    wait = await run_in_threadpool(portal.throttle.wait, key)
     if wait:
-        return render(request, "portal/login.html", 429, roll=roll,
-                      error=f"too many failed attempts: try again in {duration(wait)}")
+        return render(request, "portal/login.html", 429, roll=roll, error=_wait_words(wait))
     code_id = await run_in_threadpool(auth.check_student, portal.gradebook, roll, code)
     if code_id is None:
-        portal.by_roll.fail(roll.casefold())
-        portal.by_address.fail(address)
+        delay = await run_in_threadpool(portal.throttle.fail, key)
         return render(request, "portal/login.html", 401, roll=roll,
                       error="wrong roll number or access code (ask your instructor for a new "
-                            "code if you lost yours)")
-    portal.by_roll.clear(roll.casefold())
+                            "code if you lost yours)" + (f"; {_wait_words(delay)}" if delay else ""))
+    await run_in_threadpool(portal.throttle.clear, key)
     name = await run_in_threadpool(auth.student_name, portal.gradebook, roll)
-    request.session.clear()
-    request.session.update(role="student", roll=roll, code=code_id, name=name,
-                           csrf=auth.new_token())
+    await run_in_threadpool(portal.start_session, request, "student", roll=roll, name=name,
+                            code_id=code_id)
     return RedirectResponse("/s", status_code=303)
+
+
+def _wait_words(seconds: float) -> str:
+    return f"too many failed attempts from here: try again in {duration(max(1.0, seconds))}"
 
 
 async def instructor_login(request: Request) -> Response:
@@ -251,29 +300,29 @@ async def instructor_login(request: Request) -> Response:
         return render(request, "portal/instructor_login.html",
                       no_password=auth.password_hash(portal.state) is None)
     form = await form_of(request)
-    name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
-    address = request.client.host if request.client else "?"
-    wait = max(portal.by_roll.wait("\0instructor"), portal.by_address.wait(address))
+    name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))[:1024]
+    key = auth.instructor_key(portal.address(request))
+    wait = await run_in_threadpool(portal.throttle.wait, key)
     if wait:
         return render(request, "portal/instructor_login.html", 429, name=name, no_password=False,
-                      error=f"too many failed attempts: try again in {duration(wait)}")
+                      error=_wait_words(wait))
     mark = await run_in_threadpool(auth.check_password, portal.state, password)
     if mark is None or not name:
-        portal.by_roll.fail("\0instructor")
-        portal.by_address.fail(address)
+        if mark is None:
+            await run_in_threadpool(portal.throttle.fail, key)
         return render(request, "portal/instructor_login.html", 401, name=name,
                       no_password=auth.password_hash(portal.state) is None,
-                      error="wrong password" if name else "give your name: it is recorded with "
-                                                          "the marks you save")
-    portal.by_roll.clear("\0instructor")
-    request.session.clear()
-    request.session.update(role="instructor", name=name[:100], pw=mark, csrf=auth.new_token())
+                      error="wrong password" if mark is None else
+                      "give your name: it is recorded with the marks you save")
+    await run_in_threadpool(portal.throttle.clear, key)
+    await run_in_threadpool(portal.start_session, request, "instructor", name=name[:100],
+                            password_mark=mark)
     return RedirectResponse("/i", status_code=303)
 
 
 async def logout(request: Request) -> Response:
     await form_of(request)
-    request.session.clear()
+    await run_in_threadpool(_portal(request).end_session, request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -348,7 +397,8 @@ def submission_page(request: Request) -> Response:
     version = pages.own_version(portal.gradebook, user.roll, submission_id)
     if version is None or portal.schedule().get(version.experiment) is None:
         raise HTTPException(404)
-    page = pages.version_feedback(portal.course, portal.gradebook, user.roll, submission_id)
+    page = pages.version_feedback(portal.course, portal.gradebook, user.roll, submission_id,
+                                  portal.clock)
     if page is not None:
         return render(request, "portal/feedback.html", page=page, version=version)
     return render(request, "portal/version.html", version=version,
@@ -481,6 +531,30 @@ async def regrade_all(request: Request) -> Response:
     return redirect(request, f"/i/{experiment_id}",
                     f"{sum(queued)} submission(s) queued for grading again; "
                     f"{len(queued) - sum(queued)} were already queued or running")
+
+
+def instructor_student(request: Request) -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    page = pages.student_page(portal.gradebook, request.path_params["roll"],
+                              list(portal.schedule().assignments))
+    if page is None:
+        raise HTTPException(404)
+    return render(request, "portal/instructor_student.html", page=page)
+
+
+async def sign_student_out(request: Request) -> Response:
+    """End every session of one student at once (a shared lab PC left logged in)."""
+    portal = _portal(request)
+    await run_in_threadpool(portal.instructor, request)
+    await form_of(request)
+    roll = request.path_params["roll"]
+    if await run_in_threadpool(pages.student_page, portal.gradebook, roll, []) is None:
+        raise HTTPException(404)
+    ended = await run_in_threadpool(portal.gradebook.end_sessions, roll, "signed out by the "
+                                                                       "instructor")
+    return redirect(request, f"/i/students/{roll}", f"{roll} signed out ({ended} session(s) "
+                                                    "ended)")
 
 
 def queue_page(request: Request) -> Response:
@@ -639,6 +713,8 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
         Route("/i/queue", queue_page),
         Route("/i/export.csv", export_csv),
         Route("/i/regrade/{submission:int}", regrade, methods=["POST"]),
+        Route("/i/students/{roll}", instructor_student),
+        Route("/i/students/{roll}/signout", sign_student_out, methods=["POST"]),
         Route("/i/{experiment}", instructor_experiment),
         Route("/i/{experiment}/regrade", regrade_all, methods=["POST"]),
         Route("/i/{experiment}/runs/{submission:int}", run_page),

@@ -7,11 +7,9 @@ exists (a dummy hash is verified instead), and argon2's verification is constant
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -72,6 +70,11 @@ def check_student(gradebook: Gradebook, roll: str, code: str) -> int | None:
     return active.id if ok and active else None
 
 
+def token_hash(token: str) -> str:
+    """What the gradebook keeps of a session's token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def code_is_active(gradebook: Gradebook, roll: str, code_id: int) -> bool:
     """A session stays valid only while the code it logged in with is not revoked."""
     code = gradebook.access_code(code_id)
@@ -114,38 +117,72 @@ def fingerprint(stored_hash: str | None) -> str:
 
 # --------------------------------------------------------------------------- throttling
 
-@dataclass
+#: Failures of one key allowed without a delay (typing slips), and the delays after them.
+FREE_FAILURES = 3
+FIRST_DELAY = 10.0  # seconds, after the first failure over the free ones; doubles each time
+LONGEST_DELAY = 15 * 60.0
+FORGET_AFTER = dt.timedelta(hours=1)  # a key quiet this long starts afresh
+
+
+def delay_after(failures: int) -> float:
+    """Seconds a key must wait after ``failures`` failures: 0 for the first few, then 10 s,
+    20 s, 40 s, ... at most 15 min. A delay, never a lock: the right code works once it ends."""
+    if failures <= FREE_FAILURES:
+        return 0.0
+    return min(LONGEST_DELAY, FIRST_DELAY * 2 ** (failures - FREE_FAILURES - 1))
+
+
+def student_key(roll: str, address: str, known: bool) -> str:
+    """Failures count per (roll, address): a classmate failing for your roll elsewhere, or a
+    class behind one NAT, never delays you. Unknown rolls from one address share a key, so
+    typing made-up rolls makes no rows."""
+    return f"student\0{roll.casefold() if known else '?'}\0{address}"
+
+
+def instructor_key(address: str) -> str:
+    """The instructor's failures count apart: students' failures never delay the instructor."""
+    return f"instructor\0{address}"
+
+
+@dataclass(frozen=True)
 class Throttle:
-    """At most ``limit`` failures per key (a roll number, an address) within ``window`` seconds;
-    a key over it is refused until its oldest failure ages out. In memory: one web process."""
+    """Growing delays per key (see :func:`delay_after`), kept in the gradebook: every web
+    process sees the same counts and a restart keeps them."""
 
-    limit: int
-    window: float
-
-    def __post_init__(self) -> None:
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    gradebook: Gradebook
 
     def wait(self, key: str) -> float:
         """Seconds until ``key`` may try again (0: now)."""
-        with self._lock:
-            times = self._recent(key)
-            return max(0.0, times[0] + self.window - time.monotonic()) \
-                if len(times) >= self.limit else 0.0
+        failures, last = self.gradebook.login_failures(key, FORGET_AFTER)
+        if last is None:
+            return 0.0
+        elapsed = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - last).total_seconds()
+        return max(0.0, delay_after(failures) - elapsed)
 
-    def fail(self, key: str) -> None:
-        with self._lock:
-            self._recent(key).append(time.monotonic())
+    def fail(self, key: str) -> float:
+        """Count a failure; the delay it earns (0: none yet)."""
+        return delay_after(self.gradebook.note_login_failure(key, FORGET_AFTER))
 
     def clear(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+        self.gradebook.clear_login_failures(key)
 
-    def _recent(self, key: str) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] < time.monotonic() - self.window:
-            times.popleft()
-        return times
+
+def roll_exists(gradebook: Gradebook, roll: str) -> bool:
+    with gradebook.session() as s:
+        return bool(roll) and s.get(Student, roll) is not None
+
+
+def client_address(peer: str, forwarded_for: str | None, trusted: frozenset[str]) -> str:
+    """The address a request came from: the connecting peer, unless that is a proxy the
+    course trusts (``forwarded_allow_ips`` in portal.yml), whose ``X-Forwarded-For`` then
+    names it (the right-most address that is not itself a trusted proxy)."""
+    if peer not in trusted or not forwarded_for:
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
 
 
 def new_token() -> str:

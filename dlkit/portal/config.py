@@ -7,10 +7,14 @@ students see comes from ``<course>/portal.yml`` when it exists::
     experiments:                       # only these, in this order
       exp2-feedforward: {due: "2027-01-18 17:00"}
       exp4-autoencoder-anomaly: {opens: 2027-02-08, due: "2027-02-15 17:00"}
-    uploads_per_hour: 10
+    uploads_per_hour: 10               # stored versions a student may add in an hour
+    refusals_per_hour: 30              # refused files (not a notebook, a duplicate, ...)
+    forwarded_allow_ips: [127.0.0.1]   # the HTTPS proxy in front: its X-Forwarded-For is
+                                       # believed (else the connecting address counts)
 
 and otherwise every released experiment is open (``release/<id>/<id>.ipynb`` exists), due at
-the end of its planned date plus the grace days of ``rubrics/course.yml``.
+the end of its planned date plus the grace days of ``rubrics/course.yml``. Times written here
+are in the course's time zone (``time_zone`` of the course file), as every page shows them.
 """
 
 from __future__ import annotations
@@ -46,7 +50,59 @@ class Settings:
     gpus: str = "auto"
     memory_gb: float = 6.0
     behind_https: bool = False  # cookies marked Secure (set when a TLS proxy fronts the portal)
-    session_hours: float = 12.0
+    session_hours: float = 12.0  # the longest a log-in lasts
+    idle_minutes: float = 60.0  # a session unused this long ends
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The course's one clock: the gradebook keeps naive UTC, every page shows this zone,
+    labelled (``2027-01-18 17:00 IST``)."""
+
+    zone: dt.tzinfo
+    name: str  # the IANA name, or the server's zone's abbreviation
+
+    @classmethod
+    def of(cls, course_folder: Path | None = None) -> Clock:
+        from dlkit.reports.course import CourseConfigError, load_course
+
+        try:
+            course = load_course(folder=course_folder)
+        except CourseConfigError as exc:
+            if exc.what != "course file not found":
+                raise
+            return cls.server()
+        zone = course.zone
+        return cls(zone, course.time_zone or dt.datetime.now(zone).strftime("%Z"))
+
+    @classmethod
+    def server(cls) -> Clock:
+        zone = dt.datetime.now().astimezone().tzinfo or dt.UTC
+        return cls(zone, dt.datetime.now(zone).strftime("%Z"))
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        """``moment`` in the course's zone; a naive one is UTC (as the gradebook keeps it)."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(self.zone)
+
+    def show(self, moment: dt.datetime | None, empty: str = "unknown") -> str:
+        from dlkit.reports.course import show_time
+
+        return show_time(moment, self.zone, empty)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(self.zone)
+
+    @property
+    def label(self) -> str:
+        """What the footers say: "times in Asia/Kolkata (IST)"."""
+        abbreviation = self.now().strftime("%Z")
+        return self.name if abbreviation == self.name else f"{self.name} ({abbreviation})"
+
+    def in_zone(self, naive: dt.datetime) -> dt.datetime:
+        """A time written without a zone (portal.yml, the CLI) read in the course's zone."""
+        return naive.replace(tzinfo=self.zone) if naive.tzinfo is None else naive
 
 
 @dataclass(frozen=True)
@@ -55,14 +111,14 @@ class Assignment:
 
     experiment: Experiment
     opens: dt.datetime | None
-    due: dt.datetime | None  # naive local time, as the course file and portal.yml write it
+    due: dt.datetime | None  # aware, in the course's zone
 
     @property
     def id(self) -> str:
         return self.experiment.id
 
     def is_open(self, now: dt.datetime | None = None) -> bool:
-        return self.opens is None or (now or dt.datetime.now()) >= self.opens
+        return self.opens is None or (now or dt.datetime.now(dt.UTC)) >= self.opens
 
     @property
     def due_utc(self) -> dt.datetime | None:
@@ -79,6 +135,9 @@ class Assignment:
 class Schedule:
     assignments: tuple[Assignment, ...]
     uploads_per_hour: int = 10
+    refusals_per_hour: int = 30
+    forwarded_allow_ips: frozenset[str] = frozenset()
+    clock: Clock | None = None
 
     def get(self, experiment_id: str) -> Assignment | None:
         return next((a for a in self.assignments if a.id == experiment_id), None)
@@ -89,9 +148,10 @@ class Schedule:
 
 def load_schedule(course: Path) -> Schedule:
     """The experiments of ``<course>/portal.yml``, else every released one (see the module)."""
+    clock = Clock.of(course)
     path = course / SCHEDULE_FILE
     if not path.exists():
-        return Schedule(tuple(_released()))
+        return Schedule(tuple(_released(course, clock)), clock=clock)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         listed = data.get("experiments") or {}
@@ -100,9 +160,16 @@ def load_schedule(course: Path) -> Schedule:
         assignments = []
         for experiment_id, when in listed.items():
             when = when or {}
+            opens, due = _moment(when.get("opens")), _moment(when.get("due"))
             assignments.append(Assignment(experiments.get(str(experiment_id)),
-                                          _moment(when.get("opens")), _moment(when.get("due"))))
-        return Schedule(tuple(assignments), int(data.get("uploads_per_hour", 10)))
+                                          clock.in_zone(opens) if opens else None,
+                                          clock.in_zone(due) if due else None))
+        trusted = data.get("forwarded_allow_ips") or []
+        if isinstance(trusted, str):
+            trusted = [part.strip() for part in trusted.split(",")]
+        return Schedule(tuple(assignments), int(data.get("uploads_per_hour", 10)),
+                        int(data.get("refusals_per_hour", 30)),
+                        frozenset(str(ip) for ip in trusted), clock)
     except DlkitError as exc:
         raise PortalConfigError(exc.what, where=str(path), fix=exc.fix) from None
     except (TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
@@ -110,9 +177,9 @@ def load_schedule(course: Path) -> Schedule:
                                 fix="see `dlkit serve --help` for the format") from None
 
 
-def _released() -> list[Assignment]:
+def _released(course: Path, clock: Clock) -> list[Assignment]:
     """Every registered experiment whose starter notebook is released, due by the course file."""
-    due = _course_due_dates()
+    due = _course_due_dates(course, clock)
     found = []
     for experiment in experiments.EXPERIMENTS.values():
         if (experiment.root / "release" / experiment.id / experiment.master.name).exists():
@@ -120,16 +187,17 @@ def _released() -> list[Assignment]:
     return sorted(found, key=lambda a: (a.experiment.number, a.id))
 
 
-def _course_due_dates() -> dict[str, dt.datetime]:
+def _course_due_dates(folder: Path, clock: Clock) -> dict[str, dt.datetime]:
     """End of each planned date plus the grace days (what the timely mark allows)."""
     from dlkit.reports.course import CourseConfigError, load_course
 
     try:
-        course = load_course()
+        course = load_course(folder=folder)
     except CourseConfigError:
         return {}
     grace = dt.timedelta(days=int(course.late_policy.get("grace_days", 0)))
-    return {e.id: dt.datetime.combine(e.planned + grace, dt.time(23, 59)) for e in course.experiments}
+    return {e.id: clock.in_zone(dt.datetime.combine(e.planned + grace, dt.time(23, 59)))
+            for e in course.experiments}
 
 
 def _moment(value) -> dt.datetime | None:

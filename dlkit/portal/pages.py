@@ -21,7 +21,6 @@ from dlkit.feedback import (
     Feedback,
     build_feedback,
     executed_notebook,
-    format_time,
     lateness,
     latest_marks,
     manual_questions,
@@ -30,7 +29,7 @@ from dlkit.feedback import (
 from dlkit.gradebook import RUN_STATUSES, Gradebook, ManualMark, Run, Student, Submission
 from dlkit.notebook.master import read_master
 from dlkit.portal.cells import Cell, answer_region, render_cells
-from dlkit.portal.config import Assignment
+from dlkit.portal.config import Assignment, Clock
 
 DONE = ("graded", "missing object")  # the run finished; anything else is a failure
 
@@ -44,7 +43,7 @@ class VersionState:
     submission_id: int
     experiment: str
     version: int
-    arrived_at: str
+    arrived_at: dt.datetime | None  # naive UTC; pages show it with the course's clock
     lateness: str
     original_name: str
     state: str  # queued | running | not graded | a run status (graded, timeout, ...)
@@ -78,7 +77,7 @@ def version_state(submission: Submission, run: Run | None,
         state, words, ahead = "not graded", "stored, not queued for grading", None
     done = run is not None and submission.queue == ""
     return VersionState(submission.id, submission.experiment, submission.version or 0,
-                        format_time(submission.arrived_at), lateness(submission),
+                        submission.arrived_at, lateness(submission),
                         submission.original_name, state, words,
                         run.score if done else None, run.max_score if done else None, ahead)
 
@@ -132,8 +131,8 @@ def student_home(gradebook: Gradebook, roll: str, assignments: list[Assignment])
     return rows
 
 
-def version_feedback(course: Path, gradebook: Gradebook, roll: str,
-                     submission_id: int) -> Feedback | None:
+def version_feedback(course: Path, gradebook: Gradebook, roll: str, submission_id: int,
+                     clock: Clock) -> Feedback | None:
     """The feedback page of one of the student's own graded versions (None: not graded, or not
     theirs), as ``dlkit feedback`` builds it."""
     submission = own_submission(gradebook, roll, submission_id)
@@ -147,6 +146,7 @@ def version_feedback(course: Path, gradebook: Gradebook, roll: str,
             return None
         page = build_feedback(s, experiment, submission, run, manual_questions(experiment))
     page.plots = notebook_plots(executed_notebook(course, experiment, submission_id))
+    page.arrived_at = clock.show(submission.arrived_at)
     return page
 
 
@@ -236,6 +236,28 @@ def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str) 
                                    if given else ""))
     similarity = (course / "reports" / "similarity" / experiment.id / "index.html").exists()
     return Overview(experiment, counts, rows, histogram(scores, top), manual, similarity)
+
+
+@dataclass
+class StudentPage:
+    """One student as the instructor sees them: their experiments and open sessions."""
+
+    roll: str
+    name: str
+    batch: str
+    sessions: int
+    rows: list[AssignmentRow]
+
+
+def student_page(gradebook: Gradebook, roll: str,
+                 assignments: list[Assignment]) -> StudentPage | None:
+    with gradebook.session() as s:
+        student = s.get(Student, roll)
+        if student is None:
+            return None
+        name, batch = student.name, student.batch
+    return StudentPage(roll, name, batch, gradebook.open_sessions(roll),
+                       student_home(gradebook, roll, assignments))
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ class PlannedExperiment:
     id: str
     number: int
     title: str
-    planned: dt.date
+    planned: dt.date | None  # None: an experiment the course file does not plan
     aim: str
     conclusion: str
 
@@ -58,28 +58,67 @@ class Course:
     late_policy: dict
     term_work: dict
     practical: dict
+    time_zone: str = ""  # an IANA name (Asia/Kolkata); "": the server's own zone
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """The course's clock: every time a page, CSV or paper shows is in it."""
+        return time_zone(self.time_zone)
 
     def experiment(self, experiment_id: str) -> PlannedExperiment:
         return next(e for e in self.experiments if e.id == experiment_id)
 
 
-def load_course(root: Path = ROOT) -> Course:
+def load_course(root: Path = ROOT, folder: Path | None = None) -> Course:
+    """The kit's ``rubrics/course.yml``; a course folder's own ``course.yml`` (when ``folder``
+    has one) replaces the keys it gives (a mapping such as ``late_policy`` key by key)."""
     path = root / "rubrics" / "course.yml"
+    own = folder / "course.yml" if folder is not None else None
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if own is not None and own.exists():
+            path = own
+            for key, value in (yaml.safe_load(own.read_text(encoding="utf-8")) or {}).items():
+                data[key] = {**data[key], **value} if isinstance(value, dict) and \
+                    isinstance(data.get(key), dict) else value
         experiments = tuple(PlannedExperiment(
             e["id"], int(e["number"]), e["title"], _date(e["planned"]), e.get("aim", ""),
             e.get("conclusion", "")) for e in data["experiments"])
-        return Course(
+        course = Course(
             data["institute"], data["department"], str(data["course_code"]),
             data["course_name"], str(data["academic_year"]), str(data.get("semester", "")),
             tuple(data.get("batches", [])), experiments, data["experiment_marks"],
-            data["late_policy"], data["term_work"], data["practical"])
+            data["late_policy"], data["term_work"], data["practical"],
+            str(data.get("time_zone") or ""))
+        course.zone  # noqa: B018 - an unknown zone is refused here, with the file's name
+        return course
     except FileNotFoundError:
         raise CourseConfigError("course file not found", where=str(path)) from None
     except (KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise CourseConfigError(f"course file is incomplete or invalid: {exc}",
                                 where=str(path)) from None
+
+
+def show_time(moment: dt.datetime | None, zone: dt.tzinfo, empty: str = "unknown") -> str:
+    """``2027-01-18 17:00 IST``: ``moment`` (naive: UTC, as the gradebook keeps it) in ``zone``,
+    labelled with the zone's abbreviation."""
+    if moment is None:
+        return empty
+    local = (moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment).astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.strftime('%Z')}"
+
+
+def time_zone(name: str) -> dt.tzinfo:
+    """The zone called ``name`` (IANA, e.g. Asia/Kolkata); "" is the server's own."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not name:
+        return dt.datetime.now().astimezone().tzinfo or dt.UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as "
+                         "Asia/Kolkata)") from None
 
 
 def load_rubric(experiment_id: str, root: Path = ROOT) -> dict:
@@ -108,8 +147,9 @@ class ExperimentRecord:
     title: str
     aim: str
     conclusion: str
-    planned: dt.date
+    planned: dt.date | None
     submitted: dt.datetime | None = None  # arrival of the graded version
+    late_seconds: float = 0.0  # after the due date the submission recorded
     status: str = "not submitted"
     auto: float = 0.0
     auto_max: float = 0.0
@@ -203,12 +243,14 @@ def _experiment_record(session, course: Course, planned: PlannedExperiment, roll
         record.write_up = marks["journal"].points
     if submission is not None and run is not None:
         record.submitted, record.status = submission.arrived_at, run.status
+        record.late_seconds = submission.late_seconds or 0.0
         record.auto, record.auto_max = run.score, run.max_score
         record.measured = _measured(run)
         record.plots = _plots(course_folder / "graded" / planned.id / str(submission.id), plots)
         record.remarks = "" if run.status == "graded" else run.status
     elif submission is not None:
         record.submitted, record.status = submission.arrived_at, "not graded"
+        record.late_seconds = submission.late_seconds or 0.0
     weights = course.experiment_marks
     performance = weights["performance"] * (record.auto / record.auto_max
                                             if record.auto_max else 0.0)
@@ -238,14 +280,43 @@ def _graded(session, experiment: str, roll: str) -> tuple[Submission | None, Run
 
 
 def _timeliness(course: Course, record: ExperimentRecord) -> float:
+    """The share of the ``timely`` mark: full within ``grace_days`` of the planned date, half
+    up to ``half_credit_days``, else none. An experiment the course file does not plan (one
+    with its own due date in portal.yml) counts days late from the due date it recorded."""
     if record.submitted is None:
         return 0.0
+    policy = course.late_policy
+    if record.planned is None:
+        if record.late_seconds <= 0:
+            return 1.0
+        late_days = -(-record.late_seconds // 86400)  # a day begun counts
+        return 0.5 if late_days <= policy.get("half_credit_days", 0) - policy["grace_days"] \
+            else 0.0
     late_days = (record.submitted.date() - record.planned).days
-    if late_days <= course.late_policy["grace_days"]:
+    if late_days <= policy["grace_days"]:
         return 1.0
-    if late_days <= course.late_policy.get("half_credit_days", 0):
+    if late_days <= policy.get("half_credit_days", 0):
         return 0.5
     return 0.0
+
+
+def experiment_record(session, course: Course, experiment_id: str, roll: str, *,
+                      course_folder: Path, plots: int = 0) -> ExperimentRecord:
+    """One student's record of one experiment with its marks out of
+    ``experiment_marks.out_of``, computed as the term-work report computes them (for the
+    portal and the CSV); an experiment the course file does not list counts from its due date."""
+    planned = next((e for e in course.experiments if e.id == experiment_id), None)
+    if planned is None:
+        from dlkit.experiments import get as get_experiment
+
+        known = get_experiment(experiment_id)
+        planned = PlannedExperiment(known.id, known.number, known.title, None, "", "")
+    marks: dict[str, ManualMark] = {}
+    for mark in session.scalars(select(ManualMark).where(
+            ManualMark.student_roll == roll, ManualMark.experiment == experiment_id)
+            .order_by(ManualMark.at, ManualMark.id)):
+        marks[mark.item] = mark
+    return _experiment_record(session, course, planned, roll, marks, course_folder, plots)
 
 
 def _measured(run: Run) -> dict[str, float]:
@@ -290,4 +361,5 @@ def whole_marks(value: float) -> float:
 
 
 __all__ = ["Course", "CourseConfigError", "ExperimentRecord", "PlannedExperiment", "Result",
-           "StudentRecord", "load_course", "load_rubric", "student_records", "whole_marks"]
+           "StudentRecord", "experiment_record", "load_course", "load_rubric", "show_time",
+           "student_records", "time_zone", "whole_marks"]

@@ -103,11 +103,11 @@ class Client:
         token = csrf(self.http.get(form_page or url))
         return self.http.post(url, data={"csrf": token, **(data or {})}, **kw)
 
-    def login(self, roll: str, code: str):
-        return self.post("/login", data={"roll": roll, "code": code})
+    def login(self, roll: str, code: str, **kw):
+        return self.post("/login", data={"roll": roll, "code": code}, **kw)
 
-    def login_instructor(self, name: str = "Prof. Rao", password: str = PASSWORD):
-        return self.post("/instructor/login", data={"name": name, "password": password})
+    def login_instructor(self, name: str = "Prof. Rao", password: str = PASSWORD, **kw):
+        return self.post("/instructor/login", data={"name": name, "password": password}, **kw)
 
     def upload(self, experiment: str, filename: str, data: bytes):
         return self.post(f"/s/{experiment}/upload", form_page=f"/s/{experiment}",
@@ -116,16 +116,17 @@ class Client:
 
 @pytest.fixture
 def portal(course):
-    """``portal(**settings)`` -> a new Client of an in-process app without grading workers."""
+    """``portal(address="127.0.0.1", **settings)`` -> a new Client of an in-process app without
+    grading workers, connecting from ``address`` (each call a new app: a server restart)."""
     from starlette.testclient import TestClient
 
     from dlkit.portal.app import create_app
 
     clients = []
 
-    def make(**settings) -> Client:
+    def make(address: str = "127.0.0.1", **settings) -> Client:
         app = create_app(Settings(course=course.folder, workers=0, **settings))
-        client = TestClient(app, follow_redirects=True)
+        client = TestClient(app, follow_redirects=True, client=(address, 50000))
         clients.append(client)
         return Client(client)
 
@@ -169,8 +170,12 @@ class Server:
                 time.sleep(0.3)
         raise RuntimeError(f"the server did not start: {self.log.read_text()[-3000:]}")
 
-    def client(self) -> Client:
-        return Client(httpx.Client(base_url=self.url, follow_redirects=True, timeout=60))
+    def client(self, address: str | None = None) -> Client:
+        """A client of the server, sending from ``address`` (another loopback address, e.g.
+        127.0.0.2, is another machine to the server's throttles)."""
+        transport = httpx.HTTPTransport(local_address=address) if address else None
+        return Client(httpx.Client(base_url=self.url, follow_redirects=True, timeout=60,
+                                   transport=transport))
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

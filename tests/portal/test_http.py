@@ -98,18 +98,6 @@ def test_forms_without_the_csrf_token_are_refused(portal, course):
     assert other_site.status_code == 403
 
 
-def test_login_attempts_are_throttled_per_roll_and_per_address(portal, course):
-    client = portal()
-    for _ in range(5):
-        assert client.login("101", "WRONG-CODE-00").status_code == 401
-    blocked = client.login("101", course.codes["101"])  # even the right code, for now
-    assert blocked.status_code == 429 and "too many failed attempts" in main_text(blocked)
-    assert client.login("102", course.codes["102"]).url.path == "/s"  # another roll still may
-    for attempt in range(25):  # 30 failures from one address in 15 minutes
-        client.login(f"2{attempt:02d}", "WRONG-CODE-00")
-    assert client.login("103", course.codes["103"]).status_code == 429
-
-
 def test_a_reissued_code_revokes_the_old_one_and_its_sessions(portal, course):
     client = portal()
     assert client.login("101", course.codes["101"]).url.path == "/s"

@@ -1,0 +1,240 @@
+"""The portal through a semester (issue 24): log-in delays that lock nobody out and survive a
+restart, the upload cap that counts versions and not refusals, sessions that end, one clock.
+
+In process (Starlette's TestClient, with the connecting address set per client) except the
+per-address test, which runs ``dlkit serve`` and sends from 127.0.0.2 with httpx.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from dlkit.gradebook import LoginThrottle, PortalSession, Student, Submission
+from dlkit.portal.auth import delay_after, issue_code
+
+from .conftest import main_text
+from .test_http import grade, stored
+
+CLASS = [f"2{n:02d}" for n in range(8)]
+
+
+@pytest.fixture
+def classroom(course):
+    """The course with eight more students, who have codes too."""
+    with course.gradebook.session() as s:
+        s.add_all(Student(roll=roll, name=f"Student {roll}", batch="B3") for roll in CLASS)
+    course.codes.update({roll: issue_code(course.gradebook, roll) for roll in CLASS})
+    return course
+
+
+def age_failures(course, seconds: float) -> None:
+    """Move every recorded failure ``seconds`` into the past (the clock going on)."""
+    with course.gradebook.session() as s:
+        for row in s.scalars(select(LoginThrottle)):
+            row.last_at -= dt.timedelta(seconds=seconds)
+
+
+# --------------------------------------------------------------------------- log-in delays
+
+def test_delays_grow_with_failures_and_are_bounded():
+    assert [delay_after(n) for n in range(1, 8)] == [0, 0, 0, 10, 20, 40, 80]
+    assert delay_after(100) == 15 * 60
+
+
+def test_a_class_failing_behind_one_address_locks_out_neither_the_instructor_nor_a_student(
+        portal, classroom):
+    lab = portal(address="10.1.1.1")  # the lab's NAT: every student shares this address
+    for roll in CLASS:
+        for _ in range(5):
+            assert lab.login(roll, "WRONG-CODE-00").status_code in (401, 429)
+    assert lab.login(CLASS[0], classroom.codes[CLASS[0]]).status_code == 429  # that roll waits
+    instructor = portal(address="10.1.1.1")
+    assert instructor.login_instructor().url.path == "/i"
+    fresh = portal(address="10.1.1.1")
+    assert fresh.login("103", classroom.codes["103"]).url.path == "/s"
+
+
+def test_a_classmate_cannot_lock_a_student_out_and_a_restart_keeps_the_delays(portal, course):
+    rival = portal(address="10.0.0.66")
+    responses = [rival.login("101", "WRONG-CODE-00") for _ in range(6)]
+    assert [r.status_code for r in responses[:3]] == [401, 401, 401]
+    assert "try again in 10 s" in main_text(responses[3])
+    blocked = portal(address="10.0.0.66").login("101", course.codes["101"])  # a restart
+    assert blocked.status_code == 429 and "too many failed attempts" in main_text(blocked)
+    owner = portal(address="10.0.0.7")  # the real student, from their own machine
+    assert owner.login("101", course.codes["101"]).url.path == "/s"
+    age_failures(course, 60)  # a delay, not a lock: once it has passed, the right code works
+    assert portal(address="10.0.0.66").login("101", course.codes["101"]).url.path == "/s"
+    with course.gradebook.session() as s:  # ...and the success cleared that key's count
+        assert not [row.key for row in s.scalars(select(LoginThrottle)) if "101" in row.key]
+
+
+def test_student_failures_never_delay_the_instructor_and_the_instructor_waits_alone(portal):
+    shared = portal(address="10.2.2.2")
+    for attempt in range(40):
+        shared.login(f"9{attempt:02d}", "WRONG-CODE-00")  # unknown rolls share one key
+    assert portal(address="10.2.2.2").login_instructor().url.path == "/i"
+    for _ in range(4):
+        portal(address="10.2.2.2").login_instructor(password="wrong password")
+    assert portal(address="10.2.2.2").login_instructor().status_code == 429
+    assert portal(address="10.2.2.3").login_instructor().url.path == "/i"
+
+
+def test_forwarded_for_is_believed_only_from_the_proxy_the_course_trusts(portal, course):
+    spoofer = portal(address="10.3.3.3")
+    for n in range(4):  # a forged header from an untrusted peer changes nothing
+        spoofer.login("101", "WRONG-CODE-00", headers={"x-forwarded-for": f"192.0.2.{n}"})
+    assert spoofer.login("101", course.codes["101"],
+                         headers={"x-forwarded-for": "192.0.2.200"}).status_code == 429
+    (course.folder / "portal.yml").write_text(
+        "experiments:\n  toy: {}\nforwarded_allow_ips: [10.9.9.9]\n")
+    proxy = portal(address="10.9.9.9")
+    for _ in range(4):
+        proxy.login("102", "WRONG-CODE-00", headers={"x-forwarded-for": "198.51.100.1"})
+    assert portal(address="10.9.9.9").login(
+        "102", course.codes["102"], headers={"x-forwarded-for": "198.51.100.1"}).status_code == 429
+    assert portal(address="10.9.9.9").login(
+        "102", course.codes["102"], headers={"x-forwarded-for": "198.51.100.2"}).url.path == "/s"
+
+
+def test_per_address_delays_on_a_real_server(server, course):
+    """httpx sending from 127.0.0.2 is another machine to ``dlkit serve``."""
+    running = server(workers=0)
+    other_machine = running.client(address="127.0.0.2")
+    for _ in range(5):
+        other_machine.login("101", "WRONG-CODE-00")
+    assert other_machine.login("101", course.codes["101"]).status_code == 429
+    assert running.client(address="127.0.0.1").login("101", course.codes["101"]).url.path == "/s"
+    running.stop()
+    restarted = server(workers=0)
+    assert restarted.client(address="127.0.0.2").login("101", course.codes["101"]) \
+        .status_code == 429
+
+
+# --------------------------------------------------------------------------- uploads
+
+HTML_RENAMED = b"\n<!DOCTYPE html><html><body>my notebook</body></html>"
+
+
+def test_refused_files_do_not_count_against_the_upload_cap(portal, course):
+    client = portal()
+    client.login("101", course.codes["101"])
+    for _ in range(10):
+        refused = client.upload("toy", "work.ipynb", HTML_RENAMED)
+        assert refused.status_code == 422
+    text = main_text(refused)
+    assert "an HTML page" in text and "you may upload a corrected file now" in text
+    accepted = client.upload("toy", "work.ipynb", course.notebook())
+    assert "version 1: stored and queued for grading" in main_text(accepted)
+    assert [row.version for row in stored(course)] == [1]
+
+
+def test_the_caps_say_when_uploads_reopen(portal, course):
+    (course.folder / "course.yml").write_text("time_zone: Asia/Kolkata\n")
+    (course.folder / "portal.yml").write_text(
+        "experiments:\n  toy: {}\nuploads_per_hour: 2\nrefusals_per_hour: 3\n")
+    client = portal()
+    client.login("101", course.codes["101"])
+    for version in (1, 2):
+        client.upload("toy", "a.ipynb", course.notebook(edit=("# Toy", f"# Toy {version}")))
+        grade(course, stored(course)[-1].id)
+    third = main_text(client.upload("toy", "a.ipynb", course.notebook(edit=("# Toy", "# 3"))))
+    first = stored(course)[0].collected_at + dt.timedelta(hours=1, minutes=330)  # UTC+5:30
+    assert "at most 2 new versions an hour" in third
+    assert f"you may upload again at {first:%Y-%m-%d %H:%M} IST (in " in third
+    other = portal()
+    other.login("102", course.codes["102"])
+    answers = [main_text(other.upload("toy", "w.ipynb", HTML_RENAMED)) for _ in range(4)]
+    assert "you may upload a corrected file now" in answers[1]
+    assert "you may upload again at" in answers[2] and "IST" in answers[2]
+    assert "3 files were refused in the last hour (at most 3)" in answers[3]
+    with course.gradebook.session() as s:  # the fourth was refused before it was read
+        assert len(s.scalars(select(Submission).where(Submission.student_roll == "102")).all()) \
+            == 3
+
+
+# --------------------------------------------------------------------------- sessions
+
+def cookie_of(client) -> str:
+    return client.http.cookies["dlkit_session"]
+
+
+def test_a_cookie_copied_before_logout_is_refused_after_it(portal, course):
+    first = portal()
+    first.login("101", course.codes["101"])
+    copied = cookie_of(first)
+    first.post("/logout", form_page="/s")
+    replay = portal()
+    replay.http.cookies.set("dlkit_session", copied)
+    assert replay.get("/s").url.path == "/login"
+    with course.gradebook.session() as s:
+        (row,) = s.scalars(select(PortalSession)).all()
+        assert (row.roll, row.revoked_why) == ("101", "logged out")
+        assert copied not in row.id  # only the token's hash is kept
+
+
+def test_reissue_and_the_instructors_sign_out_end_sessions_at_once(portal, course):
+    student = portal()
+    student.login("102", course.codes["102"])
+    instructor = portal()
+    instructor.login_instructor()
+    page = main_text(instructor.get("/i/students/102"))
+    assert "Rohan Deshmukh (102)" in page and "1 open session(s)" in page
+    done = instructor.post("/i/students/102/signout", form_page="/i/students/102")
+    assert "102 signed out (1 session(s) ended)" in main_text(done)
+    assert student.get("/s").url.path == "/login"
+    assert instructor.get("/i/students/999").status_code == 404
+    again = portal()
+    again.login("102", course.codes["102"])
+    from click.testing import CliRunner
+
+    from dlkit.cli import main
+
+    result = CliRunner().invoke(main, ["roster", "codes", "--student", "102", "--reissue",
+                                       "--course", str(course.folder), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    assert again.get("/s").url.path == "/login"
+
+
+def test_an_idle_session_expires_after_an_hour(portal, course):
+    client = portal()
+    client.login("101", course.codes["101"])
+    assert client.get("/s").url.path == "/s"
+    with course.gradebook.session() as s:
+        for row in s.scalars(select(PortalSession)):
+            row.last_seen -= dt.timedelta(minutes=61)
+    assert client.get("/s").url.path == "/login"
+    with course.gradebook.session() as s:
+        assert s.scalars(select(PortalSession.revoked_why)).one() == "expired"
+
+
+# --------------------------------------------------------------------------- one clock
+
+def test_every_time_is_in_the_course_zone_and_labelled(portal, course):
+    (course.folder / "course.yml").write_text("time_zone: Asia/Kolkata\n")
+    (course.folder / "portal.yml").write_text(
+        'experiments:\n  toy: {due: "2030-01-18 17:00"}\n')
+    client = portal()
+    client.login("101", course.codes["101"])
+    client.upload("toy", "a.ipynb", course.notebook())
+    (row,) = stored(course)
+    grade(course, row.id)
+    arrived = f"{row.arrived_at + dt.timedelta(hours=5, minutes=30):%Y-%m-%d %H:%M} IST"
+    home = main_text(client.get("/s"))
+    assert "2030-01-18 17:00 IST" in home and "times in Asia/Kolkata (IST)" in home
+    assert "UTC" not in home
+    assert arrived in main_text(client.get("/s/toy"))
+    feedback = main_text(client.get(f"/s/submissions/{row.id}"))
+    assert arrived in feedback and "UTC" not in feedback
+    assert row.due_at == dt.datetime(2030, 1, 18, 11, 30)  # the gradebook keeps UTC
+    instructor = portal()
+    instructor.login_instructor()
+    run = main_text(instructor.get(f"/i/toy/runs/{row.id}"))
+    assert arrived in run and "UTC" not in run
+    assert "2030-01-18 17:00 IST" in main_text(instructor.get("/i/toy"))
+    sheet = instructor.get("/i/export.csv").text.splitlines()
+    assert "toy arrived (Asia/Kolkata)" in sheet[0]
+    assert any(line.startswith("101,") and arrived in line for line in sheet)
