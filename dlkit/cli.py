@@ -183,6 +183,32 @@ def warm_command(force: bool) -> None:
         click.echo(f"already warm: {report.folder} ({report.files} files)")
 
 
+# --------------------------------------------------------------------------- a course folder
+
+@main.command("init")
+@click.argument("course", type=click.Path(path_type=Path))
+@click.option("--with-masters", is_flag=True,
+              help="Also copy the kit's masters (with their rubrics, release and autograder) "
+                   "into COURSE/source/, to change an experiment and `dlkit release --course`.")
+def init_command(course: Path, with_masters: bool) -> None:
+    """Make COURSE ready for a semester: course.yml (institute, batches, planned dates, marks
+    scheme, time zone), roster.csv (the columns `dlkit collect --roster` expects), portal.yml
+    (what `dlkit serve` opens) and datasets.yml (commented examples).
+
+    Commands given --course COURSE read the course's copies first and the kit's own for the
+    rest. Files that exist are kept: running it again only adds what is missing.
+    """
+    from dlkit.course_init import init_course
+
+    report = init_course(course, with_masters=with_masters)
+    for path in report.written:
+        click.echo(f"wrote    {path}")
+    for path in report.kept:
+        click.echo(f"kept     {path}")
+    click.echo(f"course folder ready: {report.course} (fill in roster.csv, then "
+               f"dlkit collect EXPERIMENT SOURCE --roster {course / 'roster.csv'} --course {course})")
+
+
 # --------------------------------------------------------------------------- release
 
 @main.command("release")
@@ -190,8 +216,12 @@ def warm_command(force: bool) -> None:
 @click.option("--no-check", is_flag=True,
               help="Only transform and check the tests' code (no execution, no grading checks); "
                    "release/ and autograder/ are written, solutions/ is left alone.")
-def release_command(experiments: tuple[str, ...], no_check: bool) -> None:
-    """Build release/, autograder/ and solutions/ for EXPERIMENTS (default: all).
+@click.option("--course", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Release the course's own masters (<course>/source/, from "
+                                 "`dlkit init --with-masters`) into the course folder.")
+def release_command(experiments: tuple[str, ...], no_check: bool, course: Path | None) -> None:
+    """Build release/, autograder/ and solutions/ for EXPERIMENTS (default: all; with
+    --course, all the course's own).
 
     Every release runs its checks and replaces nothing unless all pass: the reference solution
     gets full marks from the autograder zip on the real data; the unanswered student notebook
@@ -200,10 +230,13 @@ def release_command(experiments: tuple[str, ...], no_check: bool) -> None:
     {{ thresholds.NAME }}, filled in from the registry), and every public test is repeated by a
     hidden test of its question (the same input, the same checks).
     """
-    from dlkit.experiments import EXPERIMENTS, get
+    from dlkit.experiments import release_targets
     from dlkit.release import release_experiment
+    from dlkit.stack import require_tensorflow
 
-    chosen = [get(e).id for e in experiments] or list(EXPERIMENTS)
+    chosen = release_targets(experiments, course)
+    if not no_check:
+        require_tensorflow("dlkit release")
     for experiment_id in chosen:
         result = release_experiment(experiment_id, check=not no_check)
         total = sum(m for _, m in result.solution_scores.values())
@@ -222,9 +255,16 @@ def _course_options(function):
         help="Any SQLAlchemy URL (default: sqlite:///<course>/gradebook.db).")(function)
     return click.option(
         "--course", type=click.Path(file_okay=False, path_type=Path), envvar="DLKIT_COURSE",
-        default=Path("."), show_default=True,
+        default=Path("."), show_default=True, callback=_use_course,
         help="The course folder holding gradebook.db, submissions/, graded/, feedback/ "
-             "(or set DLKIT_COURSE).")(function)
+             "(or set DLKIT_COURSE); its own masters (source/) are used before the kit's.")(function)
+
+
+def _use_course(ctx: click.Context, param: click.Parameter, course: Path) -> Path:
+    from dlkit.experiments import use_course
+
+    use_course(course)
+    return course
 
 
 def _gradebook(course: Path, db: str | None):
@@ -351,6 +391,10 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
     """
     from dlkit.grading.cluster import SlurmSettings, cluster_executor
     from dlkit.grading.grade import grade_experiment
+    from dlkit.stack import require_tensorflow
+
+    if not (dry_run or job_script):
+        require_tensorflow("dlkit grade")
 
     slurm = None
     if cluster == "slurm" or job_script:
@@ -544,7 +588,7 @@ def _portal_default(name: str):
 
 @main.command("serve")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path), envvar="DLKIT_COURSE",
-              default=Path("."), show_default=True,
+              default=Path("."), show_default=True, callback=_use_course,
               help="The course folder (gradebook.db, submissions/, graded/; or set DLKIT_COURSE).")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on (0.0.0.0: every interface; put HTTPS in front).")
@@ -632,7 +676,7 @@ def _papers_options(function):
 def _records(course: Path, db: str | None, batch: str | None = None, roll: str | None = None):
     from dlkit.reports.course import load_course, student_records
 
-    config = load_course()
+    config = load_course(folder=course)
     if batch and config.batches and batch not in config.batches:
         raise click.BadParameter(f"unknown batch {batch!r}; known: {', '.join(config.batches)}")
     records = student_records(_gradebook(course, db), config, course_folder=course.resolve(),

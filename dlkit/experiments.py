@@ -6,13 +6,40 @@ read them with :func:`threshold`, so a threshold is written down exactly once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from dlkit.errors import UnknownName
+from dlkit.errors import DlkitError, UnknownName
 
-#: The repository root (source/, release/, autograder/, solutions/ live here).
-ROOT = Path(__file__).resolve().parent.parent
+#: Where an installed kit keeps its files: ``dlkit/_kit`` in the wheel, copied there at build
+#: time from the repository's top-level folders (``setup.py``), which stay the one place they
+#: are edited.
+KIT_FOLDER = "_kit"
+#: The kit's folders a student must never see: masters (solutions and hidden tests), the
+#: hidden tests and their zips, executed solutions, the free-form criteria, the viva answers.
+#: ``solutions/`` is in no wheel; a student's wheel (``DLKIT_WHEEL=student``) has none of them.
+PRIVATE_KIT_FOLDERS = ("source", "autograder", "solutions", "rubrics/free-form", "reports/questions")
+
+
+def kit_root() -> Path:
+    """The folder holding the kit's own ``source/``, ``release/``, ``autograder/``,
+    ``rubrics/`` and ``reports/``: the installed package's ``_kit`` (found through
+    :mod:`importlib.resources`), else the checkout around the package."""
+    from importlib.resources import files
+
+    installed = files("dlkit") / KIT_FOLDER
+    if installed.is_dir():
+        return Path(str(installed)).resolve()
+    return Path(__file__).resolve().parent.parent
+
+
+def kit_is_installed() -> bool:
+    """True when the kit's files come from an installed wheel, not a checkout."""
+    return kit_root().name == KIT_FOLDER
+
+
+#: The kit's folders: a checkout's root, or an installed wheel's ``dlkit/_kit``.
+ROOT = kit_root()
 
 
 @dataclass(frozen=True)
@@ -274,7 +301,6 @@ def extra_experiments(folders: str) -> list[Experiment]:
     """The experiments found in ``folders`` (a ``DLKIT_EXTRA_EXPERIMENTS`` value): number 0, the
     master's first heading as title, no registered datasets, a 600 s limit. A folder without
     masters, or an id that is already registered, is skipped with a warning."""
-    import json
     import logging
     import os
 
@@ -282,7 +308,7 @@ def extra_experiments(folders: str) -> list[Experiment]:
     found = []
     for folder in filter(None, folders.split(os.pathsep)):
         root = Path(folder).expanduser().resolve()
-        masters = sorted(p for p in root.glob("source/*/*.ipynb") if p.stem == p.parent.name)
+        masters = course_masters(root)
         if not masters:
             log.warning("%s: no source/<id>/<id>.ipynb under %s", EXTRA_EXPERIMENTS_ENV, root)
         for master in masters:
@@ -291,17 +317,23 @@ def extra_experiments(folders: str) -> list[Experiment]:
                             master.stem, master)
                 continue
             try:
-                cells = json.loads(master.read_text(encoding="utf-8")).get("cells", [])
+                found.append(_unregistered(master, root))
             except (OSError, ValueError) as exc:
                 log.warning("%s: %s skipped: %s", EXTRA_EXPERIMENTS_ENV, master, exc)
-                continue
-            title = next((line.lstrip("#").strip() for cell in cells
-                          if cell.get("cell_type") == "markdown"
-                          for line in "".join(cell.get("source", "")).splitlines()
-                          if line.startswith("#")), master.stem)
-            found.append(Experiment(id=master.stem, number=0, title=title, datasets=(),
-                                    time_limit=600, root=root))
     return found
+
+
+def _unregistered(master: Path, root: Path) -> Experiment:
+    """An experiment the registry does not know, from its master alone (see above)."""
+    import json
+
+    cells = json.loads(master.read_text(encoding="utf-8")).get("cells", [])
+    title = next((line.lstrip("#").strip() for cell in cells
+                  if cell.get("cell_type") == "markdown"
+                  for line in "".join(cell.get("source", "")).splitlines()
+                  if line.startswith("#")), master.stem)
+    return Experiment(id=master.stem, number=0, title=title, datasets=(), time_limit=600,
+                      root=root)
 
 
 def _register_extra() -> None:
@@ -309,6 +341,75 @@ def _register_extra() -> None:
 
     for experiment in extra_experiments(os.environ.get(EXTRA_EXPERIMENTS_ENV, "")):
         EXPERIMENTS[experiment.id] = experiment
+    if os.environ.get(COURSE_MASTERS_ENV):
+        use_course(Path(os.environ[COURSE_MASTERS_ENV]))
+
+
+# --------------------------------------------------------------------------- a course's own masters
+
+#: The course folder whose own masters replace the kit's (set by :func:`use_course`, so the
+#: processes it starts, the portal's grading workers among them, use the same masters).
+COURSE_MASTERS_ENV = "DLKIT_COURSE_MASTERS"
+
+
+def course_masters(course: Path) -> list[Path]:
+    """The masters a course folder holds: ``<course>/source/<id>/<id>.ipynb``."""
+    return sorted(p for p in Path(course).glob("source/*/*.ipynb") if p.stem == p.parent.name)
+
+
+def use_course(course: Path) -> list[str]:
+    """Read the course's own copies first: every experiment with a master in ``course``
+    (``dlkit init --with-masters``, then edited) takes its master, release, autograder and
+    rubric from the course folder; the others stay the kit's. A master whose id is not
+    registered joins as :func:`extra_experiments` does. Returns the ids now the course's."""
+    import os
+
+    course = Path(course).expanduser().resolve()
+    taken = []
+    for master in course_masters(course) if course != ROOT else []:  # the kit's checkout itself
+        known = EXPERIMENTS.get(master.stem)
+        try:
+            EXPERIMENTS[master.stem] = replace(known, root=course) if known is not None \
+                else _unregistered(master, course)
+        except (OSError, ValueError) as exc:
+            raise DlkitError(f"unreadable master: {exc}", where=str(master),
+                             fix="repair the notebook or remove its folder") from None
+        taken.append(master.stem)
+    if taken:
+        os.environ[COURSE_MASTERS_ENV] = str(course)
+    return taken
+
+
+def private_kit_folders() -> list[Path]:
+    """The folders grading hides from student code (``default_sandbox``'s ``private``): the
+    kit's own (an installed ``dlkit/_kit`` lies inside the package folder the sandbox shows, so
+    it must be masked) and every other folder an experiment's master, hidden tests and
+    solutions come from (a course's own masters, extra experiments)."""
+    return [ROOT, *sorted({e.root for e in EXPERIMENTS.values()} - {ROOT})]
+
+
+def release_targets(ids: tuple[str, ...] | list[str], course: Path | None = None) -> list[str]:
+    """The experiments ``dlkit release`` builds: ``ids`` (default: all) of the kit's checkout,
+    or with ``course`` the course's own masters, released into the course. The masters of an
+    installed kit came released with it: writing into site-packages is refused."""
+    if course is None:
+        if kit_is_installed():
+            raise DlkitError("the installed kit's masters are released already", where=str(ROOT),
+                             fix="to change an experiment: dlkit init COURSE --with-masters, "
+                                 "edit COURSE/source/, then dlkit release --course COURSE")
+        return [get(e).id for e in ids] or list(EXPERIMENTS)
+    course = Path(course).expanduser().resolve()
+    taken = use_course(course)
+    chosen = [get(e).id for e in ids] or taken
+    if not chosen:
+        raise DlkitError("no masters in the course", where=str(course / "source"),
+                         fix=f"copy the kit's: dlkit init {course} --with-masters")
+    for experiment_id in chosen:
+        if get(experiment_id).root != course:
+            raise DlkitError(f"{experiment_id} has no master in the course",
+                             where=str(course / "source" / experiment_id),
+                             fix=f"copy the kit's masters first: dlkit init {course} --with-masters")
+    return chosen
 
 
 _register_extra()
