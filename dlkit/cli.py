@@ -553,26 +553,40 @@ def _similarity_default(name: str):
 
 @main.command("similarity")
 @click.argument("experiment")
-@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True),
-              default=_similarity_default("threshold"), show_default=True,
-              help="List pairs where this share of one notebook's code is found in the other.")
 @click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="A folder of notebooks, .py, .md or .txt files (the lab "
-                                 "manual's code, last year's batch) to compare every student with.")
+                                 "manual's code, last year's batch): every student is compared "
+                                 "with each, and their code is boilerplate between students.")
+@click.option("--template", "templates", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A notebook, .py, .md or .txt file whose code is boilerplate (a tutorial "
+                   "the class was given); repeat for more.")
+@click.option("--common-share", type=click.FloatRange(0, 1, min_open=True),
+              default=_similarity_default("common_share"), show_default=True,
+              help="Code found in more than this share of the notebooks is class-wide "
+                   "boilerplate (1 keeps it).")
+@click.option("--outlier", type=click.FloatRange(0, min_open=True),
+              default=_similarity_default("outlier"), show_default=True,
+              help="List a pair this many robust spreads above the class's median pair.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Also list every pair whose similarity reaches this share.")
 @_course_options
-def similarity_command(experiment: str, threshold: float, against: Path | None, course: Path,
-                       db: str | None) -> None:
-    """Which newest submissions of EXPERIMENT share code: ranked pairs, clusters of three or
-    more, a heat map and each pair side by side, in <course>/reports/similarity/EXPERIMENT/.
+def similarity_command(experiment: str, against: Path | None, templates: tuple[Path, ...],
+                       common_share: float, outlier: float, threshold: float | None,
+                       course: Path, db: str | None) -> None:
+    """Which newest submissions of EXPERIMENT share code: pairs ranked on similarity, those
+    that stand out from the class listed with the reasons, their common fragments side by side,
+    clusters and a heat map, in <course>/reports/similarity/EXPERIMENT/.
 
-    Only the students' own code counts (starter code, public tests and otter lines removed;
-    names, numbers, strings, comments and layout do not matter). It is a report for the
-    instructor to read, never a penalty: no mark changes.
+    Only the students' own code counts (starter code, public tests, otter lines, templates and
+    code most of the class shares removed; names, numbers, strings, comments and layout do not
+    matter). It is a report for the instructor to read, never a penalty: no mark changes.
     """
     from dlkit.similarity import similarity_report, write_similarity_report
 
     result = similarity_report(experiment, course=course, gradebook=_gradebook(course, db),
-                               threshold=threshold, against=against)
+                               against=against, templates=templates,
+                               common_share=common_share, outlier=outlier, threshold=threshold)
     paths = write_similarity_report(result, course)
     click.echo(result.summary())
     click.echo(f"wrote {paths[0]}")
