@@ -582,6 +582,12 @@ def similarity_file(request: Request) -> Response:
     path = (folder / (request.path_params["path"] or "index.html")).resolve()
     if not path.is_relative_to(folder) or not path.is_file():
         raise HTTPException(404)
+    if path == folder / "index.html":  # the same report inside the portal's layout
+        from dlkit.similarity import similarity_page_context
+
+        context = similarity_page_context(folder)
+        if context is not None:
+            return render(request, "portal/similarity.html", **context)
     return FileResponse(path, headers={"Content-Security-Policy": REPORT_CSP,
                                        "Cache-Control": "no-store"})
 
