@@ -26,11 +26,12 @@ from dlkit.similarity import (
     clean_cell,
     clusters,
     code_cells,
+    code_lines,
     drop_cell_magic,
     drop_given_lines,
     drop_otter_lines,
     drop_shell_and_magic_lines,
-    highlight,
+    line_range,
     normalise_literals,
     own_code,
     similarity_report,
@@ -456,7 +457,8 @@ def test_the_copies_form_one_cluster(report):
     assert flagged == {frozenset((a, b)) for a in COPIES for b in COPIES if a < b}
     for pair in report.flagged:
         assert pair.share_a >= 0.8 and pair.share_b >= 0.8, pair
-        assert pair.regions_a and pair.regions_b
+        assert pair.fragments and pair.longest == pair.fragments[0].length >= 100
+        assert pair.reasons and "spreads above the median pair" in pair.reasons[0]
 
 
 def test_repeated_lines_are_matched_each_time(report):
@@ -467,16 +469,17 @@ def test_repeated_lines_are_matched_each_time(report):
                  'ax_loss.plot(epochs, history.history["val_loss"], "s--", label="validation")',
                  'ax_acc.plot(epochs, history.history["accuracy"], "o-", label="train")'):
         start = code.index(line)
-        assert any(a <= start and start + len(line) <= b for a, b in pair.regions_a), line
+        assert any(f.a[0] <= start and start + len(line) <= f.a[1] for f in pair.fragments), line
 
 
 def test_no_pair_of_independent_solutions_is_flagged(report):
     independent = set(INDEPENDENT) | {"41005", "41011"}
-    scores = {(p.a, p.b): p.score for p in report.pairs}
-    for (a, b), score in scores.items():
-        if not {a, b} <= COPIES and "41010" not in (a, b):
-            assert score < report.threshold, (a, b, score)
-    assert max(s for (a, b), s in scores.items() if {a, b} <= independent) < 0.5
+    for pair in report.pairs:
+        if not {pair.a, pair.b} <= COPIES:
+            assert not pair.listed and not pair.reasons, pair
+    assert max(p.similarity for p in report.pairs if {p.a, p.b} <= independent) < 0.3
+    copies = [p for p in report.pairs if {p.a, p.b} <= COPIES]
+    assert report.pairs[:len(copies)] == copies  # ranked first
 
 
 def test_the_manual_copy_is_named(report):
@@ -512,7 +515,7 @@ def test_starter_code_retyped_does_not_count(batch, report):
     result = similarity_report(EXP, course=course, gradebook=Gradebook.open(course))
     assert "(train_x, train_y), (test_x, test_y) = keep_back(load_mnist())" in result.students[0].code
     [pair] = result.pairs  # what is left is where two retyped lines meet (k-grams over a seam)
-    assert pair.score < 0.15 and not pair.listed
+    assert pair.share_a < 0.15 and pair.share_b < 0.15 and not pair.listed
 
 
 def test_hostile_notebooks_do_not_break_it(report):
@@ -536,21 +539,27 @@ def test_hostile_notebooks_do_not_break_it(report):
 def test_written_report(report, batch):
     paths = write_similarity_report(report, batch)
     folder = batch / "reports" / "similarity" / EXP
-    assert paths == [folder / "index.html", folder / "heatmap.png", folder / "pairs.csv"]
+    assert paths == [folder / "index.html", folder / "heatmap.png", folder / "pairs.csv",
+                     folder / "report.json"]
     assert similarity_report_path(batch, EXP) == folder / "index.html"
     html = paths[0].read_text(encoding="utf-8")
     assert "Tejas &lt;Gokhale&gt; &amp; Co" in html and "<Gokhale>" not in html  # autoescaped
     assert html.count('<section class="pair"') == 6 + 1  # the 6 pairs of 4 copies + manual
     assert "41005 (Vikram Shinde)" not in html  # 41005 is in no cluster
     assert "lab-manual-exp2.md" in html and "not a penalty" in html
-    assert "<mark>" in html and '<img src="heatmap.png"' in html
+    assert '<mark class="f1" id="pair-1-a-f1"><sup>1</sup>' in html
+    assert '<a href="#pair-1-a-f1">lines ' in html and '<img src="heatmap.png"' in html
+    assert 'tabindex="0" role="region" aria-label="code of 4100' in html
+    assert "spreads above the median pair" in html  # why each pair is listed
     assert "not valid JSON" in html and "no code of its own" in html
     assert paths[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = list(csv.DictReader(io.StringIO(paths[2].read_text(encoding="utf-8"))))
     n = len(report.students)
     assert len(rows) == n * (n - 1) // 2 + 1
     assert sum(r["listed"] == "yes" for r in rows) == 7
-    assert rows[0]["kind"] == "students" and float(rows[0]["score"]) >= float(rows[1]["score"])
+    assert rows[0]["kind"] == "students" and rows[0]["listed"] == "yes" and rows[0]["why"]
+    assert float(rows[0]["similarity"]) >= float(rows[1]["similarity"])
+    assert int(rows[0]["longest_fragment"]) > 0 and int(rows[0]["fragments"]) >= 1
     assert write_similarity_report(report, batch) and paths[0].read_text(encoding="utf-8") == html
 
 
@@ -561,13 +570,13 @@ def test_scores_do_not_depend_on_the_process(batch, report):
 
     code = ("from pathlib import Path; from dlkit.gradebook import Gradebook; "
             "from dlkit.similarity import similarity_report as r; "
-            f"c = Path({str(batch)!r}); "
-            f"print(max(p.score for p in r({EXP!r}, course=c, gradebook=Gradebook.open(c))"
-            ".pairs if {'41005', '41007'} == {p.a, p.b}))")
+            f"c = Path({str(batch)!r}); m = Path({str(MANUAL)!r}); "
+            f"print([(p.a, p.b, p.similarity, p.longest) for p in r({EXP!r}, course=c, "
+            "gradebook=Gradebook.open(c), against=m).pairs if p.similarity > 0])")
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, env={"PYTHONHASHSEED": "12345", "PATH": ""}).stdout
-    expected = next(p.score for p in report.pairs if {p.a, p.b} == {"41005", "41007"})
-    assert expected > 0 and other == f"{expected}\n"
+    expected = [(p.a, p.b, p.similarity, p.longest) for p in report.pairs if p.similarity > 0]
+    assert len(expected) > 6 and other == f"{expected}\n"
 
 
 # --------------------------------------------------------------------------- the command
@@ -576,7 +585,8 @@ def test_cli_writes_the_report(batch):
     result = CliRunner().invoke(main, ["similarity", EXP, "--course", str(batch),
                                        "--against", str(MANUAL)])
     assert result.exit_code == 0, result.output
-    assert "6 pair(s) listed (score >= 0.6), 1 cluster(s)" in result.output
+    assert "11 notebook(s) compared, 6 pair(s) listed of 55, 1 cluster(s)" in result.output
+    assert "listed  41001 41002  similarity 1.00" in result.output
     assert "not compared  41013: not valid JSON" in result.output
     assert "1 student(s) matching 1 source(s)" in result.output
     assert similarity_report_path(batch, EXP).exists()
@@ -594,13 +604,18 @@ def test_nothing_to_compare_still_writes_a_report(tmp_path):
     assert "0 notebook(s) compared, 0 pair(s) listed" in result.output
     assert "no own code   41012" in result.output
     html = similarity_report_path(course, EXP).read_text(encoding="utf-8")
-    assert "No pair of notebooks shares" in html
+    assert "No pair of notebooks stands out from the class" in html
 
 
 def test_cli_threshold_and_errors(batch, tmp_path):
     runner = CliRunner()
-    high = runner.invoke(main, ["similarity", EXP, "--course", str(batch), "--threshold", "1"])
-    assert high.exit_code == 0 and "pair(s) listed (score >= 1)" in high.output
+    low = runner.invoke(main, ["similarity", EXP, "--course", str(batch), "--threshold", "0.05",
+                               "--outlier", "1000"])
+    assert low.exit_code == 0 and "reaches the bar of 5% asked for (--threshold)" in low.output
+    assert "spreads above" not in low.output
+    missing = runner.invoke(main, ["similarity", EXP, "--course", str(batch), "--template",
+                                   str(tmp_path / "none.py")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
     empty = runner.invoke(main, ["similarity", EXP, "--course", str(tmp_path / "none")])
     assert empty.exit_code == 1 and "Error: no submissions of exp2-feedforward collected" \
         in empty.output and "dlkit collect" in empty.output and "Traceback" not in empty.output
@@ -610,8 +625,9 @@ def test_cli_threshold_and_errors(batch, tmp_path):
     none = runner.invoke(main, ["similarity", EXP, "--course", str(batch),
                                 "--against", str(tmp_path / "nothing")])
     assert none.exit_code == 1 and "no notebooks, .py, .md or .txt files" in none.output
-    zero = runner.invoke(main, ["similarity", EXP, "--course", str(batch), "--threshold", "0"])
-    assert zero.exit_code == 2
+    for option in ("--threshold", "--common-share", "--outlier"):
+        zero = runner.invoke(main, ["similarity", EXP, "--course", str(batch), option, "0"])
+        assert zero.exit_code == 2, option
 
 
 def test_batch_summary_links_to_the_report(batch, report, tmp_path):
@@ -679,18 +695,22 @@ def test_code_cells_of_each_kind(tmp_path):
 
 
 def test_clusters_are_connected_components():
-    pairs = [Match("a", "b", 0.9, 0.9, 10), Match("b", "c", 0.7, 0.8, 10),
-             Match("d", "e", 0.9, 0.9, 10), Match("f", "g", 0.9, 0.9, 10),
-             Match("g", "h", 0.9, 0.9, 10), Match("h", "i", 0.65, 0.6, 10)]
+    def match(a: str, b: str, similarity: float) -> Match:
+        return Match(a, b, similarity, similarity, similarity, 10, 10, 10)
+
+    pairs = [match("a", "b", 0.9), match("b", "c", 0.7), match("d", "e", 0.9),
+             match("f", "g", 0.9), match("g", "h", 0.9), match("h", "i", 0.65)]
     found = clusters(pairs)
     assert [c.members for c in found] == [("f", "g", "h", "i"), ("a", "b", "c")]
     assert found[1].pairs == 2 and found[1].top == 0.9
 
 
-def test_highlight_pieces():
-    assert highlight("abcdef", [(1, 3), (2, 4)]) == [("a", False), ("bc", True), ("d", True),
-                                                     ("ef", False)]
-    assert highlight("abc", []) == [("abc", False)]
+def test_code_lines_number_lines_and_anchor_each_fragment_once():
+    lines = code_lines("ab\ncd\nef", [(1, 4, 1), (3, 5, 2)], "p")
+    assert lines == [(1, [("a", None, None), ("b", 1, "p-f1")]),
+                     (2, [("c", 1, None), ("d", 2, "p-f2")]), (3, [("ef", None, None)])]
+    assert code_lines("", [], "p") == [(1, [])]
+    assert line_range("ab\ncd\nef", 1, 4) == (1, 2) and line_range("ab\ncd", 3, 5) == (2, 2)
 
 
 def test_no_release_is_an_error(tmp_path, monkeypatch):
