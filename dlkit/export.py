@@ -75,23 +75,13 @@ def export_grades(experiment_ids: list[str] | None, *, fmt: str, course: Path,
         raise UnknownName("export format", fmt, FORMATS)
     experiments = [get_experiment(e) for e in experiment_ids] if experiment_ids \
         else list(EXPERIMENTS.values())
-    config = _course_file(course)
+    from dlkit.reports.course import find_course
+
+    config = find_course(course)
     with gradebook.session() as session:
         grades = {experiment.id: collect_grades(session, experiment, config, course)
                   for experiment in experiments}
     return FORMATS[fmt](grades, out, course=config)
-
-
-def _course_file(folder: Path):
-    """The course file (the kit's, with the course folder's own keys); None without one."""
-    from dlkit.reports.course import CourseConfigError, load_course
-
-    try:
-        return load_course(folder=folder)
-    except CourseConfigError as exc:
-        if exc.what != "course file not found":
-            raise
-        return None
 
 
 def collect_grades(session: Session, experiment: Experiment, config=None,

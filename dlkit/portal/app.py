@@ -331,8 +331,14 @@ async def logout(request: Request) -> Response:
 def student_home(request: Request) -> Response:
     portal = _portal(request)
     user = portal.student(request)
-    rows = pages.student_home(portal.gradebook, user.roll, portal.schedule().open())
-    return render(request, "portal/student_home.html", rows=rows)
+    schedule = portal.schedule()
+    rows = pages.student_home(portal.gradebook, user.roll, schedule.open(), schedule.course,
+                              portal.course)
+    return render(request, "portal/student_home.html", rows=rows, out_of=_out_of(schedule))
+
+
+def _out_of(schedule: Schedule) -> float | None:
+    return schedule.course.experiment_marks["out_of"] if schedule.course is not None else None
 
 
 def student_experiment(request: Request, status: int = 200, error: str = "") -> Response:
@@ -340,9 +346,12 @@ def student_experiment(request: Request, status: int = 200, error: str = "") -> 
     user = portal.student(request)
     assignment = portal.assignment(request.path_params["experiment"])
     versions = pages.student_versions(portal.gradebook, user.roll, assignment.id)
+    schedule = portal.schedule()
+    marks = pages.course_marks(portal.gradebook, schedule.course, portal.course, assignment.id,
+                               user.roll) if versions else None
     return render(request, "portal/student_experiment.html", status, assignment=assignment,
                   versions=versions, error=error, limit_mb=portal.settings.upload_bytes / MB,
-                  per_hour=portal.uploads_per_hour)
+                  per_hour=portal.uploads_per_hour, marks=marks, out_of=_out_of(schedule))
 
 
 async def upload(request: Request) -> Response:
@@ -400,7 +409,12 @@ def submission_page(request: Request) -> Response:
     page = pages.version_feedback(portal.course, portal.gradebook, user.roll, submission_id,
                                   portal.clock)
     if page is not None:
-        return render(request, "portal/feedback.html", page=page, version=version)
+        schedule = portal.schedule()
+        marks = pages.course_marks(portal.gradebook, schedule.course, portal.course,
+                                   version.experiment, user.roll)
+        return render(request, "portal/feedback.html", page=page, version=version,
+                      course_marks=marks, out_of=_out_of(schedule),
+                      titles=pages.question_titles(page.experiment))
     return render(request, "portal/version.html", version=version,
                   assignment=portal.schedule().get(version.experiment))
 
@@ -422,6 +436,7 @@ def instructor_home(request: Request) -> Response:
     overviews = [pages.experiment_overview(portal.course, portal.gradebook, a.id)
                  for a in portal.schedule().assignments]
     return render(request, "portal/instructor_home.html", overviews=overviews,
+                  states=pages.DASHBOARD_STATES,
                   queue=pages.queue_view(portal.gradebook), health=_health(portal))
 
 
@@ -435,8 +450,10 @@ def _experiment(request: Request):
 def instructor_experiment(request: Request) -> Response:
     portal = _portal(request)
     portal.instructor(request)
-    overview = pages.experiment_overview(portal.course, portal.gradebook, _experiment(request))
+    overview = pages.experiment_overview(portal.course, portal.gradebook, _experiment(request),
+                                         portal.schedule().course)
     return render(request, "portal/instructor_experiment.html", overview=overview,
+                  states=pages.DASHBOARD_STATES,
                   assignment=portal.schedule().get(overview.experiment.id))
 
 

@@ -64,13 +64,12 @@ class Clock:
 
     @classmethod
     def of(cls, course_folder: Path | None = None) -> Clock:
-        from dlkit.reports.course import CourseConfigError, load_course
+        return cls.of_course(course_file(course_folder))
 
-        try:
-            course = load_course(folder=course_folder)
-        except CourseConfigError as exc:
-            if exc.what != "course file not found":
-                raise
+    @classmethod
+    def of_course(cls, course) -> Clock:
+        """The clock of a course file (None: the server's)."""
+        if course is None:
             return cls.server()
         zone = course.zone
         return cls(zone, course.time_zone or dt.datetime.now(zone).strftime("%Z"))
@@ -138,6 +137,7 @@ class Schedule:
     refusals_per_hour: int = 30
     forwarded_allow_ips: frozenset[str] = frozenset()
     clock: Clock | None = None
+    course: object | None = None  # the course file (reports.course.Course); None: none found
 
     def get(self, experiment_id: str) -> Assignment | None:
         return next((a for a in self.assignments if a.id == experiment_id), None)
@@ -148,10 +148,11 @@ class Schedule:
 
 def load_schedule(course: Path) -> Schedule:
     """The experiments of ``<course>/portal.yml``, else every released one (see the module)."""
-    clock = Clock.of(course)
+    config = course_file(course)
+    clock = Clock.of_course(config)
     path = course / SCHEDULE_FILE
     if not path.exists():
-        return Schedule(tuple(_released(course, clock)), clock=clock)
+        return Schedule(tuple(_released(course, clock)), clock=clock, course=config)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         listed = data.get("experiments") or {}
@@ -169,7 +170,7 @@ def load_schedule(course: Path) -> Schedule:
             trusted = [part.strip() for part in trusted.split(",")]
         return Schedule(tuple(assignments), int(data.get("uploads_per_hour", 10)),
                         int(data.get("refusals_per_hour", 30)),
-                        frozenset(str(ip) for ip in trusted), clock)
+                        frozenset(str(ip) for ip in trusted), clock, config)
     except DlkitError as exc:
         raise PortalConfigError(exc.what, where=str(path), fix=exc.fix) from None
     except (TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:
@@ -198,6 +199,12 @@ def _course_due_dates(folder: Path, clock: Clock) -> dict[str, dt.datetime]:
     grace = dt.timedelta(days=int(course.late_policy.get("grace_days", 0)))
     return {e.id: clock.in_zone(dt.datetime.combine(e.planned + grace, dt.time(23, 59)))
             for e in course.experiments}
+
+
+def course_file(folder: Path | None):
+    from dlkit.reports.course import find_course
+
+    return find_course(folder)
 
 
 def _moment(value) -> dt.datetime | None:

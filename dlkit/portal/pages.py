@@ -7,8 +7,11 @@ roll number's records: a submission of another roll is "not found".
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,12 +29,62 @@ from dlkit.feedback import (
     manual_questions,
     notebook_plots,
 )
-from dlkit.gradebook import RUN_STATUSES, Gradebook, ManualMark, Run, Student, Submission
+from dlkit.gradebook import (
+    REGRADE_STATUSES,
+    RUN_STATUSES,
+    Gradebook,
+    ManualMark,
+    Run,
+    Student,
+    Submission,
+)
 from dlkit.notebook.master import read_master
 from dlkit.portal.cells import Cell, answer_region, render_cells
 from dlkit.portal.config import Assignment, Clock
 
 DONE = ("graded", "missing object")  # the run finished; anything else is a failure
+#: The dashboard's states of a student's counted version, in the order it shows them.
+DASHBOARD_STATES = ("submitted", "queued", "graded", "needs marking", "stopped with an error",
+                    "not graded", "not submitted", "students")
+
+
+def question_titles(experiment: Experiment) -> dict[str, str]:
+    """Question id -> its title: the first line of its prompt in the master notebook
+    ("(c) Define the network"), else the id."""
+    if not experiment.master.exists():
+        return {}
+    return dict(_titles(experiment.master, experiment.master.stat().st_mtime))
+
+
+@functools.lru_cache(maxsize=32)
+def _titles(path: Path, _mtime: float) -> tuple[tuple[str, str], ...]:
+    master = read_master(path)
+    titles = []
+    for question in master.questions:
+        text = master.notebook.cells[question.prompt_cells[0] - 1].source \
+            if question.prompt_cells else ""
+        line = next((ln for ln in text.splitlines() if ln.strip()), "")
+        title = re.sub(r"[`*_]", "", line.lstrip("#").strip())
+        titles.append((question.name, title[:80] + ("…" if len(title) > 80 else "")
+                       if title else question.name))
+    return tuple(titles)
+
+
+def course_marks(gradebook: Gradebook, course, folder: Path, experiment_id: str,
+                 roll: str) -> float | None:
+    """The student's marks in the experiment out of the course file's
+    ``experiment_marks.out_of``, as the term-work report computes them; None before anything
+    was submitted or marked (or without a course file)."""
+    from dlkit.reports.course import experiment_record
+
+    if course is None:
+        return None
+    with gradebook.session() as s:
+        record = experiment_record(s, course, experiment_id, roll, course_folder=folder)
+        marked = s.scalars(select(ManualMark.id).where(ManualMark.student_roll == roll,
+                                                       ManualMark.experiment == experiment_id)
+                           ).first()
+    return record.marks if record.submitted is not None or marked is not None else None
 
 
 # --------------------------------------------------------------------------- states
@@ -121,13 +174,17 @@ def waiting_version(gradebook: Gradebook, roll: str, experiment_id: str) -> Vers
 class AssignmentRow:
     assignment: Assignment
     latest: VersionState | None
+    marks: float | None = None  # the course's marks (out of experiment_marks.out_of)
 
 
-def student_home(gradebook: Gradebook, roll: str, assignments: list[Assignment]) -> list[AssignmentRow]:
+def student_home(gradebook: Gradebook, roll: str, assignments: list[Assignment], course=None,
+                 folder: Path | None = None) -> list[AssignmentRow]:
     rows = []
     for assignment in assignments:
         versions = student_versions(gradebook, roll, assignment.id)
-        rows.append(AssignmentRow(assignment, versions[0] if versions else None))
+        marks = course_marks(gradebook, course, folder or Path(), assignment.id, roll) \
+            if versions else None
+        rows.append(AssignmentRow(assignment, versions[0] if versions else None, marks))
     return rows
 
 
@@ -159,6 +216,8 @@ class StudentRow:
     batch: str
     version: VersionState | None
     manual: str  # "1.5/2" or ""
+    state: str = "not submitted"  # one of DASHBOARD_STATES
+    marks: float | None = None  # the course's marks
 
 
 @dataclass
@@ -203,19 +262,36 @@ class Overview:
     histogram: Histogram
     manual: dict[str, float]
     similarity: bool = False
+    titles: dict[str, str] = field(default_factory=dict)
+    out_of: float | None = None  # the course's experiment_marks.out_of
 
 
-def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str) -> Overview:
+def dashboard_state(state: VersionState | None, manual: dict[str, float],
+                    marked: set[str]) -> str:
+    """graded / needs marking / stopped with an error / queued / not graded / not submitted."""
+    if state is None:
+        return "not submitted"
+    if not state.final:
+        return "queued"
+    if state.state == "not graded" or state.state in REGRADE_STATUSES:
+        return "not graded"  # nothing the student did: the grader runs it again
+    if state.state not in DONE:
+        return "stopped with an error"
+    return "needs marking" if set(manual) - marked else "graded"
+
+
+def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str,
+                        course_file=None) -> Overview:
     """Counts, the score distribution and the student table of one experiment."""
     experiment = get_experiment(experiment_id)
     manual = manual_questions(experiment)
     positions = queue_positions(gradebook)
     latest = {sub.student_roll: sub for sub in gradebook.latest_submissions(experiment.id)}
     rows, scores, top = [], [], 0.0
-    counts = dict.fromkeys(("students", "submitted", "queued", "graded", "failed",
-                            "not graded"), 0)
+    counts = dict.fromkeys(DASHBOARD_STATES, 0)
     with gradebook.session() as s:
-        for student in s.scalars(select(Student).order_by(Student.roll)):
+        students = list(s.scalars(select(Student).order_by(Student.roll)))
+        for student in students:
             counts["students"] += 1
             submission = latest.get(student.roll)
             state = None
@@ -223,19 +299,24 @@ def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str) 
                 run = gradebook.current_run(s, submission.id)
                 state = version_state(submission, run, positions)
                 counts["submitted"] += 1
-                key = ("queued" if not state.final else "graded" if state.state in DONE
-                       else "not graded" if state.state == "not graded" else "failed")
-                counts[key] += 1
                 if state.score is not None:
                     scores.append(state.score)
                     top = max(top, state.max_score or 0)
             marks = latest_marks(s, experiment.id, student.roll)
             given = [m for item, m in marks.items() if item in manual]
+            where = dashboard_state(state, manual, set(marks))
+            counts[where] += 1
             rows.append(StudentRow(student.roll, student.name, student.batch, state,
                                    f"{sum(m.points for m in given):g}/{sum(manual.values()):g}"
-                                   if given else ""))
+                                   if given else "", where))
+    if course_file is not None:
+        rows = [dataclasses.replace(row, marks=course_marks(
+            gradebook, course_file, course, experiment.id, row.roll)) if row.version else row
+            for row in rows]
     similarity = (course / "reports" / "similarity" / experiment.id / "index.html").exists()
-    return Overview(experiment, counts, rows, histogram(scores, top), manual, similarity)
+    return Overview(experiment, counts, rows, histogram(scores, top), manual, similarity,
+                    question_titles(experiment), course_file.experiment_marks["out_of"]
+                    if course_file is not None else None)
 
 
 @dataclass
@@ -339,6 +420,10 @@ class MarkingPage:
     previous: str | None = None
     next: str | None = None
     questions: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return question_titles(self.experiment).get(self.question, self.question)
 
     @property
     def position(self) -> int:

@@ -99,6 +99,17 @@ def load_course(root: Path = ROOT, folder: Path | None = None) -> Course:
                                 where=str(path)) from None
 
 
+def find_course(folder: Path | None = None) -> Course | None:
+    """The course file of ``folder`` (see :func:`load_course`), or None when there is none;
+    a wrong one is still an error, with its place."""
+    try:
+        return load_course(folder=folder)
+    except CourseConfigError as exc:
+        if exc.what != "course file not found":
+            raise
+        return None
+
+
 def show_time(moment: dt.datetime | None, zone: dt.tzinfo, empty: str = "unknown") -> str:
     """``2027-01-18 17:00 IST``: ``moment`` (naive: UTC, as the gradebook keeps it) in ``zone``,
     labelled with the zone's abbreviation."""
@@ -361,5 +372,5 @@ def whole_marks(value: float) -> float:
 
 
 __all__ = ["Course", "CourseConfigError", "ExperimentRecord", "PlannedExperiment", "Result",
-           "StudentRecord", "experiment_record", "load_course", "load_rubric", "show_time",
+           "StudentRecord", "experiment_record", "find_course", "load_course", "load_rubric", "show_time",
            "student_records", "time_zone", "whole_marks"]

@@ -317,12 +317,20 @@ def test_dashboard_counts_distribution_and_student_table(portal, course):
     client = portal()
     client.login_instructor()
     home = main_text(client.get("/i"))
-    assert "0. Toy experiment 3 1 1 1 0 3" in home  # submitted, queued, graded, failed, ..., students
+    # submitted, queued, graded, needs marking, stopped with an error, not graded, not
+    # submitted, students: 101 is graded but q3_words is not marked yet; 102 crashed
+    assert "0. Toy experiment 3 1 0 1 1 0 0 3" in home
     page = client.get("/i/toy")
     text = main_text(page)
-    assert "3 submitted 1 queued 1 graded 1 failed 0 not graded 3 students" in text
+    assert ("3 submitted 1 queued 0 graded 1 needs marking 1 stopped with an error 0 not graded "
+            "0 not submitted 3 students") in text
     assert '<svg class="histogram"' in page.text and "3 points: 1 student(s)" in page.text
-    assert "101 Asha Kulkarni v1 graded 3 / 5" in text and "102 Rohan Deshmukh v1 crashed" in text
+    # the course's marks /10 beside the test points: 5 x 3/5 for the tests, the rubric-less
+    # toy's methodology 2, no write-up yet, timely 1 (no deadline)
+    assert "Marks / 10" in text
+    assert "101 Asha Kulkarni v1 graded needs marking 6 3 / 5" in text
+    assert "102 Rohan Deshmukh v1 crashed stopped with an error 3 0 / 5" in text
+    assert "Mark Say in one sentence why we centre data. (q3_words)" in text
     assert "103 Meera <Joshi> v1 queued" in text and "Meera &lt;Joshi&gt;" in page.text
     assert f"/i/toy/runs/{ids['101']}" in page.text and "/i/toy/mark/q3_words" in page.text
     run = main_text(client.get(f"/i/toy/runs/{ids['101']}"))
