@@ -1,0 +1,219 @@
+"""The similarity ranking on a class whose independent answers share most lines (the corpus of
+``fixtures/similarity_corpus.py``): copies rank above every independent pair, a pasted cell
+points back to its source, shared template code raises no pair, for free-form notebooks and
+for answers in the released starter alike."""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dlkit.similarity import Entry, Settings, code_cells, compare_notebooks
+
+from .fixtures import similarity_corpus as made
+from .test_similarity import STARTER, fill
+
+#: corpus steps answered in the starter's cells q1..q6
+STARTER_STEPS = {"q1": "prepare", "q2": "model", "q3": "compile", "q4": "train",
+                 "q5": "evaluate", "q6": "plot"}
+
+
+def write_free_form(corpus: made.Corpus, folder: Path) -> list[Entry]:
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for name, cells in sorted(corpus.notebooks.items()):
+        path = folder / f"{name}.ipynb"
+        path.write_text(json.dumps(made.notebook_json(cells)), encoding="utf-8")
+        entries.append(Entry(name, "", path))
+    return entries
+
+
+def write_in_starter(corpus: made.Corpus, folder: Path) -> list[Entry]:
+    """Each notebook's steps as the answers of the released Experiment 2 starter."""
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for name, cells in sorted(corpus.notebooks.items()):
+        answers = {q: cells.get(step) or "pass" for q, step in STARTER_STEPS.items()}
+        answers["q5"] = "model.evaluate(x_test, y_test)"  # the starter's q5 is one expression
+        path = folder / f"{name}.ipynb"
+        path.write_text(json.dumps(fill(answers)), encoding="utf-8")
+        entries.append(Entry(name, "", path))
+    return entries
+
+
+@pytest.fixture(scope="module")
+def corpus() -> made.Corpus:
+    return made.corpus(independents=25, seed=7)
+
+
+@pytest.fixture(scope="module", params=["free-form", "starter"])
+def ranked(request, corpus, tmp_path_factory):
+    folder = tmp_path_factory.mktemp(request.param)
+    if request.param == "free-form":
+        return compare_notebooks(write_free_form(corpus, folder))
+    return compare_notebooks(write_in_starter(corpus, folder), starter=code_cells(STARTER))
+
+
+def is_independent(pair) -> bool:
+    return pair.a.startswith("s") and pair.b.startswith("s")
+
+
+def test_independent_answers_share_most_lines(corpus):
+    """The corpus is a hard one: most of an independent notebook's lines are in another's."""
+    independents = {k: v for k, v in corpus.notebooks.items() if k.startswith("s")}
+    lines = {k: {line.strip() for cell in v.values() for line in cell.splitlines()
+                 if line.strip()} for k, v in independents.items()}
+    shared = [len(mine & set().union(*(o for k2, o in lines.items() if k2 != k))) / len(mine)
+              for k, mine in lines.items()]
+    assert statistics.median(shared) > 0.7
+
+
+def test_renamed_and_reordered_copies_rank_above_every_independent_pair(ranked, corpus):
+    position = {frozenset((p.a, p.b)): i for i, p in enumerate(ranked.pairs)}
+    first_independent = next(i for i, p in enumerate(ranked.pairs) if is_independent(p))
+    for pair, kind in corpus.kinds.items():
+        if kind in ("renamed", "reordered"):
+            assert position[pair] < first_independent, (kind, sorted(pair))
+            match = ranked.pairs[position[pair]]
+            assert match.listed and match.similarity > 0.75, match
+    # and the naive measure (the larger share) would not tell them apart
+    assert sum(max(p.share_a, p.share_b) > 0.5 for p in ranked.pairs if is_independent(p)) >= 5
+
+
+def test_a_pasted_model_cell_lists_its_source_first(ranked, corpus):
+    for pair, kind in corpus.kinds.items():
+        if kind == "pasted":
+            copy = next(k for k in pair if k.startswith("c"))
+            source = next(k for k in pair if k.startswith("s"))
+            closest = ranked.closest(copy)
+            assert {closest.a, closest.b} == {copy, source}, (copy, closest)
+            code = next(n.code for n in ranked.students if n.key == copy)
+            fragment = closest.fragments[0]
+            where = fragment.a if closest.a == copy else fragment.b
+            assert "keras" in code[where[0]:where[1]]  # the longest fragment is the model cell
+
+
+def test_copies_come_first_and_each_listed_pair_says_why(ranked, corpus):
+    top = ranked.pairs[:len(corpus.truth)]
+    assert sum(frozenset((p.a, p.b)) in corpus.truth for p in top) >= 6
+    for pair in ranked.flagged:
+        assert pair.reasons and all("spreads above" in why for why in pair.reasons)
+    assert {frozenset((p.a, p.b)) for p in ranked.flagged} >= {
+        pair for pair, kind in corpus.kinds.items() if kind != "pasted"}
+
+
+def template_class(folder: Path, students: int = 12, template: bool = True) -> list[Entry]:
+    """A class where 10 of 12 notebooks are the tutorial template with code of their own
+    (``template=False``: the same notebooks with their own code alone)."""
+    rng = random.Random(3)
+    entries = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for number in range(students):
+        cells = {"prepare": made._prepare(rng), "model": made._model(rng),
+                 "extra": made._extra(rng)}
+        if number < students - 2 and template:
+            cells.update(made.TEMPLATE_CELLS)
+            cells["train"] = cells["train"].format(epochs=number, batch=32)
+        elif number >= students - 2:
+            cells.update(train=made._train(rng), plot=made._plot(rng))
+        path = folder / f"t{number:02d}.ipynb"
+        path.write_text(json.dumps(made.notebook_json(cells)), encoding="utf-8")
+        entries.append(Entry(path.stem, "", path))
+    return entries
+
+
+def scores(report) -> dict[frozenset, float]:
+    return {frozenset((p.a, p.b)): p.similarity for p in report.pairs}
+
+
+def assert_template_changes_nothing(with_template, own_code_only) -> None:
+    """Each pair scores as it does on the students' own code alone, and is listed only if it
+    is listed there (two students whose own code happens to agree may be: that is not the
+    template's doing)."""
+    alone = scores(own_code_only)
+    for pair, similarity in scores(with_template).items():
+        assert abs(similarity - alone[pair]) < 0.12, (sorted(pair), similarity, alone[pair])
+    listed = {frozenset((p.a, p.b)) for p in with_template.flagged}
+    assert listed <= {frozenset((p.a, p.b)) for p in own_code_only.flagged}
+
+
+def test_template_code_in_most_notebooks_raises_no_pair(tmp_path):
+    entries = template_class(tmp_path / "class")
+    kept = compare_notebooks(entries, settings=Settings(common_share=1.0))
+    template_pairs = [p for p in kept.pairs if p.a < "t10" and p.b < "t10"]
+    assert statistics.median(max(p.share_a, p.share_b) for p in template_pairs) > 0.5
+    removed = compare_notebooks(entries)
+    assert removed.boilerplate["in more than 50% of the notebooks"] > 100
+    assert_template_changes_nothing(
+        removed, compare_notebooks(template_class(tmp_path / "own", template=False)))
+
+
+def test_template_in_the_starter_raises_no_pair(tmp_path):
+    """The same class answering in the released starter: its q2..q6 cells hold the template."""
+    rng = random.Random(5)
+    entries, own = [], []
+    for number in range(12):
+        template = number < 10
+        answers = {"q1": made._prepare(rng), "q2": made._model(rng),
+                   "q3": made._compile(rng, template),
+                   "q4": made.TEMPLATE_CELLS["train"].format(epochs=5, batch=32) if template
+                   else made._train(rng), "q5": "model.evaluate(x_test, y_test)",
+                   "q6": made.TEMPLATE_CELLS["plot"] if template else made._plot(rng)}
+        path = tmp_path / f"t{number:02d}.ipynb"
+        path.write_text(json.dumps(fill(answers)), encoding="utf-8")
+        entries.append(Entry(path.stem, "", path))
+        if template:
+            answers.update(q4="pass", q6="pass")
+        path = tmp_path / f"own{number:02d}.ipynb"
+        path.write_text(json.dumps(fill(answers)), encoding="utf-8")
+        own.append(Entry(f"t{number:02d}", "", path))
+    starter = code_cells(STARTER)
+    report = compare_notebooks(entries, starter=starter)
+    assert report.boilerplate["in more than 50% of the notebooks"] > 50
+    assert_template_changes_nothing(report, compare_notebooks(own, starter=starter))
+
+
+def test_a_template_file_is_boilerplate_in_a_small_class(tmp_path):
+    """Three students are too few for class-wide boilerplate: --template still removes it."""
+    entries = template_class(tmp_path / "class")[:3]
+    template = tmp_path / "tutorial.py"
+    template.write_text("\n".join(made.TEMPLATE_CELLS.values()).format(epochs=10, batch=64),
+                        encoding="utf-8")  # the tutorial as handed out
+    plain = compare_notebooks(entries)
+    assert min(p.similarity for p in plain.pairs) > 0.4 and plain.flagged
+    given = compare_notebooks(entries, templates=[template])
+    assert given.boilerplate["template tutorial.py"] > 100
+    assert_template_changes_nothing(
+        given, compare_notebooks(template_class(tmp_path / "own", template=False)[:3]))
+
+
+def test_a_small_class_uses_the_fixed_bar_and_says_so(tmp_path, corpus):
+    pair = next(p for p, kind in corpus.kinds.items() if kind == "renamed")
+    entries = [e for e in write_free_form(corpus, tmp_path / "all") if e.key in pair]
+    report = compare_notebooks(entries)
+    [match] = report.pairs
+    assert match.listed and "too few to stand out from" in match.reasons[0]
+    assert not report.baseline.usable
+
+
+def test_fragments_pair_each_token_once():
+    """A line repeated five times in one notebook and once in the other is one fragment."""
+    from dlkit.similarity import Fingerprint, compare
+
+    line = ("model.add(keras.layers.Dense(units, activation='relu'))\n"
+            "model.add(keras.layers.Dropout(rate))\n")
+    other = textwrap.dedent("""
+        def something_else(values):
+            return sorted(values)[::2]
+        """)
+    five = Fingerprint.of(line * 5 + other)
+    once = Fingerprint.of(line)
+    match = compare("five", five, "once", once)
+    assert len(match.fragments) == 1 and match.share_b == 1.0 and match.share_a < 0.3
+    start, end = match.fragments[0].a
+    assert (line * 5 + other)[start:end].strip() == line.strip()
