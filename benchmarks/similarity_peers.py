@@ -72,7 +72,8 @@ def write_corpus(made: Corpus, folder: Path) -> list[Path]:
     return paths
 
 
-def run_dlkit(paths: list[Path], template: Path | None) -> tuple[list[tuple], float, int]:
+def run_dlkit(paths: list[Path], template: Path | None, truth: set[frozenset[str]]
+              ) -> tuple[list[tuple], float, str]:
     from dlkit.similarity import Entry, compare_notebooks
 
     started = time.perf_counter()
@@ -80,7 +81,8 @@ def run_dlkit(paths: list[Path], template: Path | None) -> tuple[list[tuple], fl
                                templates=[template] if template else [])
     seconds = time.perf_counter() - started
     ranked = [(p.a, p.b, p.similarity, p.longest, p.listed) for p in report.pairs]
-    return ranked, seconds, len(report.flagged)
+    true = sum(frozenset((p.a, p.b)) in truth for p in report.flagged)
+    return ranked, seconds, f"{len(report.flagged)} ({true})"
 
 
 def ensure_dolos(folder: Path) -> None:
@@ -124,30 +126,22 @@ def measures(ranked: list[tuple], made: Corpus) -> dict:
             "ties_at_top": sum(r[2] == ranked[0][2] for r in ranked)}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--independents", type=int, default=25)
-    parser.add_argument("--out", type=Path, default=None,
-                        help="where the corpus and Dolos go (default: a temporary folder; "
-                             "give one to keep Dolos installed between runs)")
-    args = parser.parse_args()
-    folder = args.out or Path(tempfile.mkdtemp(prefix="similarity-peers-"))
-    made = corpus(args.independents, args.seed)
-    paths = write_corpus(made, folder)
-    ensure_dolos(folder)
-    template = folder / "template.py"
+def run_seed(seed: int, independents: int, folder: Path) -> list[tuple]:
+    """Both tools, with and without the template, on the corpus of one seed."""
+    made = corpus(independents, seed)
+    paths = write_corpus(made, folder / f"seed-{seed}")
+    template = folder / f"seed-{seed}" / "template.py"
     rows = []
     for label, with_template in (("dlkit", None), ("dlkit, template given", template)):
-        ranked, seconds, listed = run_dlkit(paths, with_template)
+        ranked, seconds, listed = run_dlkit(paths, with_template, made.truth)
         rows.append((label, measures(ranked, made), seconds, listed))
     for label, with_template in (("Dolos", None), ("Dolos, template ignored", template)):
         ranked, seconds = run_dolos(paths, with_template, folder)
         rows.append((label, measures(ranked, made), seconds, None))
-    print(f"corpus: {len(paths)} notebooks ({args.independents} independent, "
-          f"{len(made.truth)} copies), seed {args.seed}, in {folder}")
+    print(f"\ncorpus: {len(paths)} notebooks ({independents} independent, {len(made.truth)} "
+          f"copies), seed {seed}, in {folder / f'seed-{seed}'}")
     print("| | precision at k | ranks of the true pairs (best rank, pairs tied) "
-          "| highest non-copy | pairs tied at the top | listed | wall s |")
+          "| highest non-copy | pairs tied at the top | listed (true) | wall s |")
     print("|---|---|---|---|---|---|---|")
     for label, m, seconds, listed in rows:
         ranks = ", ".join(f"{name}: {r}" + (f" (tie of {n})" if n > 1 else "")
@@ -155,6 +149,30 @@ def main() -> None:
         print(f"| {label} | {m['precision_at_k']:.2f} (k={m['k']}) | {ranks} "
               f"| {m['highest_non_copy']:.3f} | {m['ties_at_top']} "
               f"| {'-' if listed is None else listed} | {seconds:.2f} |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="7,11,23,42",
+                        help="corpora to build, one per seed (comma-separated)")
+    parser.add_argument("--independents", type=int, default=25)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where the corpora and Dolos go (default: a temporary folder; "
+                             "give one to keep Dolos installed between runs)")
+    args = parser.parse_args()
+    folder = args.out or Path(tempfile.mkdtemp(prefix="similarity-peers-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    ensure_dolos(folder)
+    totals: dict[str, list[float]] = {}
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for label, m, seconds, _ in run_seed(seed, args.independents, folder):
+            totals.setdefault(label, []).extend([m["precision_at_k"], seconds])
+    print("\n| over all seeds | mean precision at k | mean wall s |\n|---|---|---|")
+    for label, values in totals.items():
+        precision, seconds = values[0::2], values[1::2]
+        print(f"| {label} | {sum(precision) / len(precision):.2f} "
+              f"| {sum(seconds) / len(seconds):.2f} |")
 
 
 if __name__ == "__main__":

@@ -46,7 +46,8 @@ COMMON_SHARE = 0.5
 MIN_CLASS_FOR_COMMON = 6
 #: a pair is listed this many spreads (1.4826 x the median absolute deviation, a robust
 #: standard deviation) above the median pair in similarity, or in longest fragment with a
-#: similarity at least half as many spreads above it (one long common cell, little else).
+#: similarity at least half as many spreads above it (one long common cell, little else),
+#: when the two are each other's closest notebook; twice as many in similarity otherwise.
 OUTLIER = 4.0
 #: the spreads are never taken smaller than these (a class of near-identical zeros).
 SIMILARITY_SPREAD_FLOOR = 0.04
@@ -372,22 +373,33 @@ def baseline(pairs: Sequence[Match]) -> Baseline:
     return Baseline(len(pairs), s_median, s_spread, f_median, f_spread)
 
 
-def reasons(pair: Match, base: Baseline, settings: Settings) -> tuple[str, ...]:
-    """Why ``pair`` is listed (nothing when it is not): each rule it meets, in words."""
+def reasons(pair: Match, base: Baseline, settings: Settings, mutual: bool = True
+            ) -> tuple[str, ...]:
+    """Why ``pair`` is listed (nothing when it is not): each rule it meets, in words.
+
+    ``mutual``: neither notebook has a pair of higher similarity with anyone else. A copy and
+    its source nearly always are; a classmate who resembles the source (and so the copy too)
+    is not, and is listed only when the pair is twice as far out."""
     if pair.tokens < MIN_MATCHED:
         return ()
     found = []
     if base.usable:
         z_similarity = (pair.similarity - base.similarity_median) / base.similarity_spread
-        if z_similarity >= settings.outlier:
+        z_fragment = (pair.longest - base.fragment_median) / base.fragment_spread
+        where = (f"the median pair ({base.similarity_median:.0%}, spread "
+                 f"{base.similarity_spread:.0%}, {base.pairs} pairs)")
+        closest = "; each is the other's closest notebook"
+        if z_similarity >= 2 * settings.outlier:
             found.append(f"similarity {pair.similarity:.0%} is {z_similarity:.1f} spreads above "
-                         f"the median pair ({base.similarity_median:.0%}, spread "
-                         f"{base.similarity_spread:.0%}, {base.pairs} pairs)")
-        z = (pair.longest - base.fragment_median) / base.fragment_spread
-        if z >= settings.outlier and z_similarity >= settings.outlier / 2:
-            found.append(f"its longest common fragment ({pair.longest} tokens) is {z:.1f} "
-                         f"spreads above the median pair's ({base.fragment_median:.0f} tokens), "
-                         f"its similarity {z_similarity:.1f}")
+                         f"{where}")
+        elif z_similarity >= settings.outlier and mutual:
+            found.append(f"similarity {pair.similarity:.0%} is {z_similarity:.1f} spreads above "
+                         f"{where}{closest}")
+        if z_fragment >= settings.outlier and z_similarity >= settings.outlier / 2 and mutual:
+            found.append(f"its longest common fragment ({pair.longest} tokens) is "
+                         f"{z_fragment:.1f} spreads above the median pair's "
+                         f"({base.fragment_median:.0f} tokens), its similarity "
+                         f"{z_similarity:.1f}{closest}")
     elif pair.similarity >= SMALL_CLASS_BAR:
         found.append(f"similarity {pair.similarity:.0%} reaches {SMALL_CLASS_BAR:.0%}, the bar "
                      f"for a class of only {base.pairs} pair(s), too few to stand out from")
@@ -401,9 +413,14 @@ def list_pairs(pairs: Iterable[Match], settings: Settings) -> tuple[list[Match],
     """The pairs ranked (similarity, then longest fragment), those that stand out listed."""
     ranked = sorted(pairs, key=Match.rank_key)
     base = baseline(ranked)
+    best: dict[str, float] = {}
+    for pair in ranked:  # best first
+        best.setdefault(pair.a, pair.similarity)
+        best.setdefault(pair.b, pair.similarity)
     out = []
     for pair in ranked:
-        why = reasons(pair, base, settings)
+        mutual = pair.similarity >= max(best[pair.a], best[pair.b])
+        why = reasons(pair, base, settings, mutual)
         out.append(replace(pair, listed=bool(why), reasons=why) if why else pair)
     return out, base
 
