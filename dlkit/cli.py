@@ -873,6 +873,33 @@ def roster_codes(batch: str | None, students: tuple[str, ...], roster_csv: Path 
             click.echo(f"wrote {path}")
 
 
+@roster_group.command("extend")
+@click.argument("roll")
+@click.argument("experiment")
+@click.option("--until", "until", required=True,
+              type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
+              help="The student's new deadline, in the course's time zone (a date alone, "
+                   "or 00:00: the end of that day).")
+@click.option("--by", default="instructor", show_default=True, help="Who grants it (recorded).")
+@click.option("--note", default="", help="Why (recorded; e.g. a medical certificate).")
+@_course_options
+def roster_extend(roll: str, experiment: str, until, by: str, note: str, course: Path,
+                  db: str | None) -> None:
+    """Give student ROLL until --until for EXPERIMENT: the portal takes their uploads until
+    then, and the late policy (rubrics/course.yml late_policy) counts from it in the portal,
+    the CSV and the term-work report. The newest extension counts; older ones stay on record."""
+    import datetime as dt
+
+    from dlkit.roster import extend_deadline
+
+    if until.time() == dt.time(0, 0):  # a date alone: the end of that day
+        until = until.replace(hour=23, minute=59)
+    extension = extend_deadline(_gradebook(course, db), roll, experiment, until,
+                                course_folder=course, by=by, note=note)
+    click.echo(f"{roll} has until {extension.until:%Y-%m-%d %H:%M} UTC for {experiment} "
+               f"({until:%Y-%m-%d %H:%M} in the course's time zone)")
+
+
 # --------------------------------------------------------------------------- helpers
 
 def _human(size: int) -> str:

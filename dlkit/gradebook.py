@@ -181,6 +181,20 @@ class AccessCode(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class Extension(Base):
+    """A later deadline for one student in one experiment (the newest one counts), with who
+    granted it and when."""
+
+    __tablename__ = "extensions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student_roll: Mapped[str] = mapped_column(ForeignKey("students.roll"), index=True)
+    experiment: Mapped[str] = mapped_column(String(64))
+    until: Mapped[dt.datetime] = mapped_column(DateTime)  # naive UTC
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class LoginThrottle(Base):
     """Failed log-ins of one key (a roll number from one address; the instructor from one
     address), kept here so that a restart of the portal does not reset the delays."""
@@ -367,6 +381,29 @@ class Gradebook:
         with self.session() as s:
             return s.get(AccessCode, code_id)
 
+    # -- deadlines ------------------------------------------------------------------------
+    def grant_extension(self, roll: str, experiment: str, until: dt.datetime, by: str,
+                        note: str = "") -> Extension:
+        """Give ``roll`` until ``until`` (naive UTC, or aware) for ``experiment``; the newest
+        extension replaces earlier ones, which stay on record."""
+        from dlkit.errors import DlkitError
+
+        if until.tzinfo is not None:
+            until = until.astimezone(dt.UTC).replace(tzinfo=None)
+        with self.session() as s:
+            if s.get(Student, roll) is None:
+                raise DlkitError(f"unknown student {roll!r}", fix="load the roster first "
+                                 "(dlkit roster codes --roster roster.csv ...)")
+            extension = Extension(student_roll=roll, experiment=experiment, until=until,
+                                  by=by[:100], note=note[:500])
+            s.add(extension)
+        return extension
+
+    def extension(self, roll: str, experiment: str) -> Extension | None:
+        """The extension that counts (the newest), or None."""
+        with self.session() as s:
+            return extension_of(s, roll, experiment)
+
     # -- portal log-in throttle and sessions -------------------------------------------------
     def login_failures(self, key: str, forget_after: dt.timedelta) -> tuple[int, dt.datetime | None]:
         """(failures, when the last one was) of ``key``; (0, None) once ``forget_after`` has
@@ -488,6 +525,12 @@ class Gradebook:
     def current_run(self, session: Session, submission_id: int) -> Run | None:
         return session.scalars(select(Run).where(Run.submission_id == submission_id,
                                                  Run.current.is_(True))).first()
+
+
+def extension_of(session: Session, roll: str, experiment: str) -> Extension | None:
+    return session.scalars(select(Extension).where(
+        Extension.student_roll == roll, Extension.experiment == experiment)
+        .order_by(Extension.at.desc(), Extension.id.desc())).first()
 
 
 def _revoke_sessions(session: Session, roll: str, why: str) -> int:

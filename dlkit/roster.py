@@ -7,13 +7,14 @@ Every problem is reported at once, each with the line a user sees in an editor (
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from dlkit.errors import RosterError
-from dlkit.gradebook import Gradebook, Student
+from dlkit.gradebook import Extension, Gradebook, Student
 
 REQUIRED_COLUMNS = ("roll", "name", "batch", "email")
 OPTIONAL_COLUMNS = ("prn", "division")
@@ -149,3 +150,21 @@ def _entries(rows: list[tuple[int, list[str]]], columns: dict[str, int],
                 problems.append((line, f"unknown batch {entry.batch!r} (batches: {known})"))
         entries.append(entry)
     return entries, problems
+
+
+def extend_deadline(gradebook: Gradebook, roll: str, experiment_id: str, until: dt.datetime, *,
+                    course_folder: Path | None = None, by: str = "instructor",
+                    note: str = "") -> Extension:
+    """Give one student a later deadline for one experiment. A time written without a zone
+    is in the course's time zone (``time_zone`` of the course file); the gradebook keeps UTC.
+    The portal takes their uploads until then, and the late policy counts from it (portal,
+    CSV and term-work report alike)."""
+    from dlkit.experiments import get as get_experiment
+    from dlkit.reports.course import find_course
+
+    experiment = get_experiment(experiment_id)
+    if until.tzinfo is None:
+        course = find_course(course_folder)
+        zone = course.zone if course is not None else dt.datetime.now().astimezone().tzinfo
+        until = until.replace(tzinfo=zone)
+    return gradebook.grant_extension(roll, experiment.id, until, by, note)

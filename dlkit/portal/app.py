@@ -107,6 +107,21 @@ class Portal:
         return auth.client_address(peer, request.headers.get("x-forwarded-for"),
                                    self.schedule().forwarded_allow_ips)
 
+    def due_for(self, roll: str, assignment) -> tuple[dt.datetime | None, bool]:
+        """(the student's deadline, aware; whether it is their extension)."""
+        extension = self.gradebook.extension(roll, assignment.id)
+        if extension is not None:
+            return extension.until.replace(tzinfo=dt.UTC).astimezone(self.clock.zone), True
+        return assignment.due, False
+
+    def closes_at(self, due: dt.datetime | None) -> dt.datetime | None:
+        """When uploads stop: ``late_policy.closes_after_days`` after the student's deadline
+        (None: late uploads are always taken, and marked late)."""
+        course = self.schedule().course
+        days = course.late_policy.get("closes_after_days") if course is not None else None
+        return due + dt.timedelta(days=float(days)) if due is not None and days is not None \
+            else None
+
     def start_session(self, request: Request, role: str, **fields) -> None:
         """A new server-side session for this browser (any earlier one of it ends)."""
         self.end_session(request)
@@ -191,13 +206,20 @@ class Portal:
                 return False, (f"upload refused: {len(refused)} files were refused in the last "
                                f"hour (at most {refusals_cap}); "
                                f"{self._reopens(refused, refusals_cap)}"), None
+            due, extended = self.due_for(roll, assignment)
+            closes = self.closes_at(due)
+            if closes is not None and dt.datetime.now(dt.UTC) > closes:
+                return False, (f"upload refused: uploads closed at {self.clock.show(closes)} "
+                               f"(due {self.clock.show(due)}"
+                               + (", your extension" if extended else "") + "); ask your "
+                               "instructor for an extension"), None
             waiting = pages.waiting_version(self.gradebook, roll, experiment_id)
             if waiting is not None:
                 return False, (f"upload refused: your version {waiting.version} is still waiting "
                                "in the queue; upload again once it is graded"), None
             upload = collecting.collect_upload(
                 experiment_id, roll, filename, data, course=self.course,
-                gradebook=self.gradebook, due=assignment.due, source=UPLOAD_SOURCE,
+                gradebook=self.gradebook, due=due, source=UPLOAD_SOURCE,
                 limits=collecting.Limits(notebook_bytes=self.settings.upload_bytes),
                 enqueue=True)
             if upload.status != "stored":
@@ -334,7 +356,9 @@ def student_home(request: Request) -> Response:
     schedule = portal.schedule()
     rows = pages.student_home(portal.gradebook, user.roll, schedule.open(), schedule.course,
                               portal.course)
-    return render(request, "portal/student_home.html", rows=rows, out_of=_out_of(schedule))
+    dues = {row.assignment.id: portal.due_for(user.roll, row.assignment) for row in rows}
+    return render(request, "portal/student_home.html", rows=rows, out_of=_out_of(schedule),
+                  dues=dues)
 
 
 def _out_of(schedule: Schedule) -> float | None:
@@ -349,9 +373,11 @@ def student_experiment(request: Request, status: int = 200, error: str = "") -> 
     schedule = portal.schedule()
     marks = pages.course_marks(portal.gradebook, schedule.course, portal.course, assignment.id,
                                user.roll) if versions else None
+    due, extended = portal.due_for(user.roll, assignment)
     return render(request, "portal/student_experiment.html", status, assignment=assignment,
                   versions=versions, error=error, limit_mb=portal.settings.upload_bytes / MB,
-                  per_hour=portal.uploads_per_hour, marks=marks, out_of=_out_of(schedule))
+                  per_hour=portal.uploads_per_hour, marks=marks, out_of=_out_of(schedule),
+                  due=due, extended=extended, closes=portal.closes_at(due))
 
 
 async def upload(request: Request) -> Response:
@@ -550,14 +576,40 @@ async def regrade_all(request: Request) -> Response:
                     f"{len(queued) - sum(queued)} were already queued or running")
 
 
-def instructor_student(request: Request) -> Response:
+def instructor_student(request: Request, status: int = 200, error: str = "") -> Response:
     portal = _portal(request)
     portal.instructor(request)
     page = pages.student_page(portal.gradebook, request.path_params["roll"],
                               list(portal.schedule().assignments))
     if page is None:
         raise HTTPException(404)
-    return render(request, "portal/instructor_student.html", page=page)
+    dues = {row.assignment.id: portal.due_for(page.roll, row.assignment) for row in page.rows}
+    return render(request, "portal/instructor_student.html", status, page=page, dues=dues,
+                  error=error)
+
+
+async def extend(request: Request) -> Response:
+    """A later deadline for one student (as `dlkit roster extend`)."""
+    from dlkit.roster import extend_deadline
+
+    portal = _portal(request)
+    user = await run_in_threadpool(portal.instructor, request)
+    form = await form_of(request)
+    roll = request.path_params["roll"]
+    experiment_id = str(form.get("experiment", ""))
+    if portal.schedule().get(experiment_id) is None:
+        raise HTTPException(404)
+    try:
+        until = dt.datetime.fromisoformat(str(form.get("until", "")).strip())
+        extension = await run_in_threadpool(
+            functools.partial(extend_deadline, portal.gradebook, roll, experiment_id,
+                              until.replace(tzinfo=None), course_folder=portal.course,
+                              by=user.name, note=str(form.get("note", ""))[:500]))
+    except ValueError:
+        return await run_in_threadpool(instructor_student, request, 422,
+                                       "give the new deadline as a date and time")
+    return redirect(request, f"/i/students/{roll}", f"{roll} has until "
+                    f"{portal.clock.show(extension.until)} for {experiment_id}")
 
 
 async def sign_student_out(request: Request) -> Response:
@@ -738,6 +790,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
         Route("/i/regrade/{submission:int}", regrade, methods=["POST"]),
         Route("/i/students/{roll}", instructor_student),
         Route("/i/students/{roll}/signout", sign_student_out, methods=["POST"]),
+        Route("/i/students/{roll}/extend", extend, methods=["POST"]),
         Route("/i/{experiment}", instructor_experiment),
         Route("/i/{experiment}/regrade", regrade_all, methods=["POST"]),
         Route("/i/{experiment}/runs/{submission:int}", run_page),

@@ -159,12 +159,14 @@ def load_schedule(course: Path) -> Schedule:
         if not isinstance(listed, dict):
             raise TypeError("'experiments' must map experiment ids to {opens, due}")
         assignments = []
+        planned = _course_due_dates(course, clock)
         for experiment_id, when in listed.items():
             when = when or {}
             opens, due = _moment(when.get("opens")), _moment(when.get("due"))
-            assignments.append(Assignment(experiments.get(str(experiment_id)),
-                                          clock.in_zone(opens) if opens else None,
-                                          clock.in_zone(due) if due else None))
+            experiment = experiments.get(str(experiment_id))
+            assignments.append(Assignment(experiment, clock.in_zone(opens) if opens else None,
+                                          clock.in_zone(due) if due else
+                                          planned.get(experiment.id)))
         trusted = data.get("forwarded_allow_ips") or []
         if isinstance(trusted, str):
             trusted = [part.strip() for part in trusted.split(",")]

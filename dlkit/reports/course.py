@@ -27,6 +27,7 @@ from dlkit.gradebook import (
     Run,
     Student,
     Submission,
+    extension_of,
 )
 
 
@@ -161,6 +162,9 @@ class ExperimentRecord:
     planned: dt.date | None
     submitted: dt.datetime | None = None  # arrival of the graded version
     late_seconds: float = 0.0  # after the due date the submission recorded
+    extended_to: dt.datetime | None = None  # the student's extension (naive UTC), if any
+    days_late: int = 0  # days (begun) after the student's deadline: what the late policy uses
+    marks_off: float = 0.0  # taken off by the late policy's marks_off_per_day
     status: str = "not submitted"
     auto: float = 0.0
     auto_max: float = 0.0
@@ -270,8 +274,13 @@ def _experiment_record(session, course: Course, planned: PlannedExperiment, roll
                                             (1.0 if record.complete else 0.0))
     write_up = weights["write_up"] * ((record.write_up or 0.0) / record.write_up_max
                                       if record.write_up_max else 0.0)
-    record.marks = round(performance + methodology + write_up
-                         + weights["timely"] * _timeliness(course, record), 2)
+    extension = extension_of(session, roll, planned.id)
+    record.extended_to = extension.until if extension is not None else None
+    record.days_late = _days_late(course, record)
+    earned = performance + methodology + write_up + weights["timely"] * _timeliness(course, record)
+    record.marks_off = min(earned, float(course.late_policy.get("marks_off_per_day", 0) or 0)
+                           * record.days_late)
+    record.marks = round(earned - record.marks_off, 2)
     if record.complete and record.write_up is None:
         record.remarks = (record.remarks + "; " if record.remarks else "") + "write-up not marked"
     return record
@@ -290,25 +299,33 @@ def _graded(session, experiment: str, roll: str) -> tuple[Submission | None, Run
     return submission, run
 
 
+def _days_late(course: Course, record: ExperimentRecord) -> int:
+    """Days (a day begun counts) the counted version came after the student's deadline: their
+    extension when they have one, else the planned date plus ``grace_days``, else (an
+    experiment the course file does not plan) the due date the submission recorded."""
+    if record.submitted is None:
+        return 0
+    if record.extended_to is not None:
+        seconds = (record.submitted - record.extended_to).total_seconds()
+    elif record.planned is not None:
+        return max(0, (record.submitted.date() - record.planned).days
+                   - int(course.late_policy["grace_days"]))
+    else:
+        seconds = record.late_seconds
+    return int(-(-seconds // 86400)) if seconds > 0 else 0
+
+
 def _timeliness(course: Course, record: ExperimentRecord) -> float:
-    """The share of the ``timely`` mark: full within ``grace_days`` of the planned date, half
-    up to ``half_credit_days``, else none. An experiment the course file does not plan (one
-    with its own due date in portal.yml) counts days late from the due date it recorded."""
+    """The share of the ``timely`` mark: full by the student's deadline (within ``grace_days``
+    of the planned date, or their extension), half up to ``half_credit_days`` after the planned
+    date (that many less ``grace_days`` after an extension or a due date), else none."""
     if record.submitted is None:
         return 0.0
     policy = course.late_policy
-    if record.planned is None:
-        if record.late_seconds <= 0:
-            return 1.0
-        late_days = -(-record.late_seconds // 86400)  # a day begun counts
-        return 0.5 if late_days <= policy.get("half_credit_days", 0) - policy["grace_days"] \
-            else 0.0
-    late_days = (record.submitted.date() - record.planned).days
-    if late_days <= policy["grace_days"]:
+    if record.days_late == 0:
         return 1.0
-    if late_days <= policy.get("half_credit_days", 0):
-        return 0.5
-    return 0.0
+    half = policy.get("half_credit_days", 0) - policy["grace_days"]
+    return 0.5 if record.days_late <= half else 0.0
 
 
 def experiment_record(session, course: Course, experiment_id: str, roll: str, *,
@@ -372,5 +389,5 @@ def whole_marks(value: float) -> float:
 
 
 __all__ = ["Course", "CourseConfigError", "ExperimentRecord", "PlannedExperiment", "Result",
-           "StudentRecord", "experiment_record", "find_course", "load_course", "load_rubric", "show_time",
-           "student_records", "time_zone", "whole_marks"]
+           "StudentRecord", "experiment_record", "find_course", "load_course", "load_rubric",
+           "show_time", "student_records", "time_zone", "whole_marks"]

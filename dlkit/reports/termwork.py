@@ -12,6 +12,7 @@ the current time. The PDFs are rendered from it by :mod:`dlkit.reports.render`.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
 import sys
@@ -123,14 +124,22 @@ def _experiment_view(record: ExperimentRecord, course: Course) -> dict[str, Any]
 
 
 def _lateness(record: ExperimentRecord, course: Course) -> str:
-    if record.submitted is None:
-        return ""
-    days = (record.submitted.date() - record.planned).days
-    if days <= course.late_policy["grace_days"]:
-        return ""
-    credit = ("half the timely mark" if days <= course.late_policy.get("half_credit_days", 0)
-              else "no timely mark")
-    return f"late by {days} days: {credit}"
+    """What the late policy did, in words (the same rule as the marks: course.py)."""
+    extended = day_text(record.extended_to.replace(tzinfo=dt.UTC).astimezone(course.zone)) \
+        if record.extended_to is not None else ""
+    if record.submitted is None or record.days_late == 0:
+        return f"on time (extended to {extended})" \
+            if record.submitted is not None and record.extended_to is not None else ""
+    half = course.late_policy.get("half_credit_days", 0) - course.late_policy["grace_days"]
+    credit = "half the timely mark" if record.days_late <= half else "no timely mark"
+    if record.marks_off:
+        credit += f", {marks_text(record.marks_off)} mark(s) off"
+    if record.extended_to is None and record.planned is not None:
+        days = (record.submitted.date() - record.planned).days
+        return f"late by {days} days: {credit}"
+    after = f"the extension to {extended}" if record.extended_to \
+        else "the due date"
+    return f"late by {record.days_late} day(s) after {after}: {credit}"
 
 
 def _total_view(record: StudentRecord, course: Course) -> dict[str, Any]:

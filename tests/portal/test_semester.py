@@ -238,3 +238,71 @@ def test_every_time_is_in_the_course_zone_and_labelled(portal, course):
     sheet = instructor.get("/i/export.csv").text.splitlines()
     assert "toy arrived (Asia/Kolkata)" in sheet[0]
     assert any(line.startswith("101,") and arrived in line for line in sheet)
+
+
+# --------------------------------------------------------------------------- deadlines
+
+def test_an_extension_lets_an_upload_in_and_the_late_policy_is_the_same_everywhere(
+        portal, course, tmp_path):
+    """The course file plans the toy ten days ago (due at the end of that day); uploads close
+    3 days after a student's deadline; a day late costs half the timely mark and 1 mark."""
+    from click.testing import CliRunner
+    from pypdf import PdfReader
+
+    from dlkit.cli import main
+    from dlkit.reports.course import load_course, student_records
+    from dlkit.reports.termwork import write_term_work
+
+    zone = dt.timezone(dt.timedelta(hours=5, minutes=30))
+    today = dt.datetime.now(zone).date()
+    (course.folder / "course.yml").write_text(
+        "time_zone: Asia/Kolkata\n"
+        f"experiments:\n  - {{id: toy, number: 0, title: Toy experiment, "
+        f"planned: {today - dt.timedelta(days=10)}}}\n"
+        "late_policy: {grace_days: 0, half_credit_days: 30, closes_after_days: 3, "
+        "marks_off_per_day: 1}\n")
+    asha, rohan = portal(), portal()
+    asha.login("101", course.codes["101"])
+    closed = asha.upload("toy", "a.ipynb", course.notebook())
+    assert closed.status_code == 422 and "uploads closed at" in main_text(closed)
+    assert "ask your instructor for an extension" in main_text(closed) and stored(course) == []
+
+    until = dt.datetime.combine(today + dt.timedelta(days=2), dt.time(17, 0))
+    result = CliRunner().invoke(main, ["roster", "extend", "101", "toy", "--until",
+                                       f"{until:%Y-%m-%d %H:%M}", "--course", str(course.folder),
+                                       "--by", "Prof. Rao", "--note", "medical certificate"])
+    assert result.exit_code == 0, result.output
+    assert f"{until:%Y-%m-%d %H:%M} IST (your extension" in main_text(asha.get("/s/toy"))
+    assert "version 1: stored" in main_text(asha.upload("toy", "a.ipynb", course.notebook()))
+
+    instructor = portal()  # 102's extension, through the instructor's page: it passed an hour ago
+    instructor.login_instructor()
+    passed = dt.datetime.now(zone).replace(tzinfo=None) - dt.timedelta(hours=1)
+    granted = instructor.post("/i/students/102/extend", form_page="/i/students/102", data={
+        "experiment": "toy", "until": f"{passed:%Y-%m-%dT%H:%M}", "note": "sports meet"})
+    assert f"102 has until {passed:%Y-%m-%d %H:%M} IST for toy" in main_text(granted)
+    rohan.login("102", course.codes["102"])
+    late = main_text(rohan.upload("toy", "b.ipynb", course.notebook(edit=("# Toy", "# Toy 2"))))
+    assert "version 1, late by 1 h" in late
+    for submission in stored(course):
+        grade(course, submission.id)
+
+    # the tests give 3/5 -> 3 of 5 performance marks, methodology 2 (no manual rubric), no
+    # write-up yet; 101 on time (+1 timely); 102 a day late (+0.5 timely, 1 mark off)
+    expected = {"101": "6", "102": "4.5"}
+    for roll, client in (("101", asha), ("102", rohan)):
+        assert f"{expected[roll]} / 10" in main_text(client.get("/s"))
+    sheet = {line.split(",")[0]: line for line in instructor.get("/i/export.csv").text.splitlines()}
+    header = sheet["roll"].split(",")
+    for roll, marks in expected.items():
+        assert sheet[roll].split(",")[header.index("toy marks /10")] == marks
+    records = student_records(course.gradebook, load_course(folder=course.folder),
+                              course_folder=course.folder, batch="B1")
+    pdfs = [p for p in write_term_work(records, load_course(folder=course.folder), tmp_path,
+                                       progress=False) if p.suffix == ".pdf"]
+    text = {p.stem: " ".join(page.extract_text() for page in PdfReader(p).pages).split()
+            for p in pdfs}
+    assert "6.00" in text["101"] and "4.50" in text["102"]
+    rohan_text = " ".join(text["102"])
+    assert "late by 1 day(s) after the extension" in rohan_text and "1 mark(s) off" in rohan_text
+    assert "on time (extended to" in " ".join(text["101"])
