@@ -423,9 +423,12 @@ def batch_files() -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
+    return make_batch(tmp_path_factory.mktemp("similarity"))
+
+
+def make_batch(root: Path) -> Path:
     """A course folder made by ``dlkit collect`` from the generated batch, with a roster;
     41013's stored file is then damaged on disk (a collected file that no longer reads)."""
-    root = tmp_path_factory.mktemp("similarity")
     inbox, course = root / "inbox", root / "course"
     inbox.mkdir()
     for name, data in batch_files().items():
@@ -549,7 +552,8 @@ def test_written_report(report, batch):
     assert "lab-manual-exp2.md" in html and "not a penalty" in html
     assert '<mark class="f1" id="pair-1-a-f1"><sup>1</sup>' in html
     assert '<a href="#pair-1-a-f1">lines ' in html and '<img src="heatmap.png"' in html
-    assert 'tabindex="0" role="region" aria-label="code of 4100' in html
+    assert 'tabindex="0" role="region" aria-label="code of 41001, Pair 1: 41001 and 41002"' \
+        in html
     assert "spreads above the median pair" in html  # why each pair is listed
     assert "not valid JSON" in html and "no code of its own" in html
     assert paths[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
