@@ -22,3 +22,15 @@ def require_tensorflow(command: str) -> None:
     if find_spec("tensorflow") is None:
         raise DlkitError(f"TensorFlow is not installed; {command} needs it",
                          where=sys.executable, fix=TENSORFLOW_FIX)
+
+
+def import_root() -> str:
+    """The folder this ``dlkit`` is imported from. The processes grading starts with an
+    environment of their own (the sandboxed runner, the judge) get it as ``PYTHONPATH``, so they
+    import this very kit wherever it is installed (a venv, ``pip install --target DIR``, a
+    checkout); inside the sandbox only the package folder under it is visible."""
+    from pathlib import Path
+
+    import dlkit
+
+    return str(Path(dlkit.__file__).resolve().parent.parent)
