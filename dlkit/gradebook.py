@@ -50,6 +50,8 @@ RUN_STATUSES = {
 }
 #: Run statuses that were not the student's doing: ``dlkit grade`` runs those submissions again.
 REGRADE_STATUSES = ("sandbox error", "grader overloaded")
+#: The longest regrade request (and answer), in characters.
+MAX_REQUEST = 1000
 #: Statuses of a collected file.
 SUBMISSION_STATUSES = ("stored", "duplicate", "rejected")
 
@@ -193,6 +195,24 @@ class Extension(Base):
     by: Mapped[str] = mapped_column(String(100))
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class RegradeRequest(Base):
+    """A student's question about one question of one graded version, and the answer: a note,
+    and for a question marked by hand possibly a new mark (a ManualMark like any other)."""
+
+    __tablename__ = "regrade_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    student_roll: Mapped[str] = mapped_column(ForeignKey("students.roll"), index=True)
+    experiment: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    asked_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str] = mapped_column(String(100), default="")
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    new_points: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class LoginThrottle(Base):
@@ -403,6 +423,78 @@ class Gradebook:
         """The extension that counts (the newest), or None."""
         with self.session() as s:
             return extension_of(s, roll, experiment)
+
+    # -- regrade requests -------------------------------------------------------------------
+    def ask_regrade(self, roll: str, submission_id: int, question: str,
+                    text: str) -> RegradeRequest:
+        """Record a student's request about ``question`` of their stored version; one open
+        request per question at a time."""
+        from dlkit.errors import DlkitError
+
+        text, question = text.strip(), question.strip()
+        if not text:
+            raise DlkitError("say what you would like checked", where=question)
+        if len(text) > MAX_REQUEST:
+            raise DlkitError(f"the request is too long ({len(text)} characters)",
+                             fix=f"keep it under {MAX_REQUEST}")
+        with self.session() as s:
+            submission = s.get(Submission, submission_id)
+            if submission is None or submission.student_roll != roll or \
+                    submission.status != "stored":
+                raise DlkitError("no such submission of yours", where=str(submission_id))
+            open_one = s.scalars(select(RegradeRequest).where(
+                RegradeRequest.student_roll == roll,
+                RegradeRequest.experiment == submission.experiment,
+                RegradeRequest.question == question,
+                RegradeRequest.answered_at.is_(None))).first()
+            if open_one is not None:
+                raise DlkitError(f"you already asked about {question}; wait for the answer",
+                                 where=question)
+            request = RegradeRequest(submission_id=submission_id, student_roll=roll,
+                                     experiment=submission.experiment, question=question[:64],
+                                     text=text)
+            s.add(request)
+        return request
+
+    def regrade_requests(self, *, roll: str | None = None, experiment: str | None = None,
+                         open_only: bool = False) -> list[RegradeRequest]:
+        """Requests, open ones first, oldest first."""
+        query = select(RegradeRequest)
+        if roll is not None:
+            query = query.where(RegradeRequest.student_roll == roll)
+        if experiment is not None:
+            query = query.where(RegradeRequest.experiment == experiment)
+        if open_only:
+            query = query.where(RegradeRequest.answered_at.is_(None))
+        with self.session() as s:
+            rows = list(s.scalars(query.order_by(RegradeRequest.asked_at, RegradeRequest.id)))
+        return sorted(rows, key=lambda r: r.answered_at is not None)
+
+    def regrade_request(self, request_id: int) -> RegradeRequest | None:
+        with self.session() as s:
+            return s.get(RegradeRequest, request_id)
+
+    def answer_regrade(self, request_id: int, by: str, answer: str,
+                       points: float | None = None, max_points: float | None = None) -> None:
+        """Answer a request; with ``points`` the question's mark changes as well (a new manual
+        mark, with who and when), in the same transaction."""
+        from dlkit.errors import DlkitError
+
+        if not answer.strip() and points is None:
+            raise DlkitError("write an answer, or give a new mark")
+        if points is not None and (max_points is None or not 0 <= points <= max_points):
+            raise DlkitError(f"{points:g} is not between 0 and {max_points or 0:g}")
+        with self.session() as s:
+            request = s.get(RegradeRequest, request_id)
+            if request is None:
+                raise DlkitError("no such regrade request", where=str(request_id))
+            request.answer, request.answered_by = answer.strip()[:MAX_REQUEST], by[:100]
+            request.answered_at, request.new_points = utcnow(), points
+            if points is not None:
+                s.add(ManualMark(student_roll=request.student_roll,
+                                 experiment=request.experiment, item=request.question,
+                                 points=points, max_points=max_points, by=by[:100],
+                                 note=answer.strip()[:2000]))
 
     # -- portal log-in throttle and sessions -------------------------------------------------
     def login_failures(self, key: str, forget_after: dt.timedelta) -> tuple[int, dt.datetime | None]:

@@ -425,7 +425,7 @@ def starter(request: Request, kind: str) -> Response:
         "Content-Disposition": f'attachment; filename="{assignment.id}.zip"'})
 
 
-def submission_page(request: Request) -> Response:
+def submission_page(request: Request, status: int = 200, error: str = "") -> Response:
     portal = _portal(request)
     user = portal.student(request)
     submission_id = request.path_params["submission"]
@@ -438,11 +438,32 @@ def submission_page(request: Request) -> Response:
         schedule = portal.schedule()
         marks = pages.course_marks(portal.gradebook, schedule.course, portal.course,
                                    version.experiment, user.roll)
-        return render(request, "portal/feedback.html", page=page, version=version,
+        requests = portal.gradebook.regrade_requests(roll=user.roll,
+                                                     experiment=version.experiment)
+        return render(request, "portal/feedback.html", status, page=page, version=version,
                       course_marks=marks, out_of=_out_of(schedule),
-                      titles=pages.question_titles(page.experiment))
+                      titles=pages.question_titles(page.experiment), requests=requests,
+                      askable=pages.askable_questions(page.experiment, page), error=error)
     return render(request, "portal/version.html", version=version,
                   assignment=portal.schedule().get(version.experiment))
+
+
+async def ask_regrade(request: Request) -> Response:
+    """A student asks about one question of a graded version (a short text)."""
+    portal = _portal(request)
+    user = await run_in_threadpool(portal.student, request)
+    form = await form_of(request)
+    submission_id = request.path_params["submission"]
+    question = str(form.get("question", ""))[:64]
+    try:
+        await run_in_threadpool(portal.gradebook.ask_regrade, user.roll, submission_id,
+                                question, str(form.get("text", ""))[:5000])
+    except DlkitError as exc:
+        if "no such submission" in exc.what:
+            raise HTTPException(404) from None
+        return await run_in_threadpool(submission_page, request, 422, exc.message)
+    return redirect(request, f"/s/submissions/{submission_id}#requests",
+                    f"your request about {question} was sent to your instructor")
 
 
 def submission_status(request: Request) -> Response:
@@ -463,6 +484,7 @@ def instructor_home(request: Request) -> Response:
                  for a in portal.schedule().assignments]
     return render(request, "portal/instructor_home.html", overviews=overviews,
                   states=pages.DASHBOARD_STATES,
+                  open_requests=len(portal.gradebook.regrade_requests(open_only=True)),
                   queue=pages.queue_view(portal.gradebook), health=_health(portal))
 
 
@@ -524,7 +546,10 @@ def marking(request: Request, status: int = 200, error: str = "") -> Response:
                               params["question"], params["roll"])
     if page is None:
         raise HTTPException(404)
-    return render(request, "portal/marking.html", status, page=page, error=error)
+    asked = [r for r in portal.gradebook.regrade_requests(
+        roll=page.roll, experiment=page.experiment.id, open_only=True)
+        if r.question == page.question]
+    return render(request, "portal/marking.html", status, page=page, error=error, asked=asked)
 
 
 async def save_mark(request: Request) -> Response:
@@ -624,6 +649,48 @@ async def sign_student_out(request: Request) -> Response:
                                                                        "instructor")
     return redirect(request, f"/i/students/{roll}", f"{roll} signed out ({ended} session(s) "
                                                     "ended)")
+
+
+def requests_page(request: Request) -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    return render(request, "portal/requests.html",
+                  requests=portal.gradebook.regrade_requests())
+
+
+def request_page(request: Request, status: int = 200, error: str = "") -> Response:
+    portal = _portal(request)
+    portal.instructor(request)
+    page = pages.request_page(portal.gradebook, request.path_params["request"])
+    if page is None:
+        raise HTTPException(404)
+    return render(request, "portal/request.html", status, page=page, error=error)
+
+
+async def answer_request(request: Request) -> Response:
+    portal = _portal(request)
+    user = await run_in_threadpool(portal.instructor, request)
+    form = await form_of(request)
+    page = await run_in_threadpool(pages.request_page, portal.gradebook,
+                                   request.path_params["request"])
+    if page is None:
+        raise HTTPException(404)
+    text = str(form.get("points", "")).strip()
+    try:
+        points = float(text) if text else None
+        if points is not None and page.max_points is None:
+            raise DlkitError(f"{page.request.question} is marked by the tests: answer with a "
+                             "note (or regrade the run)")
+        await run_in_threadpool(portal.gradebook.answer_regrade, page.request.id, user.name,
+                                str(form.get("answer", ""))[:5000], points, page.max_points)
+    except ValueError:
+        return await run_in_threadpool(request_page, request, 422,
+                                       f"give the mark as a number from 0 to "
+                                       f"{page.max_points or 0:g}")
+    except DlkitError as exc:
+        return await run_in_threadpool(request_page, request, 422, exc.message)
+    return redirect(request, "/i/requests", f"answered {page.request.student_roll}'s request "
+                                            f"about {page.request.question}")
 
 
 def queue_page(request: Request) -> Response:
@@ -780,12 +847,16 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
         Route("/s", student_home),
         Route("/s/submissions/{submission:int}", submission_page),
         Route("/s/submissions/{submission:int}/status", submission_status),
+        Route("/s/submissions/{submission:int}/regrade", ask_regrade, methods=["POST"]),
         Route("/s/{experiment}", student_experiment),
         Route("/s/{experiment}/upload", upload, methods=["POST"]),
         Route("/s/{experiment}/starter.ipynb", functools.partial(starter, kind="ipynb")),
         Route("/s/{experiment}/starter.zip", functools.partial(starter, kind="zip")),
         Route("/i", instructor_home),
         Route("/i/queue", queue_page),
+        Route("/i/requests", requests_page),
+        Route("/i/requests/{request:int}", request_page, methods=["GET"]),
+        Route("/i/requests/{request:int}", answer_request, methods=["POST"]),
         Route("/i/export.csv", export_csv),
         Route("/i/regrade/{submission:int}", regrade, methods=["POST"]),
         Route("/i/students/{roll}", instructor_student),

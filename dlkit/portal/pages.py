@@ -34,6 +34,7 @@ from dlkit.gradebook import (
     RUN_STATUSES,
     Gradebook,
     ManualMark,
+    RegradeRequest,
     Run,
     Student,
     Submission,
@@ -476,6 +477,41 @@ def _rubric_cells(experiment: Experiment, question: str) -> tuple[list[Cell], li
     cells = master.notebook.cells
     return (render_cells([cells[n - 1] for n in q.prompt_cells], q.prompt_cells),
             render_cells([cells[n - 1] for n in q.solution_cells], q.solution_cells))
+
+
+# --------------------------------------------------------------------------- regrade requests
+
+@dataclass
+class RequestPage:
+    """One regrade request as the instructor answers it."""
+
+    request: RegradeRequest
+    experiment: Experiment
+    name: str
+    title: str
+    max_points: float | None  # a question marked by hand: its mark may change; else None
+    mark: ManualMark | None
+
+
+def request_page(gradebook: Gradebook, request_id: int) -> RequestPage | None:
+    request = gradebook.regrade_request(request_id)
+    if request is None:
+        return None
+    experiment = get_experiment(request.experiment)
+    manual = manual_questions(experiment)
+    with gradebook.session() as s:
+        student = s.get(Student, request.student_roll)
+        mark = latest_marks(s, experiment.id, request.student_roll).get(request.question)
+    return RequestPage(request, experiment, student.name if student else request.student_roll,
+                       question_titles(experiment).get(request.question, request.question),
+                       manual.get(request.question), mark)
+
+
+def askable_questions(experiment: Experiment, page: Feedback) -> list[tuple[str, str]]:
+    """(id, title) of the questions a student may ask about on a feedback page."""
+    titles = question_titles(experiment)
+    names = [q.name for q in page.questions] + [item.name for item in page.manual]
+    return [(name, titles.get(name, name)) for name in dict.fromkeys(names)]
 
 
 # --------------------------------------------------------------------------- the queue

@@ -306,3 +306,62 @@ def test_an_extension_lets_an_upload_in_and_the_late_policy_is_the_same_everywhe
     rohan_text = " ".join(text["102"])
     assert "late by 1 day(s) after the extension" in rohan_text and "1 mark(s) off" in rohan_text
     assert "on time (extended to" in " ".join(text["101"])
+
+
+# --------------------------------------------------------------------------- regrade requests
+
+def test_regrade_requests_are_the_students_own_and_round_trip_in_the_gradebook(portal, course):
+    from dlkit.gradebook import ManualMark, RegradeRequest
+
+    asha = portal()
+    asha.login("101", course.codes["101"])
+    asha.upload("toy", "a.ipynb", course.notebook())
+    (row,) = stored(course)
+    grade(course, row.id)
+    page = f"/s/submissions/{row.id}"
+    feedback = main_text(asha.get(page))
+    assert "Ask your instructor to look again" in feedback
+    assert "Say in one sentence why we centre data. (q3_words)" in feedback  # by its title
+    empty = asha.post(f"{page}/regrade", form_page=page, data={"question": "q3_words",
+                                                               "text": "  "})
+    assert empty.status_code == 422 and "say what you would like checked" in main_text(empty)
+    sent = asha.post(f"{page}/regrade", form_page=page, data={
+        "question": "q3_words", "text": "I wrote <b>why</b> in the second cell."})
+    assert "your request about q3_words was sent" in main_text(sent)
+    assert "I wrote <b>why</b> in the second cell." in main_text(sent)  # shown as text
+    assert "<b>why</b>" not in sent.text
+    again = asha.post(f"{page}/regrade", form_page=page, data={"question": "q3_words",
+                                                               "text": "please"})
+    assert again.status_code == 422 and "already asked about q3_words" in main_text(again)
+    other = portal()
+    other.login("102", course.codes["102"])
+    assert other.post(f"{page}/regrade", form_page="/s", data={
+        "question": "q3_words", "text": "mine now"}).status_code == 404
+
+    instructor = portal()
+    instructor.login_instructor(name="Prof. Rao")
+    assert "1 regrade request(s)" in main_text(instructor.get("/i"))
+    with course.gradebook.session() as s:
+        request_id = s.scalars(select(RegradeRequest.id)).one()
+    marking = main_text(instructor.get("/i/toy/mark/q3_words/101"))
+    assert "Regrade request from 101" in marking and "second cell" in marking
+    too_much = instructor.post(f"/i/requests/{request_id}", data={"answer": "", "points": "3"})
+    assert too_much.status_code == 422 and "3 is not between 0 and 1" in main_text(too_much)
+    done = instructor.post(f"/i/requests/{request_id}", data={
+        "answer": "You are right: full mark.", "points": "1"})
+    assert "answered 101's request about q3_words" in main_text(done)
+    with course.gradebook.session() as s:
+        mark = s.scalars(select(ManualMark)).one()
+        assert (mark.item, mark.points, mark.by) == ("q3_words", 1.0, "Prof. Rao")
+    answered = main_text(asha.get(page))
+    assert "Answer from Prof. Rao" in answered and "You are right: full mark." in answered
+    assert "new mark 1" in answered
+
+    asha.post(f"{page}/regrade", form_page=page, data={"question": "q1_mean",
+                                                       "text": "the hidden test?"})
+    with course.gradebook.session() as s:
+        auto_id = max(s.scalars(select(RegradeRequest.id)))
+    refused = instructor.post(f"/i/requests/{auto_id}", data={"answer": "", "points": "1"})
+    assert refused.status_code == 422 and "marked by the tests" in main_text(refused)
+    noted = instructor.post(f"/i/requests/{auto_id}", data={"answer": "The test is right."})
+    assert "answered" in main_text(noted)
