@@ -21,6 +21,7 @@ notebooks in fragments over the tokens of both), the longest fragment breaking t
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -59,6 +60,9 @@ SMALL_CLASS_BAR = 0.5
 SOURCE_SHARE = 0.6
 #: a k-gram repeated more than this in both notebooks is paired in order, not every way.
 MAX_REPEATS = 32
+
+
+_WORD = re.compile(r"\w|\.\d")
 
 
 class SimilarityError(DlkitError):
@@ -262,12 +266,16 @@ class Fingerprint:
         return int(self.covered.sum())
 
     def to_code(self, start: int, end: int) -> tuple[int, int]:
-        """A ``[start, end)`` slice of the filtered text as a slice of ``code``."""
-        if len(self.offsets) == 0:
+        """A ``[start, end)`` slice of the filtered text as a slice of ``code``: from the first
+        token's first character to the last token's last (no comment or blank line after it)."""
+        if len(self.offsets) == 0 or end <= start:
             return start, end
-        where = np.clip(np.searchsorted(self.offsets[:, 0], [start, end]), 0,
+        where = np.clip(np.searchsorted(self.offsets[:, 0], [start, end - 1]), 0,
                         len(self.offsets) - 1)
-        first, last = (int(v) for v in np.array([start, end]) + self.offsets[where, 1])
+        first, last = (int(v) for v in np.array([start, end - 1]) + self.offsets[where, 1])
+        last += 1
+        while last < len(self.code) and _WORD.match(self.code, last):
+            last += 1  # the rest of a name or number that copydetect wrote as one letter
         return min(first, len(self.code)), min(last, len(self.code))
 
 
