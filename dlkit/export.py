@@ -31,7 +31,15 @@ from dlkit.feedback import (
     summary_line,
     write_atomic,
 )
-from dlkit.gradebook import RUN_STATUSES, Gradebook, Result, Run, Student, Submission
+from dlkit.gradebook import (
+    RUN_STATUSES,
+    Gradebook,
+    Result,
+    Run,
+    Student,
+    Submission,
+    counted_versions,
+)
 
 NBGRADER_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                     "email", "raw_score", "late_submission_penalty", "score", "max_score")
@@ -93,9 +101,7 @@ def collect_grades(session: Session, experiment: Experiment, config=None,
     manual = manual_questions(experiment)
     manifest = load_manifest(experiment) or {}
     default_max = float(manifest.get("points", {}).get("auto", 0.0))
-    newest = {s.student_roll: s for s in session.scalars(select(Submission).where(
-        Submission.experiment == experiment.id, Submission.status == "stored",
-        Submission.student_roll.is_not(None)).order_by(Submission.version))}
+    newest = counted_versions(session, experiment.id)  # pinned, else the newest
     grades = []
     for student in session.scalars(select(Student).order_by(Student.roll)):
         submission = newest.get(student.roll)

@@ -111,6 +111,9 @@ class Submission(Base):
     queued_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     claimed_by: Mapped[str] = mapped_column(String(128), default="")
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: the instructor chose this version to count instead of the newest (None: not pinned)
+    pinned_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    pinned_by: Mapped[str] = mapped_column(String(100), default="")
     student: Mapped[Student | None] = relationship(back_populates="submissions")
     runs: Mapped[list[Run]] = relationship(back_populates="submission", order_by="Run.id")
 
@@ -281,6 +284,29 @@ class Gradebook:
         for row in rows:
             latest[row.student_roll] = row
         return list(latest.values())
+
+    def counted_submissions(self, experiment: str) -> dict[str, Submission]:
+        """Roll -> the version that counts for marks: the one the instructor pinned, else the
+        newest stored one. (``latest_submissions`` stays what the grader grades.)"""
+        with self.session() as s:
+            return counted_versions(s, experiment)
+
+    def pin(self, submission_id: int, by: str, *, pinned: bool = True) -> Submission:
+        """Make a stored version the one that counts for its student (unpinning the others),
+        or, with ``pinned=False``, let the newest count again."""
+        from dlkit.errors import DlkitError
+
+        with self.session() as s:
+            row = s.get(Submission, submission_id)
+            if row is None or row.status != "stored":
+                raise DlkitError("no such stored submission", where=str(submission_id))
+            s.execute(update(Submission).where(
+                Submission.experiment == row.experiment,
+                Submission.student_roll == row.student_roll)
+                .values(pinned_at=None, pinned_by=""))
+            if pinned:
+                row.pinned_at, row.pinned_by = utcnow(), by[:100]
+            return row
 
     def summary_rows(self, experiment: str | None = None) -> list[tuple[str, ...]]:
         """A table: per student and experiment, the newest version, its status, marks, lateness."""
@@ -617,6 +643,22 @@ class Gradebook:
     def current_run(self, session: Session, submission_id: int) -> Run | None:
         return session.scalars(select(Run).where(Run.submission_id == submission_id,
                                                  Run.current.is_(True))).first()
+
+
+def counted_versions(session: Session, experiment: str,
+                     roll: str | None = None) -> dict[str, Submission]:
+    """Roll -> the version that counts (pinned, else newest stored), in one query."""
+    query = select(Submission).where(Submission.experiment == experiment,
+                                     Submission.status == "stored",
+                                     Submission.student_roll.is_not(None))
+    if roll is not None:
+        query = query.where(Submission.student_roll == roll)
+    counted: dict[str, Submission] = {}
+    for row in session.scalars(query.order_by(Submission.version)):
+        held = counted.get(row.student_roll)
+        if held is None or held.pinned_at is None:
+            counted[row.student_roll] = row
+    return counted
 
 
 def extension_of(session: Session, roll: str, experiment: str) -> Extension | None:

@@ -374,7 +374,9 @@ def student_experiment(request: Request, status: int = 200, error: str = "") -> 
     marks = pages.course_marks(portal.gradebook, schedule.course, portal.course, assignment.id,
                                user.roll) if versions else None
     due, extended = portal.due_for(user.roll, assignment)
+    counted = next((v for v in versions if v.pinned), versions[0] if versions else None)
     return render(request, "portal/student_experiment.html", status, assignment=assignment,
+                  counted=counted,
                   versions=versions, error=error, limit_mb=portal.settings.upload_bytes / MB,
                   per_hour=portal.uploads_per_hour, marks=marks, out_of=_out_of(schedule),
                   due=due, extended=extended, closes=portal.closes_at(due))
@@ -587,6 +589,22 @@ async def regrade(request: Request) -> Response:
     return redirect(request, f"/i/{submission.experiment}/runs/{submission.id}",
                     f"submission {submission.id} queued for grading again" if queued else
                     f"submission {submission.id} is already queued or being graded")
+
+
+async def pin(request: Request) -> Response:
+    """Make a version the one that counts for its student ("this one counts"), or unpin."""
+    portal = _portal(request)
+    user = await run_in_threadpool(portal.instructor, request)
+    form = await form_of(request)
+    keep = form.get("action") != "unpin"
+    try:
+        row = await run_in_threadpool(functools.partial(
+            portal.gradebook.pin, request.path_params["submission"], user.name, pinned=keep))
+    except DlkitError:
+        raise HTTPException(404) from None
+    return redirect(request, f"/i/{row.experiment}/runs/{row.id}",
+                    f"version {row.version} of {row.student_roll} counts now" if keep else
+                    f"{row.student_roll}'s newest version counts again")
 
 
 async def regrade_all(request: Request) -> Response:
@@ -859,6 +877,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
         Route("/i/requests/{request:int}", answer_request, methods=["POST"]),
         Route("/i/export.csv", export_csv),
         Route("/i/regrade/{submission:int}", regrade, methods=["POST"]),
+        Route("/i/pin/{submission:int}", pin, methods=["POST"]),
         Route("/i/students/{roll}", instructor_student),
         Route("/i/students/{roll}/signout", sign_student_out, methods=["POST"]),
         Route("/i/students/{roll}/extend", extend, methods=["POST"]),

@@ -105,6 +105,7 @@ class VersionState:
     score: float | None = None
     max_score: float | None = None
     ahead: int | None = None  # queued: submissions waiting before it
+    pinned: bool = False  # the instructor chose it to count
 
     @property
     def final(self) -> bool:
@@ -133,7 +134,8 @@ def version_state(submission: Submission, run: Run | None,
     return VersionState(submission.id, submission.experiment, submission.version or 0,
                         submission.arrived_at, lateness(submission),
                         submission.original_name, state, words,
-                        run.score if done else None, run.max_score if done else None, ahead)
+                        run.score if done else None, run.max_score if done else None, ahead,
+                        submission.pinned_at is not None)
 
 
 def queue_positions(gradebook: Gradebook) -> dict[int, int]:
@@ -163,6 +165,12 @@ def own_version(gradebook: Gradebook, roll: str, submission_id: int) -> VersionS
     with gradebook.session() as s:
         run = gradebook.current_run(s, submission.id)
     return version_state(submission, run, queue_positions(gradebook))
+
+
+def counted_version(gradebook: Gradebook, roll: str, experiment_id: str) -> VersionState | None:
+    """The version that counts for the student's marks (pinned, else the newest)."""
+    versions = student_versions(gradebook, roll, experiment_id)
+    return next((v for v in versions if v.pinned), versions[0] if versions else None)
 
 
 def waiting_version(gradebook: Gradebook, roll: str, experiment_id: str) -> VersionState | None:
@@ -287,7 +295,7 @@ def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str,
     experiment = get_experiment(experiment_id)
     manual = manual_questions(experiment)
     positions = queue_positions(gradebook)
-    latest = {sub.student_roll: sub for sub in gradebook.latest_submissions(experiment.id)}
+    latest = gradebook.counted_submissions(experiment.id)  # pinned, else the newest
     rows, scores, top = [], [], 0.0
     counts = dict.fromkeys(DASHBOARD_STATES, 0)
     with gradebook.session() as s:
@@ -433,7 +441,7 @@ class MarkingPage:
 
 def students_to_mark(gradebook: Gradebook, experiment_id: str) -> list[str]:
     """Rolls with a stored submission, in roll order: who the marking view goes through."""
-    return sorted(sub.student_roll for sub in gradebook.latest_submissions(experiment_id))
+    return sorted(gradebook.counted_submissions(experiment_id))
 
 
 def marking_page(course: Path, gradebook: Gradebook, experiment_id: str, question: str,
@@ -448,8 +456,7 @@ def marking_page(course: Path, gradebook: Gradebook, experiment_id: str, questio
     if roll not in rolls:
         return None
     prompt, model = _rubric_cells(experiment, question)
-    latest = {sub.student_roll: sub for sub in gradebook.latest_submissions(experiment.id)}
-    submission = latest[roll]
+    submission = gradebook.counted_submissions(experiment.id)[roll]
     cells, label = notebook_cells(course, gradebook, submission)
     numbers, found = answer_region(cells, list(manual).index(question))
     with gradebook.session() as s:

@@ -27,6 +27,7 @@ from dlkit.gradebook import (
     Run,
     Student,
     Submission,
+    counted_versions,
     extension_of,
 )
 
@@ -287,11 +288,7 @@ def _experiment_record(session, course: Course, planned: PlannedExperiment, roll
 
 
 def _graded(session, experiment: str, roll: str) -> tuple[Submission | None, Run | None]:
-    submission = session.scalars(
-        select(Submission).where(Submission.experiment == experiment,
-                                 Submission.student_roll == roll,
-                                 Submission.status == "stored")
-        .order_by(Submission.version.desc())).first()
+    submission = counted_versions(session, experiment, roll).get(roll)  # pinned, else newest
     if submission is None:
         return None, None
     run = session.scalars(select(Run).where(Run.submission_id == submission.id,

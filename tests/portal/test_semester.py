@@ -16,7 +16,7 @@ from dlkit.gradebook import LoginThrottle, PortalSession, Student, Submission
 from dlkit.portal.auth import delay_after, issue_code
 
 from .conftest import main_text
-from .test_http import grade, stored
+from .test_http import TOY_RESULTS, grade, stored
 
 CLASS = [f"2{n:02d}" for n in range(8)]
 
@@ -365,3 +365,36 @@ def test_regrade_requests_are_the_students_own_and_round_trip_in_the_gradebook(p
     assert refused.status_code == 422 and "marked by the tests" in main_text(refused)
     noted = instructor.post(f"/i/requests/{auto_id}", data={"answer": "The test is right."})
     assert "answered" in main_text(noted)
+
+
+# --------------------------------------------------------------------------- which version counts
+
+def test_a_new_upload_is_announced_and_the_instructor_can_pin_a_version(portal, course):
+    asha = portal()
+    asha.login("101", course.codes["101"])
+    assert 'id="counts"' not in asha.get("/s/toy").text  # nothing graded: nothing to warn of
+    asha.upload("toy", "a.ipynb", course.notebook())
+    first = stored(course)[0]
+    grade(course, first.id)
+    warning = main_text(asha.get("/s/toy"))
+    assert "Version 1 counts now: test points 3 / 5, marks 6 / 10" in warning
+    assert "even if it scores less" in warning
+    asha.upload("toy", "b.ipynb", course.notebook(edit=("# Toy", "# Toy 2")))
+    second = stored(course)[-1]
+    grade(course, second.id, [{**r, "points": 0.0, "passed": False} for r in TOY_RESULTS])
+    assert "Version 2 counts now: test points 0 / 5" in main_text(asha.get("/s/toy"))
+
+    instructor = portal()
+    instructor.login_instructor()
+    pinned = instructor.post(f"/i/pin/{first.id}", form_page=f"/i/toy/runs/{first.id}",
+                             data={"action": "pin"})
+    assert "version 1 of 101 counts now" in main_text(pinned)
+    assert "This version counts (pinned)" in main_text(pinned)
+    assert "Your instructor chose version 1 to count" in main_text(asha.get("/s/toy"))
+    assert "101 Asha Kulkarni v1 graded" in main_text(instructor.get("/i/toy"))
+    sheet = instructor.get("/i/export.csv").text.splitlines()
+    assert any(line.startswith("101,") and ",3,,3," in line for line in sheet)  # version 1's
+    instructor.post(f"/i/pin/{first.id}", form_page=f"/i/toy/runs/{first.id}",
+                    data={"action": "unpin"})
+    assert "Version 2 counts now" in main_text(asha.get("/s/toy"))
+    assert course.gradebook.latest_submissions("toy")[0].id == second.id  # what grading sees
