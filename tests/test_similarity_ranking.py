@@ -219,3 +219,45 @@ def test_fragments_pair_each_token_once():
     assert len(match.fragments) == 1 and match.share_b == 1.0 and match.share_a < 0.3
     start, end = match.fragments[0].a
     assert (line * 5 + other)[start:end].strip() == line.strip()
+
+
+# --------------------------------------------------------------------------- the listing rules
+
+def pair(a: str, b: str, similarity: float, longest: int = 40, tokens: int = 200):
+    from dlkit.similarity import Match
+
+    return Match(a, b, similarity, similarity, similarity, tokens, tokens, longest)
+
+
+def test_baseline_is_the_median_and_a_floored_robust_spread():
+    from dlkit.similarity import baseline
+
+    pairs = [pair("a", str(n), 0.10 + 0.01 * (n % 5), longest=50 + n % 3) for n in range(20)]
+    base = baseline(pairs)
+    assert base.usable and base.pairs == 20
+    assert base.similarity_median == pytest.approx(0.12)
+    assert base.similarity_spread == 0.04  # 1.4826 x MAD (0.01) is under the floor
+    assert base.fragment_median == 51 and base.fragment_spread == 16
+    assert not baseline(pairs[:9]).usable
+
+
+def test_reasons_name_each_rule_met():
+    from dlkit.similarity import Baseline, reasons
+
+    base = Baseline(100, 0.10, 0.05, 40.0, 20.0)
+    settings = Settings()
+    assert reasons(pair("a", "b", 0.25), base, settings) == ()  # 3 spreads: not out
+    [why] = reasons(pair("a", "b", 0.35), base, settings, mutual=True)
+    assert why.startswith("similarity 35% is 5.0 spreads above the median pair (10%")
+    assert why.endswith("each is the other's closest notebook")
+    assert reasons(pair("a", "b", 0.35), base, settings, mutual=False) == ()
+    assert reasons(pair("a", "b", 0.55), base, settings, mutual=False)  # 9 spreads: always
+    [why] = reasons(pair("a", "b", 0.22, longest=160), base, settings)  # one long fragment
+    assert why.startswith("its longest common fragment (160 tokens) is 6.0 spreads")
+    assert reasons(pair("a", "b", 0.15, longest=160), base, settings) == ()  # 1 spread: no
+    assert reasons(pair("a", "b", 0.9, tokens=50), base, settings) == ()  # too few tokens
+    [why] = reasons(pair("a", "b", 0.2), base, Settings(threshold=0.2))
+    assert why == "similarity 20% reaches the bar of 20% asked for (--threshold)"
+    [why] = reasons(pair("a", "b", 0.6), Baseline(3), settings)
+    assert "a class of only 3 pair(s)" in why
+    assert reasons(pair("a", "b", 0.4), Baseline(3), settings) == ()

@@ -237,7 +237,7 @@ class Fingerprint:
         return fingerprint
 
     def keep(self, boilerplate: frozenset[int] | set[int]) -> Fingerprint:
-        """This fingerprint with the ``boilerplate`` hashes taken out (a new index)."""
+        """This fingerprint, its index rebuilt without the ``boilerplate`` hashes (all weighing 1)."""
         index: dict[int, list[int]] = {}
         for position, value in enumerate(self.hashes):
             if value not in boilerplate:
