@@ -51,7 +51,7 @@ MIN_CLASS_FOR_COMMON = 6
 #: when the two are each other's closest notebook; twice as many in similarity otherwise.
 OUTLIER = 4.0
 #: the spreads are never taken smaller than these (a class of near-identical zeros).
-SIMILARITY_SPREAD_FLOOR = 0.04
+SIMILARITY_SPREAD_FLOOR = 0.06
 FRAGMENT_SPREAD_FLOOR = 16.0
 #: with fewer pairs there is no distribution to stand out from: the fixed bar applies.
 MIN_PAIRS = 10
@@ -396,18 +396,17 @@ def reasons(pair: Match, base: Baseline, settings: Settings, mutual: bool = True
         z_fragment = (pair.longest - base.fragment_median) / base.fragment_spread
         where = (f"the median pair ({base.similarity_median:.0%}, spread "
                  f"{base.similarity_spread:.0%}, {base.pairs} pairs)")
-        closest = "; each is the other's closest notebook"
-        if z_similarity >= 2 * settings.outlier:
+        if z_similarity >= 2 * settings.outlier or (z_similarity >= settings.outlier
+                                                     and mutual):
             found.append(f"similarity {pair.similarity:.0%} is {z_similarity:.1f} spreads above "
                          f"{where}")
-        elif z_similarity >= settings.outlier and mutual:
-            found.append(f"similarity {pair.similarity:.0%} is {z_similarity:.1f} spreads above "
-                         f"{where}{closest}")
         if z_fragment >= settings.outlier and z_similarity >= settings.outlier / 2 and mutual:
             found.append(f"its longest common fragment ({pair.longest} tokens) is "
                          f"{z_fragment:.1f} spreads above the median pair's "
                          f"({base.fragment_median:.0f} tokens), its similarity "
-                         f"{z_similarity:.1f}{closest}")
+                         f"{z_similarity:.1f} spreads")
+        if found and mutual:
+            found.append("each is the other's closest notebook")
     elif pair.similarity >= SMALL_CLASS_BAR:
         found.append(f"similarity {pair.similarity:.0%} reaches {SMALL_CLASS_BAR:.0%}, the bar "
                      f"for a class of only {base.pairs} pair(s), too few to stand out from")
