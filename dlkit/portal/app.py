@@ -98,6 +98,12 @@ class Portal:
         return self.settings.uploads_per_hour or self.schedule().uploads_per_hour
 
     @property
+    def anonymous_key(self) -> str | None:
+        """The secret anonymous codes are made from, when portal.yml asks for
+        ``anonymous_marking``; else None (marking shows roll and name)."""
+        return self.state.secret_key() if self.schedule().anonymous_marking else None
+
+    @property
     def clock(self) -> Clock:
         return self.schedule().clock or Clock.server()
 
@@ -532,12 +538,12 @@ def first_to_mark(request: Request) -> Response:
     portal = _portal(request)
     portal.instructor(request)
     experiment_id = _experiment(request)
-    rolls = pages.students_to_mark(portal.gradebook, experiment_id)
+    keys = list(pages.students_to_mark(portal.gradebook, experiment_id, portal.anonymous_key))
     if request.path_params["question"] not in manual_questions(EXPERIMENTS[experiment_id]) \
-            or not rolls:
+            or not keys:
         raise HTTPException(404)
     return RedirectResponse(f"/i/{experiment_id}/mark/{request.path_params['question']}/"
-                            f"{rolls[0]}", status_code=303)
+                            f"{keys[0]}", status_code=303)
 
 
 def marking(request: Request, status: int = 200, error: str = "") -> Response:
@@ -545,7 +551,7 @@ def marking(request: Request, status: int = 200, error: str = "") -> Response:
     portal.instructor(request)
     params = request.path_params
     page = pages.marking_page(portal.course, portal.gradebook, _experiment(request),
-                              params["question"], params["roll"])
+                              params["question"], params["roll"], portal.anonymous_key)
     if page is None:
         raise HTTPException(404)
     asked = [r for r in portal.gradebook.regrade_requests(
@@ -559,11 +565,12 @@ async def save_mark(request: Request) -> Response:
     user = await run_in_threadpool(portal.instructor, request)
     form = await form_of(request)
     params = request.path_params
-    experiment_id, question, roll = _experiment(request), params["question"], params["roll"]
+    experiment_id, question, key = _experiment(request), params["question"], params["roll"]
     page = await run_in_threadpool(pages.marking_page, portal.course, portal.gradebook,
-                                   experiment_id, question, roll)
+                                   experiment_id, question, key, portal.anonymous_key)
     if page is None:
         raise HTTPException(404)
+    roll = page.roll
     try:
         points = float(str(form.get("points", "")).strip())
         await run_in_threadpool(portal.gradebook.set_manual_mark, roll, experiment_id, question,
@@ -572,9 +579,10 @@ async def save_mark(request: Request) -> Response:
         message = exc.message if isinstance(exc, DlkitError) else \
             f"give the mark as a number from 0 to {page.max_points:g}"
         return await run_in_threadpool(marking, request, 422, message)
-    target = page.next if form.get("go") != "stay" and page.next else roll
+    target = page.next if form.get("go") != "stay" and page.next else key
     return redirect(request, f"/i/{experiment_id}/mark/{question}/{target}",
-                    f"saved {points:g}/{page.max_points:g} for {roll} ({question})")
+                    f"saved {points:g}/{page.max_points:g} for "
+                    f"{page.key if page.anonymous else roll} ({question})")
 
 
 async def regrade(request: Request) -> Response:
@@ -682,7 +690,10 @@ def request_page(request: Request, status: int = 200, error: str = "") -> Respon
     page = pages.request_page(portal.gradebook, request.path_params["request"])
     if page is None:
         raise HTTPException(404)
-    return render(request, "portal/request.html", status, page=page, error=error)
+    secret = portal.anonymous_key
+    key = pages.anonymous_code(secret, page.experiment.id, page.request.student_roll) \
+        if secret else page.request.student_roll
+    return render(request, "portal/request.html", status, page=page, error=error, mark_key=key)
 
 
 async def answer_request(request: Request) -> Response:

@@ -11,6 +11,7 @@ students see comes from ``<course>/portal.yml`` when it exists::
     refusals_per_hour: 30              # refused files (not a notebook, a duplicate, ...)
     forwarded_allow_ips: [127.0.0.1]   # the HTTPS proxy in front: its X-Forwarded-For is
                                        # believed (else the connecting address counts)
+    anonymous_marking: true            # marking shows a code instead of roll and name
 
 and otherwise every released experiment is open (``release/<id>/<id>.ipynb`` exists), due at
 the end of its planned date plus the grace days of ``rubrics/course.yml``. Times written here
@@ -138,6 +139,7 @@ class Schedule:
     forwarded_allow_ips: frozenset[str] = frozenset()
     clock: Clock | None = None
     course: object | None = None  # the course file (reports.course.Course); None: none found
+    anonymous_marking: bool = False  # the marking view shows a code, not roll and name
 
     def get(self, experiment_id: str) -> Assignment | None:
         return next((a for a in self.assignments if a.id == experiment_id), None)
@@ -172,7 +174,8 @@ def load_schedule(course: Path) -> Schedule:
             trusted = [part.strip() for part in trusted.split(",")]
         return Schedule(tuple(assignments), int(data.get("uploads_per_hour", 10)),
                         int(data.get("refusals_per_hour", 30)),
-                        frozenset(str(ip) for ip in trusted), clock, config)
+                        frozenset(str(ip) for ip in trusted), clock, config,
+                        bool(data.get("anonymous_marking", False)))
     except DlkitError as exc:
         raise PortalConfigError(exc.what, where=str(path), fix=exc.fix) from None
     except (TypeError, ValueError, AttributeError, yaml.YAMLError) as exc:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass, field
@@ -429,6 +431,9 @@ class MarkingPage:
     previous: str | None = None
     next: str | None = None
     questions: list[str] = field(default_factory=list)
+    key: str = ""  # the student in this view's URLs: the roll, or the anonymous code
+    label: str = ""  # who the page names: "101 Asha Kulkarni", or "student A3F9C21"
+    anonymous: bool = False
 
     @property
     def title(self) -> str:
@@ -436,25 +441,40 @@ class MarkingPage:
 
     @property
     def position(self) -> int:
-        return self.rolls.index(self.roll) + 1 if self.roll in self.rolls else 0
+        return self.rolls.index(self.key) + 1 if self.key in self.rolls else 0
 
 
-def students_to_mark(gradebook: Gradebook, experiment_id: str) -> list[str]:
-    """Rolls with a stored submission, in roll order: who the marking view goes through."""
-    return sorted(gradebook.counted_submissions(experiment_id))
+def students_to_mark(gradebook: Gradebook, experiment_id: str,
+                     anonymous_key: str | None = None) -> dict[str, str]:
+    """Who the marking view goes through: key in its URLs -> roll, in order. The key is the
+    roll, in roll order; with anonymous marking a code (the same for a student throughout an
+    experiment, meaningless without the course's secret), in code order."""
+    rolls = sorted(gradebook.counted_submissions(experiment_id))
+    if anonymous_key is None:
+        return {roll: roll for roll in rolls}
+    codes = {anonymous_code(anonymous_key, experiment_id, roll): roll for roll in rolls}
+    return dict(sorted(codes.items()))
+
+
+def anonymous_code(secret: str, experiment_id: str, roll: str) -> str:
+    digest = hmac.new(secret.encode(), f"{experiment_id}\0{roll}".encode(), hashlib.sha256)
+    return "A" + digest.hexdigest()[:7].upper()
 
 
 def marking_page(course: Path, gradebook: Gradebook, experiment_id: str, question: str,
-                 roll: str) -> MarkingPage | None:
+                 key: str, anonymous_key: str | None = None) -> MarkingPage | None:
     """One student's answer to one manual question beside the rubric; None when the question
-    is not a manual question of the experiment or the student has no submission."""
+    is not a manual question of the experiment or the student (``key``: their roll, or their
+    code when marking is anonymous) has no submission."""
     experiment = get_experiment(experiment_id)
     manual = manual_questions(experiment)
     if question not in manual:
         return None
-    rolls = students_to_mark(gradebook, experiment.id)
-    if roll not in rolls:
+    keys = students_to_mark(gradebook, experiment.id, anonymous_key)
+    roll = keys.get(key)
+    if roll is None:
         return None
+    rolls = list(keys)
     prompt, model = _rubric_cells(experiment, question)
     submission = gradebook.counted_submissions(experiment.id)[roll]
     cells, label = notebook_cells(course, gradebook, submission)
@@ -463,13 +483,16 @@ def marking_page(course: Path, gradebook: Gradebook, experiment_id: str, questio
         run = gradebook.current_run(s, submission.id)
         student = s.get(Student, roll)
         mark = latest_marks(s, experiment.id, roll).get(question)
-    index = rolls.index(roll)
+    index = rolls.index(key)
+    name = student.name if student else roll
     return MarkingPage(
-        experiment, question, manual[question], prompt, model, roll,
-        student.name if student else roll, version_state(submission, run), render_cells(
+        experiment, question, manual[question], prompt, model, roll, name,
+        version_state(submission, run), render_cells(
             [cells[n - 1] for n in numbers], numbers), found, label, mark, rolls,
         rolls[index - 1] if index > 0 else None,
-        rolls[index + 1] if index + 1 < len(rolls) else None, list(manual))
+        rolls[index + 1] if index + 1 < len(rolls) else None, list(manual), key=key,
+        label=f"student {key}" if anonymous_key else f"{roll} {name}",
+        anonymous=anonymous_key is not None)
 
 
 def _rubric_cells(experiment: Experiment, question: str) -> tuple[list[Cell], list[Cell]]:

@@ -398,3 +398,32 @@ def test_a_new_upload_is_announced_and_the_instructor_can_pin_a_version(portal, 
                     data={"action": "unpin"})
     assert "Version 2 counts now" in main_text(asha.get("/s/toy"))
     assert course.gradebook.latest_submissions("toy")[0].id == second.id  # what grading sees
+
+
+def test_anonymous_marking_shows_a_code_instead_of_roll_and_name(portal, course):
+    from dlkit.gradebook import ManualMark
+
+    for roll in ("101", "102"):
+        student = portal()
+        student.login(roll, course.codes[roll])
+        student.upload("toy", f"{roll}.ipynb", course.notebook(edit=("# Toy", f"# Toy {roll}")))
+    (course.folder / "portal.yml").write_text("experiments:\n  toy: {}\nanonymous_marking: true\n")
+    instructor = portal()
+    instructor.login_instructor()
+    first = instructor.get("/i/toy/mark/q3_words")
+    key = first.url.path.rsplit("/", 1)[-1]
+    assert key.startswith("A") and len(key) == 8
+    text = main_text(first).split("Log out", 1)[1]
+    for secret in ("101", "102", "Asha", "Rohan"):
+        assert secret not in text and secret not in first.url.path
+    assert f"student {key}" in text
+    assert instructor.get("/i/toy/mark/q3_words/101").status_code == 404  # rolls do not work
+    saved = instructor.post(f"/i/toy/mark/q3_words/{key}", data={"points": "1"})
+    assert f"saved 1/1 for {key} (q3_words)" in main_text(saved)
+    with course.gradebook.session() as s:
+        mark = s.scalars(select(ManualMark)).one()  # recorded for the real student
+        assert mark.student_roll in ("101", "102")
+    assert main_text(portal().get("/login"))  # the same code in a fresh app (a restart)
+    again = portal()
+    again.login_instructor()
+    assert again.get("/i/toy/mark/q3_words").url.path.endswith(key)
