@@ -309,3 +309,18 @@ result = default_sandbox(experiments.private_kit_folders()).run(
 print(result.stderr[-2000:], file=sys.stderr)
 print(result.stdout.strip())
 """
+
+
+def test_without_tensorflow_grading_says_what_to_install(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from dlkit import stack
+    from dlkit.cli import main
+
+    monkeypatch.setattr(stack, "find_spec", lambda name: None if name == "tensorflow" else object())
+    result = CliRunner().invoke(main, ["grade", "exp2-feedforward", "--course", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "Error: TensorFlow is not installed; dlkit grade needs it" in result.output
+    assert "pip install 'dlkit[cpu]'" in result.output and "Traceback" not in result.output
+    dry = CliRunner().invoke(main, ["grade", "exp2-feedforward", "--course", str(tmp_path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
