@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import subprocess
 
@@ -78,3 +79,37 @@ def test_the_queue_gives_a_submission_to_one_grader_at_a_time(tmp_path):
     assert gradebook.claim(sid, owner)
     assert stale_owners(gradebook.claims()) == {owner}  # a grader that died
     assert gradebook.claim(sid, "host:3", stale={owner})
+
+
+def test_an_older_gradebook_gets_the_portal_tables_and_the_pin_column(tmp_path, gradebook):
+    """A gradebook from before issue 24 (no sessions, throttle, extensions, requests or pins)
+    opens with them added and its rows kept."""
+    with gradebook.engine.begin() as connection:
+        for table in ("portal_sessions", "login_throttle", "extensions", "regrade_requests"):
+            connection.execute(text(f"DROP TABLE {table}"))
+        connection.execute(text("ALTER TABLE submissions DROP COLUMN pinned_at"))
+        connection.execute(text("ALTER TABLE submissions DROP COLUMN pinned_by"))
+    reopened = Gradebook.open(tmp_path)
+    tables = set(inspect(reopened.engine).get_table_names())
+    assert {"portal_sessions", "login_throttle", "extensions", "regrade_requests"} <= tables
+    assert {"pinned_at", "pinned_by"} <= {
+        c["name"] for c in inspect(reopened.engine).get_columns("submissions")}
+    with reopened.session() as s:
+        assert s.get(Student, "1").name == "R&D <Lab>"
+    assert reopened.login_failures("k", dt.timedelta(hours=1)) == (0, None)
+    assert reopened.note_login_failure("k", dt.timedelta(hours=1)) == 1
+    assert reopened.login_failures("k", dt.timedelta(hours=1))[0] == 1
+
+
+def test_extensions_and_sessions(gradebook):
+    until = dt.datetime(2030, 1, 5, 17, 0, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    gradebook.grant_extension("1", "exp2-feedforward", until, "Prof. Rao", "medical")
+    assert gradebook.extension("1", "exp2-feedforward").until == dt.datetime(2030, 1, 5, 11, 30)
+    with pytest.raises(DlkitError, match="unknown student '9'"):
+        gradebook.grant_extension("9", "exp2-feedforward", until, "x")
+    gradebook.open_session("h1", "student", roll="1", code_id=1)
+    gradebook.open_session("h2", "student", roll="1", code_id=1)
+    day = dt.timedelta(days=1)
+    assert gradebook.live_session("h1", idle=day, longest=day).roll == "1"
+    assert gradebook.end_sessions("1", "signed out") == 2
+    assert gradebook.live_session("h2", idle=day, longest=day) is None
