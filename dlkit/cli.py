@@ -644,10 +644,13 @@ def serve_command(course: Path, host: str, port: int, workers: int | None, gpus:
         experiments:
           exp2-feedforward: {due: "2027-01-18 17:00"}
           exp4-autoencoder-anomaly: {opens: 2027-02-08, due: 2027-02-15}
-        uploads_per_hour: 10
+        uploads_per_hour: 10              # new versions a student may add in an hour
+        refusals_per_hour: 30             # refused files a student may send in an hour
+        forwarded_allow_ips: [127.0.0.1]  # the HTTPS proxy whose X-Forwarded-For is believed
+        anonymous_marking: false          # true: marking shows a code, not roll and name
 
     else every released experiment, due at the end of its planned date plus the grace days of
-    rubrics/course.yml.
+    rubrics/course.yml. Times are in the course's time zone (course.yml time_zone).
     """
     from dlkit.portal import Settings, serve, tracked_by_git
     from dlkit.portal.auth import set_password as store_password
