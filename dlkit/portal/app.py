@@ -463,6 +463,13 @@ async def ask_regrade(request: Request) -> Response:
     form = await form_of(request)
     submission_id = request.path_params["submission"]
     question = str(form.get("question", ""))[:64]
+    page = await run_in_threadpool(pages.version_feedback, portal.course, portal.gradebook,
+                                   user.roll, submission_id, portal.clock)
+    if page is None:  # not theirs, or not graded: there is no feedback page to ask from
+        raise HTTPException(404)
+    if question not in dict(pages.askable_questions(page.experiment, page)):
+        return await run_in_threadpool(submission_page, request, 422,
+                                       "choose one of the questions of this page")
     try:
         await run_in_threadpool(portal.gradebook.ask_regrade, user.roll, submission_id,
                                 question, str(form.get("text", ""))[:5000])

@@ -330,6 +330,9 @@ def test_regrade_requests_are_the_students_own_and_round_trip_in_the_gradebook(p
     assert "your request about q3_words was sent" in main_text(sent)
     assert "I wrote <b>why</b> in the second cell." in main_text(sent)  # shown as text
     assert "<b>why</b>" not in sent.text
+    made_up = asha.post(f"{page}/regrade", form_page=page, data={"question": "q9_<script>",
+                                                                 "text": "please"})
+    assert made_up.status_code == 422 and "choose one of the questions" in main_text(made_up)
     again = asha.post(f"{page}/regrade", form_page=page, data={"question": "q3_words",
                                                                "text": "please"})
     assert again.status_code == 422 and "already asked about q3_words" in main_text(again)
