@@ -35,6 +35,8 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
+from dlkit import __version__
+
 #: The statuses a submission's grading run can end with, and what each tells a student.
 RUN_STATUSES = {
     "graded": "graded",
@@ -129,6 +131,11 @@ class Run(Base):
     device: Mapped[str] = mapped_column(String(64))
     host: Mapped[str] = mapped_column(String(128), default="")  # the machine that ran it
     sandbox: Mapped[str] = mapped_column(Text)
+    #: the dlkit version that graded it (the coordinator's: workers of another version are
+    #: refused); None for runs from before versions were recorded (a callable default, so
+    #: adding the column to an older gradebook does not stamp its runs with this version)
+    kit_version: Mapped[str | None] = mapped_column(String(32), nullable=True,
+                                                    default=lambda: __version__)
     status: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")
     #: JSON, when the notebook stopped with an error: its cell, first line, exception, message

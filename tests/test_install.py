@@ -227,9 +227,10 @@ print("KIT-PROBE", len(_seen), _seen[:5])
 def test_the_installed_kit_grades_a_notebook_and_writes_its_papers(installed, graded_course):
     course = graded_course
     with sqlite3.connect(course / "gradebook.db") as db:
-        status, score, max_score, sandbox = db.execute(
-            "SELECT status, score, max_score, sandbox FROM runs").fetchone()
+        status, score, max_score, sandbox, kit_version = db.execute(
+            "SELECT status, score, max_score, sandbox, kit_version FROM runs").fetchone()
     assert status == "graded" and 0 < score < max_score, (status, score, max_score)
+    assert kit_version == dlkit.__version__
     if shutil.which("bwrap"):
         assert sandbox.startswith("bubblewrap")
     page = course / "feedback" / "exp2-feedforward" / "41002.html"
@@ -286,28 +287,31 @@ def test_the_private_kit_folders_are_masked_in_the_sandbox(installed):
     if not course.exists():
         installed.dlkit("init", "own-masters", "--with-masters")
     out = installed.python(SANDBOXED, str(course))
-    assert out.strip().splitlines()[-1] == "[] [] True", out
+    (counts,) = [line.split()[1:] for line in out.splitlines() if line.startswith("COUNTS")]
+    files, read, unmasked = map(int, counts)
+    assert files > 200 and read == 0, out  # the kit's and the course's masters, hidden tests, ...
+    assert unmasked > 100, out  # unmasked, the installed kit inside the package folder is readable
 
 
 SANDBOXED = """\
-import sys
+import json, sys
 from pathlib import Path
 from dlkit import experiments
 from dlkit.sandbox import Limits, default_sandbox
 course = Path(sys.argv[1]).resolve()
 experiments.use_course(course)
-kit = experiments.ROOT
+private = experiments.private_kit_folders()
+files = [str(p) for folder in private for p in folder.rglob("*") if p.is_file()]
 work = course.parent / "work"
 work.mkdir(exist_ok=True)
-grader = str(kit / "autograder")
-probe = (f"import os; print(os.listdir({str(kit)!r}), "
-         f"os.listdir({grader!r}) if os.path.exists({grader!r}) else [], "
-         f"not os.path.exists({str(course / 'autograder')!r}))")
-result = default_sandbox(experiments.private_kit_folders()).run(
-    [sys.executable, "-c", probe], work, {"PATH": "/usr/bin", "PYTHONPATH": str(kit.parent.parent)},
-    Limits(30))
+probe = ("read = 0\\nfor path in " + json.dumps(files) + ":\\n    try:\\n"
+         "        read += len(open(path, 'rb').read(1)) >= 0\\n    except OSError:\\n        pass\\n"
+         "print(read)")
+result = default_sandbox(private).run([sys.executable, "-c", probe], work, {"PATH": "/usr/bin"},
+                                      Limits(30))
 print(result.stderr[-2000:], file=sys.stderr)
-print(result.stdout.strip())
+unmasked = default_sandbox([]).run([sys.executable, "-c", probe], work, {"PATH": "/usr/bin"}, Limits(30))
+print("COUNTS", len(files), result.stdout.strip(), unmasked.stdout.strip())
 """
 
 
@@ -324,3 +328,25 @@ def test_without_tensorflow_grading_says_what_to_install(tmp_path, monkeypatch):
     assert "pip install 'dlkit[cpu]'" in result.output and "Traceback" not in result.output
     dry = CliRunner().invoke(main, ["grade", "exp2-feedforward", "--course", str(tmp_path), "--dry-run"])
     assert dry.exit_code == 0, dry.output
+
+
+def test_runs_record_the_kit_version_and_older_gradebooks_gain_the_column(tmp_path):
+    import datetime as dt
+
+    from dlkit.gradebook import Gradebook, Run, Student, Submission
+
+    gradebook = Gradebook.open(tmp_path)
+    with gradebook.session() as s:
+        s.add(Student(roll="41001", name="Asha Kulkarni", batch="B1"))
+        submission = Submission(experiment="exp2-feedforward", student_roll="41001", version=1,
+                                sha256="0" * 64, path="submissions/x.ipynb", original_name="x.ipynb",
+                                arrived_at=dt.datetime(2027, 1, 1), status="stored")
+        s.add(Run(submission=submission, started_at=dt.datetime(2027, 1, 2), seconds=1.0,
+                  device="cpu", sandbox="bubblewrap", status="graded"))
+    gradebook.engine.dispose()
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        assert db.execute("SELECT kit_version FROM runs").fetchall() == [(dlkit.__version__,)]
+        db.execute("ALTER TABLE runs DROP COLUMN kit_version")  # a gradebook of an older kit
+    Gradebook.open(tmp_path).engine.dispose()
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        assert db.execute("SELECT kit_version FROM runs").fetchall() == [(None,)]  # unknown, not ours
