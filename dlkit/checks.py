@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -81,8 +82,9 @@ def run(extract: Extract, judge: Judge, ns: Mapping[str, Any]) -> None:
 def export(data: Mapping[str, Any], folder: Path, saved: dict[int, Path] | None = None) -> None:
     """Write ``data`` (name -> Keras model | torch module | array | JSON value) into ``folder`` safely.
 
-    ``saved`` (object id -> file) lets the grader write a model that several tests ask for once
-    and hard-link it after; student code does not run between those tests.
+    ``saved`` (object id -> file) lets the grader write a model that several tests ask for once:
+    a later test's manifest names the earlier test's file (``"file": "<test>/<name>.keras"``)
+    instead of a copy; student code does not run between those tests.
     """
     folder.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, dict[str, Any]] = {}
@@ -91,17 +93,17 @@ def export(data: Mapping[str, Any], folder: Path, saved: dict[int, Path] | None 
             raise ValueError(f"export names must be identifiers, got {name!r}")
         if _is_keras_model(value):
             original, value = value, rebuilt_keras_model(value, name)
-            target = folder / f"{name}.keras"
             earlier = saved.get(id(original)) if saved is not None else None
             if earlier is not None and earlier.exists():
-                os.link(earlier, target)
+                manifest[name] = {"kind": "keras", "file": _shared(earlier)}
             else:
+                target = folder / f"{name}.keras"
                 value.save(target)
                 if saved is not None:
                     saved[id(original)] = target
-            manifest[name] = {"kind": "keras"}
+                manifest[name] = {"kind": "keras"}
         elif _is_torch_module(value):
-            manifest[name] = {"kind": "torch", "spec": _export_torch(value, folder / f"{name}.npz", saved)}
+            manifest[name] = {"kind": "torch", **_export_torch(value, folder / f"{name}.npz", saved)}
         elif isinstance(value, np.ndarray) or _is_tensor(value):
             array = as_numpy(value, name)
             if array.dtype == object:
@@ -114,33 +116,163 @@ def export(data: Mapping[str, Any], folder: Path, saved: dict[int, Path] | None 
     (folder / MANIFEST).write_text(json.dumps(manifest))
 
 
-def load(folder: Path, loaded: dict[tuple[int, int], Any] | None = None) -> dict[str, Any]:
-    """Read what :func:`export` wrote, with no pickle and Keras ``safe_mode``; torch modules are
-    rebuilt from their declared layers and given their exported tensors.
+def _shared(path: Path) -> str:
+    """How a manifest names a file another test of the same run exported."""
+    return f"{path.parent.name}/{path.name}"
 
-    ``loaded`` ((device, inode) -> model) lets the judge load a hard-linked model once.
+
+#: a file another test exported, as a manifest names it
+SHARED_FILE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*-[0-9]+/[A-Za-z_][A-Za-z0-9_]*\.(keras|npz)$")
+#: the most a judge loads: bytes of a manifest, parameters a model declares, bytes an archive
+#: unpacks to, elements of one array (bounded before anything is built or read)
+MAX_MANIFEST_BYTES = 8 * 2**20
+MAX_PARAMETERS = 2**28
+MAX_ARCHIVE_BYTES = 2 * 2**30
+MAX_DIMENSION = 2**20
+
+
+def load(folder: Path, loaded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read what :func:`export` wrote, with no pickle and Keras ``safe_mode``; torch modules are
+    rebuilt from their declared layers and given their exported tensors. What a file declares
+    (a model's layer sizes, an archive's unpacked size, an array's shape) is bounded before it
+    is built or read (:class:`TooLarge`).
+
+    ``loaded`` (file -> model) lets the judge load a model several tests share once.
     """
-    manifest = json.loads((folder / MANIFEST).read_text())
+    from dlkit.grading.channel import read_regular
+
+    manifest = json.loads(read_regular(folder / MANIFEST, MAX_MANIFEST_BYTES))
+    if not isinstance(manifest, dict):
+        raise ValueError("the exported manifest is not an object")
     data: dict[str, Any] = {}
     for name, entry in manifest.items():
-        if entry["kind"] == "keras":
-            import keras
-
-            path = folder / f"{name}.keras"
-            key = (path.stat().st_dev, path.stat().st_ino)
-            if loaded is not None and key in loaded:
-                data[name] = loaded[key]
+        if not isinstance(name, str) or not name.isidentifier() or not isinstance(entry, dict):
+            raise ValueError(f"the exported manifest has an entry {str(name)[:40]!r} the grader "
+                             "does not read")
+        kind = entry.get("kind")
+        if kind == "keras":
+            path = _exported_file(folder, name, entry, "keras")
+            if loaded is not None and str(path) in loaded:
+                data[name] = loaded[str(path)]
             else:
-                data[name] = keras.models.load_model(path, safe_mode=True)
+                data[name] = _load_keras(path)
                 if loaded is not None:
-                    loaded[key] = data[name]
-        elif entry["kind"] == "torch":
-            data[name] = _load_torch(entry["spec"], folder / f"{name}.npz", loaded)
-        elif entry["kind"] == "npy":
-            data[name] = np.load(folder / f"{name}.npy", allow_pickle=False)
+                    loaded[str(path)] = data[name]
+        elif kind == "torch":
+            data[name] = _load_torch(entry, _exported_file(folder, name, entry, "npz"), loaded)
+        elif kind == "npy":
+            path = folder / f"{name}.npy"
+            _check_npy(path)
+            data[name] = np.load(path, allow_pickle=False)
+        elif kind == "json":
+            data[name] = entry.get("value")
         else:
-            data[name] = entry["value"]
+            raise ValueError(f"`{name}` was exported as {str(kind)[:20]!r}, which the grader "
+                             "does not read")
     return data
+
+
+class TooLarge(ValueError):
+    """An export declares more than the judge loads."""
+
+
+def _exported_file(folder: Path, name: str, entry: Mapping[str, Any], suffix: str) -> Path:
+    shared = entry.get("file")
+    if shared is None:
+        return folder / f"{name}.{suffix}"
+    if not isinstance(shared, str) or not SHARED_FILE.match(shared) \
+            or not shared.endswith(f".{suffix}"):
+        raise ValueError(f"`{name}` names a file the grader does not read")
+    return folder.parent / shared
+
+
+def _load_keras(path: Path) -> Any:
+    import keras
+
+    check_keras_archive(path)
+    return keras.models.load_model(path, safe_mode=True)
+
+
+def check_keras_archive(path: Path) -> None:
+    """Bound a ``.keras`` archive before Keras builds it: what it unpacks to, and the sizes its
+    layers declare (units, filters, embedding tables, input shapes; parameters estimated along
+    the layers in order). A model that declares a huge layer never allocates it."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > MAX_ARCHIVE_BYTES:
+            raise TooLarge(f"the exported model unpacks to {unpacked / 2**20:,.0f} MB (the grader "
+                           f"loads at most {MAX_ARCHIVE_BYTES / 2**20:,.0f} MB)")
+        info = archive.getinfo("config.json")
+        if info.file_size > MAX_MANIFEST_BYTES:
+            raise TooLarge("the exported model's configuration is too large")
+        config = json.loads(archive.read(info))
+    parameters = estimated_parameters(config)
+    if parameters > MAX_PARAMETERS:
+        raise TooLarge(f"the exported model declares about {parameters:,} parameters (the "
+                       f"grader loads at most {MAX_PARAMETERS:,})")
+
+
+def estimated_parameters(config: Any) -> int:
+    """Parameters a Keras model configuration declares, estimated layer by layer in the order
+    they are listed (a layer's input width is the last width declared before it); raises
+    :class:`TooLarge` for any single declared size over :data:`MAX_DIMENSION`."""
+    total, width = 0, 1
+    for layer in _keras_layers(config):
+        settings = layer.get("config") if isinstance(layer.get("config"), dict) else {}
+        for key in ("batch_shape", "batch_input_shape", "input_shape"):
+            shape = settings.get(key)
+            if isinstance(shape, list):
+                dims = [d for d in shape if isinstance(d, int)]
+                if any(d > MAX_DIMENSION or d < 0 for d in dims):
+                    raise TooLarge(f"the exported model declares an input of shape {shape}")
+                width = max(1, int(np.prod(dims, dtype=np.int64)) if dims else 1)
+        sizes = {key: settings.get(key) for key in ("units", "filters", "output_dim", "input_dim")}
+        for key, value in sizes.items():
+            if isinstance(value, int) and not 0 <= value <= MAX_DIMENSION:
+                raise TooLarge(f"the exported model declares a layer with {key}={value:,}")
+        kernel = settings.get("kernel_size")
+        area = int(np.prod(kernel)) if isinstance(kernel, list) and all(
+            isinstance(k, int) and 0 < k <= 1024 for k in kernel) else 1
+        if isinstance(sizes["input_dim"], int) and isinstance(sizes["output_dim"], int):
+            total += sizes["input_dim"] * sizes["output_dim"]
+            width = sizes["output_dim"]
+        for key in ("units", "filters"):
+            if isinstance(sizes[key], int):
+                total += (width * area + 1) * sizes[key]
+                width = sizes[key]
+        if total > MAX_PARAMETERS:
+            break
+    return total
+
+
+def _keras_layers(config: Any):
+    """Every layer configuration in a Keras model configuration, nested models included."""
+    if isinstance(config, dict):
+        if isinstance(config.get("class_name"), str) and isinstance(config.get("config"), dict):
+            yield config
+        for value in config.values():
+            yield from _keras_layers(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _keras_layers(value)
+
+
+def _check_npy(path: Path, size: int | None = None, stream=None) -> None:
+    """An ``.npy`` header that declares no more data than the file holds."""
+    if stream is None:
+        with path.open("rb") as opened:
+            return _check_npy(path, path.stat().st_size, opened)
+    version = np.lib.format.read_magic(stream)
+    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+        np.lib.format.read_array_header_2_0
+    shape, _, dtype = reader(stream, max_header_size=10_000)
+    count = int(np.prod(shape, dtype=np.int64)) if shape and all(0 <= d < 2**40 for d in shape) \
+        else 1 if not shape else -1
+    if count < 0 or count * max(dtype.itemsize, 1) > (size or 0):
+        raise TooLarge(f"{path.name} declares an array of shape {shape} that its "
+                       f"{size or 0:,} bytes do not hold")
 
 
 def _is_keras_model(value: Any) -> bool:
@@ -674,34 +806,82 @@ def _is_torch_module(value: Any) -> bool:
 
 
 def _export_torch(module: Any, path: Path, saved: dict[int, Path] | None) -> dict[str, Any]:
-    spec = torch_spec(module)
+    spec = {"spec": {"tree": torch_spec(module), "keys": list(module.state_dict())}}
     earlier = saved.get(id(module)) if saved is not None else None
     if earlier is not None and earlier.exists():
-        os.link(earlier, path)
-    else:
-        tensors = {f"t{i}": t.detach().cpu().float().numpy() if t.is_floating_point()
-                   else t.detach().cpu().numpy() for i, t in enumerate(module.state_dict().values())}
-        with path.open("wb") as out:
-            np.savez(out, **tensors)
-        if saved is not None:
-            saved[id(module)] = path
-    return {"tree": spec, "keys": list(module.state_dict())}
+        return {**spec, "file": _shared(earlier)}
+    tensors = {f"t{i}": t.detach().cpu().float().numpy() if t.is_floating_point()
+               else t.detach().cpu().numpy() for i, t in enumerate(module.state_dict().values())}
+    with path.open("wb") as out:
+        np.savez(out, **tensors)
+    if saved is not None:
+        saved[id(module)] = path
+    return spec
 
 
-def _load_torch(spec: Mapping[str, Any], path: Path, loaded: dict[tuple[int, int], Any] | None) -> Any:
+def _load_torch(entry: Mapping[str, Any], path: Path, loaded: dict[str, Any] | None) -> Any:
     import torch
 
-    key = (path.stat().st_dev, path.stat().st_ino)
-    if loaded is not None and key in loaded:
-        return loaded[key]
+    if loaded is not None and str(path) in loaded:
+        return loaded[str(path)]
+    spec = entry.get("spec")
+    if not isinstance(spec, dict) or not isinstance(spec.get("keys"), list):
+        raise ValueError("the exported torch model has no layer tree")
+    declared = torch_parameters(spec.get("tree"))
+    if declared > MAX_PARAMETERS:
+        raise TooLarge(f"the exported torch model declares {declared:,} parameters (the grader "
+                       f"loads at most {MAX_PARAMETERS:,})")
+    _check_npz(path)
     model = build_torch(spec["tree"])
     with np.load(path, allow_pickle=False) as arrays:
         state = {name: torch.from_numpy(arrays[f"t{i}"]) for i, name in enumerate(spec["keys"])}
     model.load_state_dict(state, strict=True)
     model.eval()
     if loaded is not None:
-        loaded[key] = model
+        loaded[str(path)] = model
     return model
+
+
+def torch_parameters(tree: Any) -> int:
+    """Parameters the torch.nn layers of a declared layer tree hold (a timm backbone counts
+    as none: its size is its architecture's); raises :class:`TooLarge` for a declared size
+    over :data:`MAX_DIMENSION`."""
+    if not isinstance(tree, dict):
+        raise ValueError("the exported torch model's layer tree is not an object")
+    if "timm" in tree:
+        return torch_parameters(tree.get("classifier"))
+    if tree.get("layer") == "Sequential":
+        return sum(torch_parameters(child) for child in tree.get("children") or [])
+    args = tree.get("args") or {}
+    numbers = [v for v in args.values() if isinstance(v, int) and not isinstance(v, bool)]
+    numbers += [d for v in args.values() if isinstance(v, list) for d in v if isinstance(d, int)]
+    if any(n > MAX_DIMENSION for n in numbers):
+        raise TooLarge(f"the exported torch model declares a {tree.get('layer')} of {args}")
+    kind = tree.get("layer")
+    if kind == "Linear":
+        return (int(args.get("in_features", 0)) + 1) * int(args.get("out_features", 0))
+    if kind == "Conv2d":
+        kernel = args.get("kernel_size", 1)
+        area = int(np.prod(kernel)) if isinstance(kernel, list) else int(kernel)
+        return (int(args.get("in_channels", 0)) * area // max(1, int(args.get("groups", 1)))
+                + 1) * int(args.get("out_channels", 0))
+    if kind in ("BatchNorm1d", "BatchNorm2d"):
+        return 4 * int(args.get("num_features", 0))
+    return 0
+
+
+def _check_npz(path: Path) -> None:
+    """Every array of an ``.npz`` declares no more data than it unpacks to, and it unpacks to
+    at most :data:`MAX_ARCHIVE_BYTES`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        if sum(i.file_size for i in infos) > MAX_ARCHIVE_BYTES:
+            raise TooLarge(f"{path.name} unpacks to more than {MAX_ARCHIVE_BYTES / 2**20:,.0f} MB")
+        for info in infos:
+            with archive.open(info) as member:
+                _check_npy(Path(info.filename), info.file_size, member)
 
 
 # ---- exp5-cbow

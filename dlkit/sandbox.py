@@ -24,13 +24,24 @@ through two pipes:
   and collecting get ``Limits.grace_seconds`` more, after which the run is killed.
 - a wall-clock backstop, ``Limits.wall_factor`` times each CPU allowance, ends what does not
   compute. A run that mostly waited (sleep, a deadlock) is asked to stop like a CPU timeout
-  (``stop idle``). A run whose threads wanted the CPU and waited for it on the run queue is
-  killed and reported ``overloaded``: the grader was too busy, which is never the student's fault.
+  (``stop idle``). A run that met the backstop while the rest of the machine kept the CPUs busy
+  is killed and reported ``overloaded``: the grader was too busy, which is never the student's
+  fault. "The rest of the machine" is the machine's busy time (``/proc/stat``) less the run's
+  own CPU time, so no process of the run, however it spins or waits, can make it look starved.
+
+**The channel.** Nothing the command leaves in its work folder is believed. The command gets
+its input on ``$DLKIT_INPUT_FD`` and sends what it produced on ``$DLKIT_RESULT_FD`` (read by
+the caller's ``on_result``, see :mod:`dlkit.grading.channel`): pipes only it holds, since
+bubblewrap's own process inside closes every descriptor above 2 and the command makes itself
+undumpable. bubblewrap starts with an empty environment (only ``env`` is set, explicitly) and
+``/dev/null`` as stdin. With bubblewrap the work folder is a fresh tmpfs of
+``Sandbox.work_bytes`` that ends with the run: nothing of it stays on the host.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import resource
 import shutil
 import signal
@@ -58,6 +69,7 @@ ETC_WRITTEN = {
     "hostname": "sandbox\n",
 }
 POLL_SECONDS = 0.25
+NOBODY = 65534  # the user code runs as in a sandbox
 _OUTPUT_CHARS = 20_000  # of stdout and stderr kept for the record
 
 
@@ -103,6 +115,8 @@ class SandboxResult:
     progress: str = ""
     #: seconds the run's threads waited for a CPU (run queue), where the kernel reports it
     waited_seconds: float = 0.0
+    #: what ``on_result`` made of the command's result pipe (None without one)
+    received: object = None
 
     @property
     def cell(self) -> int | None:
@@ -125,6 +139,8 @@ class Sandbox:
     require: bool = False
     #: private folders (a course) masked with an empty folder where a readable one contains them
     hide: list[Path] = field(default_factory=list)
+    #: the size of the work folder, a tmpfs inside (bubblewrap); files, inodes and all
+    work_bytes: int = 2 * 2**30
 
     @property
     def kind(self) -> str:
@@ -149,6 +165,7 @@ class Sandbox:
                     "bubblewrap is not installed", fix="apt-get install bubblewrap, or grade "
                     "without --require-sandbox (limits only, no isolation)")
             return argv
+        privileged = os.geteuid() == 0 and shutil.which("setpriv") is not None
         cmd = ["bwrap", "--ro-bind", "/usr", "/usr"]
         for link in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             target = Path("/") / link
@@ -161,76 +178,129 @@ class Sandbox:
                 cmd += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
         for name, fd in (etc_fds or {}).items():
             cmd += ["--perms", "0444", "--ro-bind-data", str(fd), f"/etc/{name}"]
-        cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm"]
+        cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+                "--perms", "1777", "--tmpfs", "/dev/shm"]
         if self.devices:  # a GPU run: the driver reads /sys to find its devices
             cmd += ["--ro-bind", "/sys", "/sys"]
+        made: set[Path] = set()
         for path in _outermost(self.readable):
-            cmd += ["--ro-bind", str(path), str(path)]
+            cmd += _parents(path, made) + ["--ro-bind", str(path), str(path)]
         for folder in self.hide:
             if any(_inside(folder, path.resolve()) for path in self.readable) \
                     and not _inside(work.resolve(), folder):
                 cmd += ["--tmpfs", str(folder)]
         for device in self.devices:
             cmd += ["--dev-bind", device, device]
-        cmd += ["--bind", str(work), str(work)]
+        cmd += _parents(work, made) + ["--perms", "0777", "--size", str(self.work_bytes),
+                                       "--tmpfs", str(work)]
         for source, destination in self.mounts:  # after the work folder: may lie inside it
             cmd += ["--ro-bind", str(source), str(destination)]
-        cmd += ["--chdir", str(work), "--hostname", "sandbox",
-                "--unshare-all", "--unshare-user", "--uid", "65534", "--gid", "65534",
-                "--cap-drop", "ALL", "--die-with-parent", "--new-session", "--clearenv"]
-        for key, value in env.items():
+        cmd += ["--chdir", str(work), "--hostname", "sandbox", "--unshare-ipc", "--unshare-pid",
+                "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
+                "--new-session", "--clearenv"]
+        for key, value in {**env, "DLKIT_PID_NAMESPACE": "1"}.items():
             cmd += ["--setenv", key, value]
-        return cmd + argv
+        if privileged:  # as root: the command runs as the host's own nobody, with no capability
+            return cmd + ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                          "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--", *argv]
+        # not root: a user namespace maps nobody inside to the grader's own (unprivileged) user
+        return cmd + ["--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY),
+                      "--cap-drop", "ALL", *argv]
 
     def run(self, argv: list[str], work: Path, env: dict[str, str], limits: Limits,
-            stdin: str = "") -> SandboxResult:
+            input: bytes = b"", on_result=None) -> SandboxResult:
         """Run ``argv`` confined, watching its CPU time; never raises for what the code inside
-        does. See the module's docstring for the progress and stop pipes."""
+        does. ``input`` is what it reads on ``$DLKIT_INPUT_FD``; ``on_result(stream)`` reads
+        what it sends on ``$DLKIT_RESULT_FD`` (its return value is ``SandboxResult.received``).
+        See the module's docstring for the progress and stop pipes."""
+        running = self.start(argv, work, env, limits, on_result=on_result)
+        running.send(input)
+        running.close_input()
+        return running.wait()
+
+    def start(self, argv: list[str], work: Path, env: dict[str, str], limits: Limits,
+              on_result=None) -> Running:
+        """Start ``argv`` confined and return at once: :meth:`Running.send` feeds its input,
+        :meth:`Running.wait` watches it to the end."""
         control_read, control_write = os.pipe()
         progress_read, progress_write = os.pipe()
+        input_read, input_write = os.pipe()
+        result_read, result_write = os.pipe()
         etc_fds = _data_fds(ETC_WRITTEN) if self.isolated else {}
         env = {**env, "DLKIT_CONTROL_FD": str(control_read),
-               "DLKIT_PROGRESS_FD": str(progress_write)}
-        passed = (control_read, progress_write, *etc_fds.values())
+               "DLKIT_PROGRESS_FD": str(progress_write), "DLKIT_INPUT_FD": str(input_read),
+               "DLKIT_RESULT_FD": str(result_write)}
+        passed = (control_read, progress_write, input_read, result_write, *etc_fds.values())
+        ours = (control_write, progress_read, input_write, result_read)
         cgroups = None
         try:
             command = self.command(argv, work, env, etc_fds)
             cgroups = _CGroups.create(limits)
-            started = time.monotonic()
             process = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                text=True, errors="replace", pass_fds=passed,
-                env={**os.environ, **env} if not self.isolated else None,
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True, errors="replace", pass_fds=passed,
+                env=env if not self.isolated else {},  # bubblewrap sets the command's own
                 start_new_session=True, preexec_fn=_limit_child(limits, cgroups),
             )
         except BaseException:
-            for fd in (*passed, control_write, progress_read):
+            for fd in (*passed, *ours):
                 os.close(fd)
             if cgroups:
                 cgroups.remove()
             raise
         for fd in passed:
             os.close(fd)
-        streams = _Streams(process, stdin, progress_read)
-        monitor = _Monitor(process, limits, cgroups, control_write, started)
+        return Running(self, process, limits, cgroups, control_write, progress_read,
+                       input_write, result_read, on_result)
+
+
+class Running:
+    """A confined command that has started: feed its input, then :meth:`wait`."""
+
+    def __init__(self, sandbox: Sandbox, process: subprocess.Popen, limits: Limits,
+                 cgroups: _CGroups | None, control: int, progress: int, input_fd: int,
+                 result_fd: int, on_result) -> None:
+        self.sandbox, self.process, self.limits, self.cgroups = sandbox, process, limits, cgroups
+        self.control = control
+        self.started = time.monotonic()
+        self.streams = _Streams(process, progress, input_fd, result_fd, on_result)
+
+    def send(self, data: bytes) -> None:
+        """Queue ``data`` for the command's input (written by a thread: never blocks)."""
+        self.streams.send(data)
+
+    def close_input(self) -> None:
+        self.streams.send(None)
+
+    def wait(self) -> SandboxResult:
+        """Watch the command to its end (limits and backstop from now), kill what is left of
+        it, and return its record."""
+        monitor = _Monitor(self.process, self.limits, self.cgroups, self.control, time.monotonic())
         try:
-            monitor.watch(streams)
+            monitor.watch(self.streams)
         finally:
-            _kill_group(process)
-            memory = cgroups.memory_exceeded() if cgroups else False
-            if cgroups:  # also what left the process group (a kernel starts its own session)
-                cgroups.kill_all()
-            process.wait()
+            self.close_input()
+            _kill_group(self.process)
+            memory = self.cgroups.memory_exceeded() if self.cgroups else False
+            if self.cgroups:  # also what left the process group (a kernel starts its own session)
+                self.cgroups.kill_all()
+            self.process.wait()
             monitor.final_reading()
-            if cgroups:
-                cgroups.remove()
-            os.close(control_write)
-            streams.join()
+            if self.cgroups:
+                self.cgroups.remove()
+            os.close(self.control)
+            self.streams.join()
         return SandboxResult(
-            process.returncode, time.monotonic() - started, monitor.timed_out, memory,
-            streams.stdout(), streams.stderr(), self.kind, cpu_seconds=monitor.cpu,
-            overloaded=monitor.overloaded, stopped=monitor.stopped, progress=streams.progress,
-            waited_seconds=monitor.waited)
+            self.process.returncode, time.monotonic() - self.started, monitor.timed_out, memory,
+            self.streams.stdout(), self.streams.stderr(), self.sandbox.kind,
+            cpu_seconds=monitor.cpu, overloaded=monitor.overloaded, stopped=monitor.stopped,
+            progress=self.streams.progress, waited_seconds=monitor.waited,
+            received=self.streams.received)
+
+    def kill(self) -> SandboxResult:
+        """End the command now (it was not needed after all)."""
+        _kill_group(self.process)
+        return self.wait()
 
 
 # --------------------------------------------------------------------------- the monitor
@@ -297,27 +367,29 @@ class _Monitor:
 class _CpuMeter:
     """CPU time of one run: its cgroup's counter, else the sum over its process tree (``/proc``:
     each process's own and its waited-for children's time). Also how long its threads waited for
-    a CPU on the run queue (``/proc/<pid>/task/<tid>/schedstat``), to tell a starved run from an
-    idle one."""
+    a CPU on the run queue (``/proc/<pid>/task/<tid>/schedstat``, for the figures), and the
+    machine's busy time (``/proc/stat``), to tell a starved run from an idle one."""
 
     def __init__(self, pid: int, cgroups: _CGroups | None) -> None:
         self.pid, self.cgroups = pid, cgroups
         self.started = time.monotonic()
         self.highest = 0.0
         self.tick = os.sysconf("SC_CLK_TCK")
+        self.cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
+            else os.cpu_count() or 1
         self.waits: dict[int, float] = {}  # thread id -> seconds waited (highest seen)
-        self.next_wait_reading = 0.0
-        #: (wall, CPU, waited) every few seconds, to judge the recent past
-        self.samples: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)]
+        self.next_sample = 0.0
+        #: (wall, the run's CPU, the machine's busy CPU) every few seconds, to judge the recent past
+        self.samples: list[tuple[float, float, float | None]] = [(0.0, 0.0, machine_busy())]
 
     def cpu(self) -> float:
         used = self.cgroups.cpu_seconds() if self.cgroups else None
         if used is None:
             used = sum(self._process_cpu(pid) for pid in self._pids())
         self.highest = max(self.highest, used)  # a process tree's sum dips while a child is reaped
-        if time.monotonic() >= self.next_wait_reading:
-            self.samples.append((time.monotonic() - self.started, self.highest, self.waited()))
-            self.next_wait_reading = time.monotonic() + 2.0
+        if time.monotonic() >= self.next_sample:
+            self.samples.append((time.monotonic() - self.started, self.highest, machine_busy()))
+            self.next_sample = time.monotonic() + 2.0
         return self.highest
 
     def waited(self) -> float:
@@ -325,18 +397,20 @@ class _CpuMeter:
         return sum(self.waits.values())
 
     def starved(self, since: float) -> bool:
-        """Did the run want the CPU (running it, or waiting for it on the run queue) for at
-        least half of the recent past: the last quarter of the time since ``since``, at least
-        10 s? A notebook that sleeps or is deadlocked now is idle, whatever it did before.
-        Where the kernel does not report run-queue waits, a run at the backstop is starved."""
+        """Was the rest of the machine busy in the recent past (the last quarter of the time
+        since ``since``, at least 10 s): did processes other than this run's keep at least 3/4
+        of the CPUs busy? The run's own processes count for nothing here, so a notebook that
+        spins or waits in many threads cannot look starved. Where ``/proc/stat`` cannot be
+        read, nothing is starved."""
         now = time.monotonic() - self.started
-        used, waited = self.cpu(), self.waited()
-        if not self.waits:
-            return True
+        used, busy = self.cpu(), machine_busy()
         window = max(10.0, 0.25 * (now - since))
         then = next((s for s in reversed(self.samples) if s[0] <= now - window), self.samples[0])
         span = now - then[0]
-        return span <= 0 or (used - then[1]) + (waited - then[2]) >= 0.5 * span
+        if busy is None or then[2] is None or span <= 0:
+            return False
+        others = (busy - then[2]) - (used - then[1])
+        return others >= 0.75 * self.cores * span
 
     def _pids(self) -> list[int]:
         pids = self.cgroups.pids() if self.cgroups else None
@@ -381,29 +455,44 @@ class _CpuMeter:
 
 
 class _Streams:
-    """Feeds stdin and drains stdout, stderr (keeping their ends) and the progress pipe in
-    threads, so that no pipe fills up while the monitor watches."""
+    """Feeds the input pipe and drains stdout, stderr (keeping their ends), the progress pipe
+    and the result pipe (through ``on_result``) in threads, so that no pipe fills up while the
+    monitor watches."""
 
-    def __init__(self, process: subprocess.Popen, stdin: str, progress_fd: int) -> None:
+    def __init__(self, process: subprocess.Popen, progress_fd: int, input_fd: int,
+                 result_fd: int, on_result) -> None:
         self.progress = ""
+        self.received = None
         self._out: deque[str] = deque()
         self._err: deque[str] = deque()
+        self._input: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._threads = [
-            threading.Thread(target=self._feed, args=(process.stdin, stdin), daemon=True),
+            threading.Thread(target=self._feed, args=(input_fd,), daemon=True),
             threading.Thread(target=self._drain, args=(process.stdout, self._out), daemon=True),
             threading.Thread(target=self._drain, args=(process.stderr, self._err), daemon=True),
             threading.Thread(target=self._follow, args=(progress_fd,), daemon=True),
+            threading.Thread(target=self._result, args=(result_fd, on_result), daemon=True),
         ]
         for thread in self._threads:
             thread.start()
 
-    @staticmethod
-    def _feed(pipe, text: str) -> None:
-        try:
-            pipe.write(text)
-            pipe.close()
-        except (OSError, ValueError):  # the command exited without reading it
-            pass
+    def send(self, data: bytes | None) -> None:
+        self._input.put(data)
+
+    def _feed(self, fd: int) -> None:
+        with open(fd, "wb", buffering=0) as pipe:
+            while (data := self._input.get()) is not None:
+                try:
+                    pipe.write(data)
+                except (OSError, ValueError):  # the command exited without reading it
+                    break
+
+    def _result(self, fd: int, on_result) -> None:
+        with open(fd, "rb") as stream:
+            if on_result is not None:
+                self.received = on_result(stream)
+            while stream.read(1 << 20):  # whatever the reader left: never block the sender
+                pass
 
     @staticmethod
     def _drain(pipe, kept: deque[str]) -> None:
@@ -422,8 +511,9 @@ class _Streams:
                     self.progress = line.strip()[:100]
 
     def join(self) -> None:
+        self._input.put(None)
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=30)
 
     def stdout(self) -> str:
         return "".join(self._out)[-_OUTPUT_CHARS:]
@@ -433,6 +523,19 @@ class _Streams:
 
 
 # --------------------------------------------------------------------------- process control
+
+def machine_busy() -> float | None:
+    """CPU seconds the whole machine has been busy since boot (``/proc/stat``: all but idle and
+    I/O wait), or None where it cannot be read."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+        ticks = [int(v) for v in fields[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = ticks
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
 
 def _kill_group(process: subprocess.Popen) -> None:
     try:
@@ -462,6 +565,18 @@ def _data_fds(files: dict[str, str]) -> dict[str, int]:
         os.close(write)
         fds[name] = read
     return fds
+
+
+def _parents(path: Path, made: set[Path]) -> list[str]:
+    """``--dir`` arguments for the folders above ``path`` (0755, so that the sandbox's user can
+    pass through them whatever their modes on the host, such as ``/root``'s 0700)."""
+    args = []
+    for parent in reversed(path.parents[:-1]):
+        if parent not in made and parent != Path("/tmp") \
+                and parent.parts[1:2] not in (("usr",), ("proc",), ("dev",)):
+            made.add(parent)
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -585,14 +700,31 @@ class _CGroups:
 def default_sandbox(private: Path | list[Path] | None = None, require: bool = False,
                     devices: list[str] | None = None) -> Sandbox:
     """The grader's allow-list: the interpreter, the virtual environment, the dlkit package
-    folder and the data cache, read-only. ``private`` folders (the course, the experiments' kit
-    with their hidden tests) are not on it; should one lie inside an allowed folder it is masked.
-    ``devices``: GPU device files, for GPU runs only."""
+    folder and the data cache, read-only; the training sets in the cache are shown without the
+    images the grader keeps back (:mod:`dlkit.data.views`). ``private`` folders (the course, the
+    experiments' kit with their hidden tests, always) are not on it; should one lie inside an
+    allowed folder (an installed kit's ``dlkit/_kit``) it is masked. ``devices``: GPU device
+    files, for GPU runs only."""
+    from dlkit.data.views import sandbox_views
+    from dlkit.experiments import private_kit_folders
+
+    folders = [] if private is None else [private] if isinstance(private, Path) else private
+    hide = sorted({Path(p).resolve() for p in [*folders, *private_kit_folders()]},
+                  key=lambda p: len(p.parts))
+    return Sandbox(readable=_kit_readable(), devices=devices or [], require=require, hide=hide,
+                   mounts=sandbox_views())
+
+
+def judge_sandbox(exports: Path, readable: list[Path] = (), devices: list[str] | None = None,
+                  ) -> Sandbox:
+    """The judge's sandbox: the same system, interpreter, virtual environment, dlkit package
+    and the whole data cache (the kept-back images included), ``readable`` folders (the
+    experiment's rubrics) and the run's ``exports``, all read-only; nothing of the course."""
+    return Sandbox(readable=[*_kit_readable(), *readable, exports], devices=devices or [])
+
+
+def _kit_readable() -> list[Path]:
     import dlkit
     from dlkit.data import cache_root
 
-    readable = [Path(sys.prefix), Path(sys.base_prefix), Path(dlkit.__file__).parent,
-                cache_root()]
-    folders = [] if private is None else [private] if isinstance(private, Path) else private
-    hide = sorted({Path(p).resolve() for p in folders}, key=lambda p: len(p.parts))
-    return Sandbox(readable=readable, devices=devices or [], require=require, hide=hide)
+    return [Path(sys.prefix), Path(sys.base_prefix), Path(dlkit.__file__).parent, cache_root()]

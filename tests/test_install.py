@@ -42,9 +42,6 @@ CLEARED = ("PYTHONPATH", "DLKIT_COURSE", "DLKIT_COURSE_MASTERS", "DLKIT_EXTRA_EX
 #: the PYTHONPATH that makes this installed copy importable: until dlkit/grading/grade.py gives
 #: both ``PYTHONPATH=dlkit.stack.import_root()`` their run is a "sandbox error" (No module named
 #: 'dlkit'). A real install (the wheel in the venv) is unaffected. Remove once grade.py does.
-NEEDS_IMPORT_ROOT = pytest.mark.xfail(strict=True, reason="grade.py does not pass PYTHONPATH="
-                                      "dlkit.stack.import_root() to the runner and the judge yet")
-
 
 @dataclass
 class Installed:
@@ -223,7 +220,6 @@ print("KIT-PROBE", len(_seen), _seen[:5])
 """
 
 
-@NEEDS_IMPORT_ROOT
 def test_the_installed_kit_grades_a_notebook_and_writes_its_papers(installed, graded_course):
     course = graded_course
     with sqlite3.connect(course / "gradebook.db") as db:
@@ -240,7 +236,6 @@ def test_the_installed_kit_grades_a_notebook_and_writes_its_papers(installed, gr
     assert pdf.read_bytes().startswith(b"%PDF")
 
 
-@NEEDS_IMPORT_ROOT
 @pytest.mark.skipif(not shutil.which("bwrap"), reason="the sandbox's isolation needs bubblewrap")
 def test_the_graded_notebook_could_not_read_the_installed_kit(installed, graded_course):
     outside = installed.python(PROBE)  # where nothing masks it, the probe reads every kit file

@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import Future, as_completed
 from dataclasses import astuple, dataclass, field
@@ -31,10 +32,12 @@ from dlkit.data import cache_root
 from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.gradebook import REGRADE_STATUSES, Gradebook, Result, Run, Submission, duration, utcnow
+from dlkit.grading.channel import CAPS, Received, receive
 from dlkit.grading.split import split_test
 from dlkit.notebook.master import read_master
-from dlkit.sandbox import Limits, Sandbox, default_sandbox
-from dlkit.warm import RUN_FOLDER, pytensor_run_cache
+from dlkit.sandbox import Limits, Running, Sandbox, default_sandbox, judge_sandbox
+from dlkit.stack import import_root
+from dlkit.warm import RUN_FOLDER
 
 if TYPE_CHECKING:
     from dlkit.grading.executors import Executor
@@ -192,11 +195,16 @@ def _device_env(slot: str, slots: int) -> dict[str, str]:
 def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbox: Sandbox,
                      limits: Limits, slot: str = "cpu", slots: int = 1,
                      starter: dict[str, int] | None = None, name: str = "submission.ipynb",
+                     datasets: tuple[tuple[str, str], ...] = (), rubrics: tuple[Path, ...] = (),
                      ) -> Outcome:
-    """Run, extract, judge one notebook; always returns an Outcome, never raises for its content."""
+    """Run, extract, judge one notebook; always returns an Outcome, never raises for its content.
+
+    ``work`` is where the trusted side keeps the run (``executed.ipynb``, ``exports/``): written
+    only from what came over the channel (:mod:`dlkit.grading.channel`). The notebook itself
+    runs in a scratch folder of its own (a tmpfs inside bubblewrap) that nothing is read from.
+    ``rubrics``: folders the judge reads (the free-form rubric's bars)."""
     started = time.monotonic()
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    keep_fresh(work)
     outcome = Outcome("graded", "", 0.0, slot, sandbox.kind)
     try:
         nb = _read_notebook(notebook)
@@ -205,97 +213,127 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         outcome.results = _zero(plan, "the notebook could not be read")
         outcome.seconds = time.monotonic() - started
         return outcome
-    nbformat.write(nb, work / name)
-    _link_mounts(sandbox, work)
+    exports = work / "exports"
+    exports.mkdir(mode=0o755)
+    scratch = Path(tempfile.mkdtemp(prefix="dlkit-run-"))
+    if datasets:  # the course's dataset map, from this machine's data cache
+        from dlkit.data.datamap import dataset_mounts
+
+        sandbox = dataclasses.replace(sandbox, mounts=[*sandbox.mounts,
+                                                       *dataset_mounts(datasets, scratch)])
+    _link_mounts(sandbox, scratch)
     env = {
-        "HOME": str(work), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(scratch), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "DLKIT_DATA": str(cache_root()), "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",  # seeds, not deterministic ops
+        "PYTENSOR_FLAGS": f"base_compiledir={scratch / RUN_FOLDER}", "PYTHONPATH": import_root(),
         **_device_env(slot, slots),
     }
-    extracts = json.dumps([{"id": t.id, "code": t.extract} for t in plan])
-    judge = _start_judge(work, plan, slots)  # warms up while the notebook runs
+    given = json.dumps({"notebook": nbformat.writes(nb),
+                        "extracts": [{"id": t.id, "code": t.extract} for t in plan]}).encode()
+    judge = _Judge.start(plan, exports, slots, limits, rubrics)  # warms up while the notebook runs
     launched = time.time()
     try:
-        run = _run_sandboxed(sandbox, work, name, env, extracts, limits)
+        run = _run_sandboxed(sandbox, scratch, name, env, given, limits, plan, exports)
+        got: Received = run.received
         outcome.cpu_seconds = run.cpu_seconds
-        outcome.timings = phase_timings(_read_json(work / "timings.json") or {}, launched, run)
-        record = _read_json(work / "execution.json")
-        outcome.status, outcome.reason = _status(run, record, limits)
+        outcome.timings = phase_timings(got.timings, launched, run)
+        outcome.executed = got.executed
+        if got.executed:
+            (work / "executed.ipynb").write_bytes(got.executed)
+        outcome.status, outcome.reason = _status(run, got, limits)
         if outcome.status in REGRADE_STATUSES:
             outcome.results = _zero(plan, "the grader could not run your notebook"
                                     if outcome.status == "sandbox error" else
                                     "the grader was too busy to run your notebook; it will be "
                                     "graded again")
         else:
-            stopped = _stopped(record)
+            stopped = _stopped(got.record)
             outcome.error = stopped if outcome.status == "error" else {}
             judging = time.monotonic()
-            verdicts = judge.finish()
+            verdicts = {**judge.finish(), **{test: {"passed": False, "message": why}
+                                             for test, why in got.uncollected.items()}}
             outcome.timings["judge"] = round(time.monotonic() - judging, 2)
             outcome.results = _results(plan, verdicts,
                                        starter if _from_starter(nb) and starter else {}, stopped,
                                        unrun=questions_not_run(nb, stopped))
+            failed = [r for r in outcome.results if r.pop("grader_failure", False)]
             missing = sorted({r["message"] for r in outcome.results if r.get("missing")})
-            if outcome.status == "graded" and missing:
+            if failed:
+                outcome.status = "sandbox error"
+                outcome.reason = f"the grader failed while judging {failed[0]['question']}: " \
+                                 f"{failed[0]['message']}"[:1000]
+            elif outcome.status == "graded" and missing:
                 outcome.status, outcome.reason = "missing object", "; ".join(missing)[:1000]
     finally:
         judge.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
     outcome.seconds = time.monotonic() - started
     return outcome
 
 
+def keep_fresh(work: Path) -> None:
+    """An empty folder for a run's kept files (made by the trusted side; what was there goes,
+    links included, without following any)."""
+    shutil.rmtree(work, ignore_errors=True)
+    if work.is_symlink() or work.exists():
+        work.unlink()
+    work.mkdir(parents=True, mode=0o755)
+
+
 def phase_timings(clock: dict, launched: float, run) -> dict:
-    """Where a run's time went, from the runner's clock (``timings.json``) and the sandbox's
-    record: ``sandbox start`` (launch to the runner's first step), ``kernel start``, ``prelude``,
-    ``cells`` and ``collect`` as wall seconds, ``cells cpu`` (the kernel's CPU seconds),
-    ``slowest cells`` (cell: wall, cpu), the kernel's ``threads``, and the run's ``cpu``,
-    ``waited`` (seconds its threads queued for a CPU) and ``wall`` in all; ``judge`` (waiting
-    for the verdicts) is added once judged."""
-    phases = clock.get("phases", [])
+    """Where a run's time went, from the runner's clock (its ``timings`` frame) and the
+    sandbox's record: ``sandbox start`` (launch to the runner's first step), ``kernel start``,
+    ``prelude``, ``cells`` and ``collect`` as wall seconds, ``cells cpu`` (the kernel's CPU
+    seconds), ``slowest cells`` (cell: wall, cpu), the kernel's ``threads``, and the run's
+    ``cpu``, ``waited`` (seconds its threads queued for a CPU) and ``wall`` in all; ``judge``
+    (waiting for the verdicts) is added once judged. The clock is the runner's: what does not
+    fit its shape is left out."""
+    phases = [p for p in clock.get("phases", []) if isinstance(p, dict)
+              and isinstance(p.get("phase"), (int, str)) and not isinstance(p.get("phase"), bool)
+              and all(isinstance(p.get(k), (int, float)) for k in ("wall", "cpu"))]
     named = {p["phase"]: p for p in phases if isinstance(p["phase"], str)}
     cells = [p for p in phases if isinstance(p["phase"], int)]
-    out = {"sandbox start": round(clock["started"] - launched, 2) if "started" in clock else None,
+    began = clock.get("started")
+    out = {"sandbox start": round(began - launched, 2) if isinstance(began, (int, float)) else None,
            **{name: named[name]["wall"] for name in ("kernel start", "prelude", "collect")
               if name in named},
            "cells": round(sum(p["wall"] for p in cells), 2),
            "cells cpu": round(sum(p["cpu"] for p in cells), 2),
            "slowest cells": {p["phase"]: [p["wall"], p["cpu"]] for p in
                              sorted(cells, key=lambda p: -p["wall"])[:3]},
-           "threads": clock.get("threads", 0),
+           "threads": clock.get("threads", 0) if isinstance(clock.get("threads"), int) else 0,
            "wall": round(run.seconds, 2), "cpu": round(run.cpu_seconds, 2),
            "waited": round(run.waited_seconds, 2)}
     return {key: value for key, value in out.items() if value is not None}
 
 
-def _run_sandboxed(sandbox: Sandbox, work: Path, name: str, env: dict[str, str],
-                   extracts: str, limits: Limits):
-    """The runner in the sandbox, with a writable copy of the warm PyTensor cache. A run the
-    wall-clock backstop stopped while it was starved of CPU (``overloaded``) is run once more
-    from the same inputs; the second result stands."""
-    links = {p: os.readlink(p) for p in work.rglob("*") if p.is_symlink()}  # no-bwrap mounts
-    inputs = {p: p.read_bytes() for p in work.rglob("*") if p.is_file() and p not in links}
+def _run_sandboxed(sandbox: Sandbox, scratch: Path, name: str, env: dict[str, str],
+                   given: bytes, limits: Limits, plan: list[PlannedTest], exports: Path):
+    """The runner in the sandbox; what it sends is read by :func:`channel.receive` into
+    ``exports``. A run the wall-clock backstop stopped while the machine was busy with other
+    work (``overloaded``) is run once more from the same inputs; the second result stands."""
+    tests = {t.id for t in plan}
 
     def once():
-        cache = pytensor_run_cache(work)
-        try:
-            return sandbox.run([sys.executable, "-m", "dlkit.grading.runner", str(work), name],
-                               work, {**env, **cache}, limits, stdin=extracts)
-        finally:
-            shutil.rmtree(work / RUN_FOLDER, ignore_errors=True)
+        for old in exports.iterdir():
+            shutil.rmtree(old)
+        return sandbox.run([sys.executable, "-P", "-m", "dlkit.grading.runner", str(scratch), name],
+                           scratch, env, limits, input=given,
+                           on_result=lambda stream: receive(stream, tests=tests, exports=exports,
+                                                            caps=CAPS))
 
     run = once()
     if run.overloaded:
         log.warning("%s: the grader was too busy (%.0f s of CPU time in %.0f s); trying again",
-                    work, run.cpu_seconds, run.seconds)
-        shutil.rmtree(work, ignore_errors=True)
-        for path, data in inputs.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        for path, target in links.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.symlink_to(target)
+                    scratch, run.cpu_seconds, run.seconds)
+        if not sandbox.isolated:  # the fallback's work folder is the host's: start it afresh
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir()
+            _link_mounts(sandbox, scratch)
         run = once()
+    if run.received is None:
+        run.received = Received(problems=["the runner's channel was not read"])
     return run
 
 
@@ -320,23 +358,15 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
     if sandbox is None:
         sandbox = default_sandbox([experiment.root], require=task.require_sandbox,
                                   devices=_gpu_device_files() if slot.startswith("gpu") else [])
-    if task.datasets:  # the course's dataset map, from this machine's data cache
-        from dlkit.data.datamap import dataset_mounts
-
-        sandbox = dataclasses.replace(sandbox, mounts=[*sandbox.mounts,
-                                                       *dataset_mounts(task.datasets, work)])
-    work.mkdir(parents=True, exist_ok=True)
-    notebook = work.parent / f".{work.name}-submission.ipynb"
-    notebook.write_bytes(task.notebook)
-    try:
-        outcome = grade_submission(notebook, work, _plan(experiment, task.free_form), sandbox,
-                                   task.limits, slot, slots,
+    work.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(suffix=".ipynb", prefix="dlkit-submission-") as notebook:
+        notebook.write(task.notebook)
+        notebook.flush()
+        outcome = grade_submission(Path(notebook.name), work, _plan(experiment, task.free_form),
+                                   sandbox, task.limits, slot, slots,
                                    {} if task.free_form else _starter(experiment),
-                                   name=experiment.master.name)
-    finally:
-        notebook.unlink(missing_ok=True)
-    executed = work / "executed.ipynb"
-    outcome.executed = executed.read_bytes() if executed.exists() else b""
+                                   name=experiment.master.name, datasets=task.datasets,
+                                   rubrics=(experiment.rubric.parent,))
     outcome.host = socket.gethostname()
     return outcome
 
@@ -378,7 +408,10 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def _status(run, record: dict | None, limits: Limits) -> tuple[str, str]:
+def _status(run, got: Received, limits: Limits) -> tuple[str, str]:
+    """The run's status from the sandbox's record and what the runner sent; never from
+    anything the run's own processes wrote (their stderr is kept for the log only)."""
+    record = got.record
     if run.memory_exceeded:
         return "memory limit", f"the notebook used more than {limits.memory_bytes / 2**30:g} GB"
     if run.overloaded:
@@ -389,11 +422,13 @@ def _status(run, record: dict | None, limits: Limits) -> tuple[str, str]:
     if record is None and run.timed_out:
         return "timeout", _timeout_reason(run.cell, run.stopped, limits) + " (it was stopped)"
     if record is None:
-        if run.returncode < 0 or run.returncode == 137:
+        if got.started:  # the runner got going, and something of the run's ended it
             return "crashed", ("the grading process was killed while your notebook ran "
                                "(did the notebook kill its parent process?)")
-        tail = run.stderr.strip().splitlines()[-1:] or ["no output"]
-        return "sandbox error", f"the sandbox failed to start: {tail[0][:300]}"
+        log.warning("the runner did not start (exit %s): %s", run.returncode,
+                    run.stderr.strip()[-2000:] or "no output")
+        return "sandbox error", (f"the grader's runner did not start (exit code "
+                                 f"{run.returncode}); the instructor's log has the details")
     if any(e.get("error") == "MemoryError" for e in record.get("errors", [])):
         return "memory limit", (f"the notebook ran out of memory (limit "
                                 f"{limits.memory_bytes / 2**30:g} GB)")
@@ -480,41 +515,96 @@ def _timeout_reason(cell: int | None, why: str, limits: Limits) -> str:
             f"{duration(limits.seconds)} of CPU time (the limit); later cells were not run")
 
 
+#: what the judge may use: CPU seconds, memory (the run's), processes, the size of its files
+JUDGE_SECONDS = 900.0
+#: judges started for one run: one that dies on a test is started again for the tests after it
+JUDGE_STARTS = 3
+
+
 @dataclass
 class _Judge:
-    """The clean judging process, started early so that its imports overlap the notebook's run."""
+    """The judging process, in a sandbox of its own (:func:`~dlkit.sandbox.judge_sandbox`),
+    started early so that its imports overlap the notebook's run."""
 
-    process: subprocess.Popen
-    work: Path
-    tests_file: Path
+    plan: list[PlannedTest]
+    exports: Path
+    sandbox: Sandbox
+    env: dict[str, str]
+    limits: Limits
+    scratch: Path
+    running: Running | None = None
 
-    def finish(self, timeout: float = 1800) -> dict[str, dict]:
-        try:
-            self.process.communicate("go\n", timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
-        return _read_json(self.work / "judged.json") or {}
+    @classmethod
+    def start(cls, plan: list[PlannedTest], exports: Path, slots: int, limits: Limits,
+              rubrics: tuple[Path, ...] = ()) -> _Judge:
+        scratch = Path(tempfile.mkdtemp(prefix="dlkit-judge-"))
+        env = {"HOME": str(scratch), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+               "DLKIT_DATA": str(cache_root()), "TF_CPP_MIN_LOG_LEVEL": "3", "LANG": "C.UTF-8",
+               "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PYTHONPATH": import_root(),
+               **_device_env("cpu", slots)}
+        judge_limits = Limits(seconds=JUDGE_SECONDS, memory_bytes=limits.memory_bytes,
+                              processes=256, grace_seconds=30.0)
+        judge = cls(plan, exports, judge_sandbox(exports, list(rubrics)), env, judge_limits,
+                    scratch)
+        judge.running = judge._launch(plan)
+        return judge
+
+    def _launch(self, tests: list[PlannedTest]) -> Running:
+        ids = {t.id for t in self.plan}
+        running = self.sandbox.start(
+            [sys.executable, "-P", "-m", "dlkit.grading.judge", str(self.exports)], self.scratch,
+            self.env, self.limits,
+            on_result=lambda stream: receive(stream, tests=ids, exports=None, caps=CAPS))
+        running.send(json.dumps([{"id": t.id, "judge": t.judge} for t in tests]).encode() + b"\n")
+        return running
+
+    def finish(self) -> dict[str, dict]:
+        """Say ``go`` and gather the verdicts. A test the judge died on is failed with the
+        reason (its memory limit: the student's exports; anything else: a grader failure); a
+        judge is started again for the tests after it."""
+        verdicts: dict[str, dict] = {}
+        remaining = list(self.plan)
+        for _ in range(JUDGE_STARTS):
+            running, self.running = self.running or self._launch(remaining), None
+            running.send(b"go\n")
+            running.close_input()
+            result = running.wait()
+            got: Received = result.received or Received(problems=["no channel"])
+            verdicts.update(got.verdicts)
+            remaining = [t for t in remaining if t.id not in verdicts]
+            if got.ended and not got.problems or not remaining:
+                break
+            culprit = got.judging if got.judging in {t.id for t in remaining} else None
+            why = self._failure(result, got)
+            log.warning("the judge stopped%s: %s", f" at {culprit}" if culprit else "", why)
+            if culprit is None:
+                break
+            verdicts[culprit] = {"passed": False, "message": why,
+                                 "grader_failure": not result.memory_exceeded}
+            remaining = [t for t in remaining if t.id != culprit]
+            if not remaining:
+                break
+        for test in remaining:
+            verdicts.setdefault(test.id, {"passed": False, "grader_failure": True,
+                                          "message": "the grader could not judge this test"})
+        return verdicts
+
+    def _failure(self, result, got: Received) -> str:
+        if result.memory_exceeded:
+            return (f"the grader ran out of memory ({self.limits.memory_bytes / 2**30:g} GB) "
+                    "loading or judging what this test exported: your exported objects are too "
+                    "large")
+        if result.timed_out:
+            return f"judging this test took more than {duration(self.limits.seconds)} of CPU time"
+        if got.problems:
+            return f"the judge's answer broke the rules ({got.problems[0]})"
+        return f"the judge stopped (exit code {result.returncode})"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
-        self.tests_file.unlink(missing_ok=True)
-
-
-def _start_judge(work: Path, plan: list[PlannedTest], slots: int = 1) -> _Judge:
-    """The judge halves live outside the work folder, which is all the sandbox can see.
-    It gets the same share of the CPU threads as a worker (it runs beside one)."""
-    tests_file = work.parent / f".{work.name}-tests.json"
-    tests_file.write_text(json.dumps([{"id": t.id, "judge": t.judge} for t in plan]))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env.update({"TF_CPP_MIN_LOG_LEVEL": "3", **_device_env("cpu", slots)})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dlkit.grading.judge", str(work), str(tests_file)],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-        env=env)
-    return _Judge(process, work, tests_file)
+        if self.running is not None:
+            self.running.kill()
+            self.running = None
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def _results(plan: list[PlannedTest], judged: dict, starter: dict[str, int],
@@ -546,7 +636,8 @@ def _results(plan: list[PlannedTest], judged: dict, starter: dict[str, int],
                         "points": test.points if verdict.get("passed") else 0.0,
                         "max_points": test.points, "passed": bool(verdict.get("passed")),
                         "message": message, "missing": bool(verdict.get("missing")),
-                        "measured": verdict.get("measured") or {}})
+                        "measured": verdict.get("measured") or {},
+                        "grader_failure": bool(verdict.get("grader_failure"))})
     return results
 
 
@@ -563,13 +654,6 @@ def _zeros_of(task: GradingTask, message: str) -> list[dict]:
 def _zero(plan: list[PlannedTest], message: str) -> list[dict]:
     return [{"question": t.question, "test": t.index, "hidden": t.hidden, "points": 0.0,
              "max_points": t.points, "passed": False, "message": message} for t in plan]
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 # --------------------------------------------------------------------------- the batch
@@ -628,8 +712,25 @@ def pending_submissions(experiment_id: str, gradebook: Gradebook, *,
         return submissions
     with gradebook.session() as session:
         done = {s.id for s in submissions if (run := gradebook.current_run(session, s.id))
-                and run.status not in REGRADE_STATUSES}
+                and (run.status not in REGRADE_STATUSES
+                     or _failed_attempts(session, s.id) >= MAX_ATTEMPTS)}
     return [s for s in submissions if s.id not in done]
+
+
+#: runs of one submission that may end in a status that is not the student's doing (a sandbox
+#: error, an overloaded grader) before that status is final, over every ``dlkit grade``
+MAX_ATTEMPTS = 3
+
+
+def _failed_attempts(session, submission_id: int) -> int:
+    """Runs of the submission since its last run the grader did finish."""
+    from sqlalchemy import func
+
+    finished = select(func.max(Run.id)).where(Run.submission_id == submission_id,
+                                              Run.status.not_in(REGRADE_STATUSES))
+    return session.scalar(select(func.count(Run.id)).where(
+        Run.submission_id == submission_id, Run.status.in_(REGRADE_STATUSES),
+        Run.id > func.coalesce(finished.scalar_subquery(), 0))) or 0
 
 
 def grade_submissions(submissions: list[Submission], executor: Executor, *, course: Path,
@@ -737,13 +838,18 @@ def _alive(pid: int) -> bool:
 def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome) -> None:
     """Write one run and its results in one transaction; older runs stop being current."""
     with gradebook.session() as session:
+        reason = outcome.reason
+        if outcome.status in REGRADE_STATUSES \
+                and _failed_attempts(session, submission_id) + 1 >= MAX_ATTEMPTS:
+            reason = (f"{reason} — graded {MAX_ATTEMPTS} times with this result, so it is final: "
+                      "the instructor can grade it again with --regrade")[:1500]
         session.execute(update(Run).where(Run.submission_id == submission_id)
                         .values(current=False))
         session.execute(update(Submission).where(Submission.id == submission_id)
                         .values(queue="", claimed_by="", claimed_at=None))
         run = Run(submission_id=submission_id, started_at=utcnow(), seconds=outcome.seconds,
                   device=outcome.device, host=outcome.host, sandbox=outcome.sandbox, status=outcome.status,
-                  reason=outcome.reason, score=outcome.score,
+                  reason=reason, score=outcome.score,
                   error=json.dumps(outcome.error) if outcome.error else "",
                   max_score=sum(r["max_points"] for r in outcome.results), current=True)
         run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],

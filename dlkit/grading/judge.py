@@ -1,40 +1,53 @@
-"""The judge: runs OUTSIDE the sandbox, in a clean process that never runs student code.
+"""The judge: runs in a sandbox of its own (:func:`dlkit.sandbox.judge_sandbox`), as an
+unprivileged user with its own limits, and never runs student code.
 
-    python -m dlkit.grading.judge WORK TESTS_JSON
+    python -P -m dlkit.grading.judge EXPORTS
 
-It starts while the notebook still runs: it imports what the judge halves import (TensorFlow
-takes seconds) and then waits for ``go`` on stdin. For each test it loads what the runner
-exported (safe formats only) and runs the judge half on it. Writes ``WORK/judged.json``: one
-record per test with passed and message.
+It starts while the notebook still runs: it reads the judge halves from ``$DLKIT_INPUT_FD``
+(one JSON line), imports what they import (TensorFlow takes seconds) and then waits for the
+line ``go`` there: by then the run is over and the trusted side has put the exports it received
+under ``EXPORTS`` (read-only here). For each test it loads them (safe formats only, declared
+sizes bounded first: :func:`dlkit.checks.load`) and runs the judge half on them. It sends a
+``judging`` frame before each test and a ``verdict`` after it on ``$DLKIT_RESULT_FD``
+(:mod:`dlkit.grading.channel`); a test it could not finish has no verdict, and the grader says
+so.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import os
 import sys
-import threading
 import traceback
 from pathlib import Path
 
+from dlkit.grading.channel import Sender, read_regular
+
 _LOADED: dict = {}  # models shared by several tests are loaded once
+MAX_OUTCOME_BYTES = 1 << 20
 
 
-def judge_one(item: dict, work: Path) -> dict:
+def judge_one(item: dict, exports: Path) -> dict:
     from dlkit import checks
 
-    folder = work / "exports" / item["id"]
+    folder = exports / item["id"]
     try:
-        outcome = json.loads((folder / "outcome.json").read_text())
+        outcome = json.loads(read_regular(folder / "outcome.json", MAX_OUTCOME_BYTES))
     except (OSError, ValueError):
         return {"passed": False, "message": "the notebook did not get this far (no data exported)"}
-    if not outcome.get("ok"):
-        return {"passed": False, "message": outcome.get("message", "extraction failed"),
-                "missing": outcome.get("missing")}
+    if not isinstance(outcome, dict) or not isinstance(outcome.get("ok"), bool):
+        return {"passed": False, "message": "the exported outcome is not one the grader wrote"}
+    if not outcome["ok"]:
+        message = outcome.get("message")
+        return {"passed": False, "missing": outcome.get("missing") is True,
+                "message": message[:1000] if isinstance(message, str) else "extraction failed"}
     try:
         data = checks.load(folder, _LOADED)
+    except MemoryError:
+        return {"passed": False, "message": "the grader ran out of memory loading your objects"}
     except Exception as exc:  # noqa: BLE001 - anything a student's export can break
-        return {"passed": False, "message": f"the grader could not load your objects: {exc}"}
+        return {"passed": False, "message": f"the grader could not load your objects: {exc}"[:1000]}
     namespace: dict = {"__name__": "dlkit_judge"}
     try:
         exec(compile(item["judge"], f"<judge {item['id']}>", "exec"), namespace)  # noqa: S102
@@ -45,7 +58,12 @@ def judge_one(item: dict, work: Path) -> dict:
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return {"passed": False, "message": f"{type(exc).__name__}: {exc} (while judging, "
                                             f"line {where.lineno})"}
-    measured = {str(k): float(v) for k, v in figures.items()} if isinstance(figures, dict) else {}
+    measured = {}
+    for key, value in (figures.items() if isinstance(figures, dict) else ()):
+        try:
+            measured[str(key)] = float(value)
+        except (TypeError, ValueError):
+            continue
     return {"passed": True, "message": "", "measured": measured}
 
 
@@ -68,31 +86,25 @@ def warm_up(tests: list[dict]) -> None:
                     pass
 
 
-def main(work: Path, tests_file: Path) -> None:
-    """Judge each test as soon as its export is complete, overlapping the runner's extraction;
-    whatever is still missing when the grader says ``go`` (the runner ended) is judged then."""
-    tests = json.loads(tests_file.read_text())
-    warm_up(tests)
-    finished = threading.Event()
-    verdict: dict[str, str] = {}
-
-    def wait_for_go() -> None:
-        verdict["go"] = sys.stdin.readline().strip()
-        finished.set()
-
-    threading.Thread(target=wait_for_go, daemon=True).start()
-    judged: dict[str, dict] = {}
-    for item in tests:
-        outcome = work / "exports" / item["id"] / "outcome.json"
-        while not outcome.exists() and not finished.wait(0.05):
-            pass
-        if finished.is_set() and verdict.get("go") != "go":
+def main(exports: Path) -> None:
+    out = Sender.from_environment()
+    fd = os.environ.pop("DLKIT_INPUT_FD", "")
+    if not fd.isdigit():
+        raise SystemExit("the judge was started without its input")
+    with os.fdopen(int(fd), "rb") as given:
+        tests = json.loads(given.readline())
+        out.send("started")
+        warm_up(tests)
+        if given.readline().strip() != b"go":
             return  # the grader gave up on this submission
-        judged[item["id"]] = judge_one(item, work)
-    finished.wait()
-    if verdict.get("go") == "go":
-        (work / "judged.json").write_text(json.dumps(judged))
+    for item in tests:
+        out.send("judging", test=item["id"])
+        out.send("verdict", test=item["id"], verdict=judge_one(item, exports))
+    out.send("end")
+    out.close()
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    main(Path(sys.argv[1]))
+    sys.stdout.flush()
+    os._exit(0)

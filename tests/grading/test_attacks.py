@@ -23,6 +23,16 @@ def _earned(outcome):
     return {(r["question"], r["test"]) for r in outcome.results if r["passed"]}
 
 
+def _printed(work: Path, tag: str) -> str:
+    """The line a cell of the graded run printed, starting with ``tag``."""
+    import nbformat
+
+    nb = nbformat.read(work / "executed.ipynb", as_version=4)
+    lines = [line for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
+             for line in out.get("text", "").splitlines() if line.startswith(tag)]
+    return lines[0] if lines else ""
+
+
 def test_infinite_loop_times_out_and_keeps_what_ran(grade_toy):
     outcome, _ = grade_toy(after=["while True:\n    pass"], seconds=10)
     assert outcome.status == "timeout"
@@ -89,12 +99,13 @@ def test_no_network(grade_toy):
     probe = (f"import socket\nresults = []\nfor host, port in [('127.0.0.1', {port}), "
              f"('pypi.org', 443)]:\n    try:\n        socket.create_connection((host, port), "
              f"timeout=3)\n        results.append('connected')\n    except OSError as exc:\n"
-             f"        results.append(type(exc).__name__)\nopen('net.txt', 'w').write(repr(results))")
+             f"        results.append(type(exc).__name__)\nprint('NET', results)")
     outcome, work = grade_toy(before=[probe])
     server.close()
     thread.join()
     assert seen == []
-    assert "connected" not in (work / "net.txt").read_text()
+    said = _printed(work, "NET")
+    assert said.startswith("NET [") and "connected" not in said
     assert outcome.status == "graded" and outcome.score == 5
 
 
@@ -106,9 +117,9 @@ def test_hidden_tests_gradebook_and_home_are_invisible(grade_toy, toy_course):
                Path.home() / ".bash_history"]
     probe = ("found = []\nfor path in %r:\n    try:\n        found.append(open(path).read()[:50])\n"
              "    except OSError as exc:\n        found.append(type(exc).__name__)\n"
-             "open('stolen.txt', 'w').write(repr(found))") % [str(t) for t in targets]
+             "print('STOLEN', found)") % [str(t) for t in targets]
     outcome, work = grade_toy(before=[probe])
-    stolen = (work / "stolen.txt").read_text()
+    stolen = _printed(work, "STOLEN")
     assert "secret marks" not in stolen and "hidden" not in stolen and "BEGIN" not in stolen
     assert stolen.count("FileNotFoundError") == len(targets)
     assert outcome.status == "graded"

@@ -29,7 +29,8 @@ def test_split_refuses_tests_outside_the_protocol():
 def test_reference_gets_full_marks(grade_toy):
     outcome, work = grade_toy()
     assert outcome.status == "graded" and outcome.score == 5
-    assert (work / "toy.ipynb").exists() and (work / "executed.ipynb").exists()
+    # what is kept is what the trusted side chose: the executed notebook and the exports
+    assert sorted(p.name for p in work.iterdir()) == ["executed.ipynb", "exports"]
 
 
 def test_unanswered_gets_zero_and_names_the_missing_variable(grade_toy, toy_course):
