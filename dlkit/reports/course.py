@@ -8,7 +8,9 @@ graded).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -139,6 +141,12 @@ def load_rubric(experiment_id: str, root: Path = ROOT) -> dict:
     path = root / "rubrics" / f"{experiment_id}.yml"
     if not path.exists():
         return {"experiment": experiment_id, "auto": {}, "manual": {}, "write_up": 5}
+    return copy.deepcopy(_parsed_rubric(path, path.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_rubric(path: Path, _mtime_ns: int) -> dict:
+    """A rubric read once per version of the file (the portal asks for it on every page)."""
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
