@@ -123,6 +123,12 @@ def show_time(moment: dt.datetime | None, zone: dt.tzinfo, empty: str = "unknown
     return f"{local:%Y-%m-%d %H:%M} {local.strftime('%Z')}"
 
 
+def local_date(moment: dt.datetime, zone: dt.tzinfo) -> dt.date:
+    """The course's calendar day of ``moment`` (naive: UTC, as the gradebook keeps it)."""
+    return (moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment) \
+        .astimezone(zone).date()
+
+
 def time_zone(name: str) -> dt.tzinfo:
     """The zone called ``name`` (IANA, e.g. Asia/Kolkata); "" is the server's own."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -313,7 +319,7 @@ def _days_late(course: Course, record: ExperimentRecord) -> int:
     if record.extended_to is not None:
         seconds = (record.submitted - record.extended_to).total_seconds()
     elif record.planned is not None:
-        return max(0, (record.submitted.date() - record.planned).days
+        return max(0, (local_date(record.submitted, course.zone) - record.planned).days
                    - int(course.late_policy["grace_days"]))
     else:
         seconds = record.late_seconds
@@ -395,4 +401,4 @@ def whole_marks(value: float) -> float:
 
 __all__ = ["Course", "CourseConfigError", "ExperimentRecord", "PlannedExperiment", "Result",
            "StudentRecord", "experiment_record", "find_course", "load_course", "load_rubric",
-           "show_time", "student_records", "time_zone", "whole_marks"]
+           "local_date", "show_time", "student_records", "time_zone", "whole_marks"]

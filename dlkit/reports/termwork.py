@@ -22,7 +22,7 @@ from typing import Any
 
 from dlkit.errors import DlkitError, FileProblems
 from dlkit.gradebook import RUN_STATUSES, Gradebook, Student
-from dlkit.reports.course import Course, ExperimentRecord, StudentRecord
+from dlkit.reports.course import Course, ExperimentRecord, StudentRecord, local_date
 from dlkit.reports.render import render
 from dlkit.roster import csv_records
 
@@ -119,6 +119,8 @@ def _experiment_view(record: ExperimentRecord, course: Course) -> dict[str, Any]
     elif record.remarks:
         remarks.append(record.remarks)
     return {"record": record, "remarks": "; ".join(remarks),
+            "submitted_day": local_date(record.submitted, course.zone)
+            if record.submitted is not None else None,
             "status_words": RUN_STATUSES.get(record.status, record.status),
             "measured": [(name, figure_text(value)) for name, value in record.measured.items()]}
 
@@ -135,7 +137,7 @@ def _lateness(record: ExperimentRecord, course: Course) -> str:
     if record.marks_off:
         credit += f", {marks_text(record.marks_off)} mark(s) off"
     if record.extended_to is None and record.planned is not None:
-        days = (record.submitted.date() - record.planned).days
+        days = (local_date(record.submitted, course.zone) - record.planned).days
         return f"late by {days} days: {credit}"
     after = f"the extension to {extended}" if record.extended_to \
         else "the due date"
