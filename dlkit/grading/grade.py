@@ -257,6 +257,7 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
             outcome.results = _results(plan, verdicts,
                                        starter if _from_starter(nb) and starter else {}, stopped,
                                        unrun=questions_not_run(nb, stopped))
+            scrub_hidden_code(outcome.results, plan)
             failed = [r for r in outcome.results if r.pop("grader_failure", False)]
             missing = sorted({r["message"] for r in outcome.results if r.get("missing")})
             if failed:
@@ -270,6 +271,45 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         shutil.rmtree(scratch, ignore_errors=True)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+#: characters of a hidden test's code that, found in a message, mean the message holds it
+HIDDEN_WINDOW = 20
+
+
+def scrub_hidden_code(results: list[dict], plan: list[PlannedTest]) -> None:
+    """Remove any message that quotes a hidden test's code. The extract halves run in the
+    student's kernel, which can read them there and write them into what it exports (an
+    outcome's message): such a message is replaced. The code's string literals are left out
+    of the comparison, so a test's own words ("`history` should be ...") still reach the
+    student."""
+    windows = set()
+    for test in plan:
+        if test.hidden:
+            code = _code_without_strings(test.extract + "\n" + test.judge)
+            windows.update(code[i:i + HIDDEN_WINDOW] for i in range(len(code) - HIDDEN_WINDOW + 1))
+    for result in results:
+        text = "".join(result["message"].split())
+        if any(text[i:i + HIDDEN_WINDOW] in windows for i in range(len(text) - HIDDEN_WINDOW + 1)):
+            result["message"] = ("the message for this test quoted the grader's hidden test, so "
+                                 "it was removed")
+
+
+def _code_without_strings(source: str) -> str:
+    """The code's tokens but its strings and comments, without white space."""
+    import io
+    import tokenize
+
+    kept = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type not in (tokenize.STRING, tokenize.COMMENT, tokenize.NL,
+                                  tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT) \
+                    and not token.type == getattr(tokenize, "FSTRING_MIDDLE", -1):
+                kept.append(token.string)
+    except (tokenize.TokenError, SyntaxError):
+        return ""
+    return "".join("".join(kept).split())
 
 
 def keep_fresh(work: Path) -> None:

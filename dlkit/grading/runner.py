@@ -250,7 +250,7 @@ def ship_exports(work: Path, tests: list[str], out: Sender, caps: Caps = CAPS) -
             except OSError:
                 continue
             try:
-                names = sorted(n for n in os.listdir(folder) if EXPORT_NAME.match(n))
+                names = _exported_names(folder, caps)
                 for name in names[:caps.files_per_test]:
                     try:
                         fd, size = open_regular(name, folder, caps.file_bytes)
@@ -406,6 +406,27 @@ class _kernel:
     def __exit__(self, *exc) -> None:
         if exc[0] is not None:  # an error of the runner itself: stop the kernel properly
             self.client.km.shutdown_kernel(now=True)
+
+
+def _exported_names(folder: int, caps: Caps) -> list[str]:
+    """The files of one test's export to send: its outcome, its manifest and the files the
+    manifest names (whatever else lies there is not the grader's)."""
+    from dlkit.checks import MANIFEST
+
+    names = ["outcome.json", MANIFEST]
+    try:
+        fd, _ = open_regular(MANIFEST, folder, caps.json_bytes)
+        with os.fdopen(fd, "rb") as manifest:
+            entries = json.loads(manifest.read())
+    except (OSError, ValueError):
+        return names
+    suffixes = {"keras": "keras", "npy": "npy", "torch": "npz"}
+    for name, entry in (entries.items() if isinstance(entries, dict) else ()):
+        if isinstance(entry, dict) and entry.get("kind") in suffixes and "file" not in entry:
+            file = f"{name}.{suffixes[entry['kind']]}"
+            if EXPORT_NAME.match(file) and file not in names:
+                names.append(file)
+    return names
 
 
 def executed_bytes(nb, cap: int = CAPS.executed_bytes) -> bytes:
