@@ -444,6 +444,68 @@ def assert_not_fitted_to_test(on_test: float, on_held_out: float, gap: float,
         "seen the test set. Train on the training data only")
 
 
+def keras_training(history: Any, model: Any) -> dict[str, Any]:
+    """What an extract half exports to show that ``history`` came from fitting ``model``:
+    whether it is that model's own History, and the steps its optimizer took."""
+    optimizer = getattr(model, "optimizer", None)
+    try:
+        steps = int(np.asarray(optimizer.iterations)) if optimizer is not None else 0
+    except (AttributeError, TypeError, ValueError):
+        steps = 0
+    return {"fitted": getattr(history, "model", None) is model, "steps": steps}
+
+
+def assert_trained_as_recorded(history: Mapping[str, list[float]], training: Mapping[str, Any],
+                               measured: float, *, model: str = "model",
+                               relative: float = 0.5, absolute: float = 0.1) -> None:
+    """Training judged on the model, not on the student's record of it: ``history`` is the
+    model's own History, its optimizer took at least a step per epoch recorded, and the loss
+    the grader measured on held-back data (``measured``) is near the last ``val_loss`` the
+    history records (within ``relative`` of it plus ``absolute``)."""
+    epochs = len(history.get("loss", []))
+    assert training.get("fitted") is True, (
+        f"`history` should be what `{model}.fit(...)` returned (its History), not a record made "
+        "another way")
+    steps = training.get("steps", 0)
+    assert isinstance(steps, int) and steps >= epochs, (
+        f"`{model}`'s optimizer took {steps} step(s), but `history` records {epochs} epoch(s) "
+        f"of training: `history` should come from training this `{model}`")
+    recorded = float(history["val_loss"][-1])
+    assert abs(measured - recorded) <= relative * abs(recorded) + absolute, (
+        f"the grader measured a loss of {measured:.4f} for `{model}` on data it keeps, but "
+        f"`history` records a last val_loss of {recorded:.4f}: `history` should come from "
+        f"training this `{model}`")
+
+
+def mnist_loss(model: Any) -> float:
+    """Cross-entropy of a Keras classifier on the real MNIST test set, measured by the grader
+    (a softmax is applied to outputs that are not probabilities)."""
+    x, y = mnist_test_inputs(tuple(model.input_shape))
+    outputs = predict(model, x).astype("float64")
+    if not np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3) or outputs.min() < 0:
+        outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        outputs /= outputs.sum(axis=1, keepdims=True)
+    return float(-np.log(np.clip(outputs[np.arange(len(y)), y], 1e-12, 1.0)).mean())
+
+
+def mnist_reconstruction_loss(model: Any, digit: int) -> float:
+    """An autoencoder's loss on the MNIST test images of ``digit`` (its compiled loss: mean
+    squared error, mean absolute error or binary cross-entropy), measured by the grader."""
+    x_test, y_test = _mnist_test()
+    x = x_test[y_test == int(digit)].reshape(-1, 784).astype("float32") / 255.0
+    recon = predict(model, x.reshape((len(x), *tuple(model.input_shape)[1:]))).reshape(len(x), -1)
+    loss = (model.get_compile_config() or {}).get("loss") if hasattr(model, "get_compile_config") \
+        else None
+    name = str(loss if isinstance(loss, str) else (loss or {}).get("class_name", "")
+               if isinstance(loss, dict) else loss).replace("_", "").lower()
+    if "crossentropy" in name:
+        p = np.clip(recon.astype("float64"), 1e-7, 1 - 1e-7)
+        return float(-(x * np.log(p) + (1 - x) * np.log(1 - p)).mean())
+    if "absolute" in name or name == "mae":
+        return float(np.abs(recon - x).mean())
+    return float(((recon - x) ** 2).mean())
+
+
 def reconstruction_errors(model: Any, x: np.ndarray) -> np.ndarray:
     """Per-sample mean squared reconstruction error of an autoencoder."""
     shaped = x.reshape((len(x), *tuple(model.input_shape)[1:]))

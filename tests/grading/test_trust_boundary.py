@@ -397,3 +397,38 @@ def test_a_torch_tree_declaring_a_huge_layer_and_an_npz_of_forged_sizes_are_refu
                                                               "spec": {"tree": tree, "keys": []}}}))
     with pytest.raises(ValueError, match="names a file"):
         checks.load(folder)
+
+
+@needs_bwrap
+def test_a_typed_in_history_does_not_earn_the_training_question(tmp_path):
+    """Experiment 2's training question, on a notebook that never trains: it compiles `model`
+    and types in a History of falling losses."""
+    from dlkit.experiments import get
+    from dlkit.grading.grade import grade_submission, plan_tests
+    from dlkit.sandbox import Limits, default_sandbox
+
+    experiment = get("exp2-feedforward")
+    plan = [t for t in plan_tests(experiment) if t.question == "q4_training"]
+    cells = ["""
+import keras
+model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(64, activation="relu"),
+                          keras.layers.Dense(10, activation="softmax")])
+model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+class Typed:
+    pass
+history = Typed()
+history.model = model
+history.history = {"loss": [1.2, 0.6, 0.3], "accuracy": [0.7, 0.85, 0.93],
+                   "val_loss": [1.1, 0.5, 0.25], "val_accuracy": [0.72, 0.86, 0.94]}
+"""]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    path = tmp_path / "typed.ipynb"
+    nbformat.write(nb, path)
+    outcome = grade_submission(path, tmp_path / "graded", plan, default_sandbox(experiment.root),
+                               Limits(seconds=120, memory_bytes=3 * 2**30, wall_factor=10.0),
+                               name=experiment.master.name)
+    hidden = next(r for r in outcome.results if r["hidden"])
+    public = next(r for r in outcome.results if not r["hidden"])
+    assert public["passed"]  # the public preview only asks for val_loss
+    assert not hidden["passed"] and "optimizer took 0 step(s)" in hidden["message"], hidden
+    assert _earned(outcome) == public["points"]

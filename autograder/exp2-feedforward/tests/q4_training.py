@@ -12,12 +12,15 @@ test = {   'name': 'q4_training',
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': False,
                                        'locked': False},
-                                   {   'code': '>>> import dlkit.checks as checks\n'
+                                   {   'code': '>>> import keras\n'
+                                               '>>> import dlkit.checks as checks\n'
                                                '>>> from dlkit.experiments import threshold\n'
                                                '>>> def extract(ns):\n'
                                                "...     history = checks.get(ns, 'history')\n"
                                                "...     assert hasattr(history, 'history'), '`history` should be what model.fit returns'\n"
-                                               "...     return {'history': {k: [float(v) for v in vs] for k, vs in history.history.items()}}\n"
+                                               "...     model = checks.get(ns, 'model', keras.Model)\n"
+                                               "...     return {'history': {k: [float(v) for v in vs] for k, vs in history.history.items()}, 'model': model, 'training': "
+                                               'checks.keras_training(history, model)}\n'
                                                '>>> def judge(data):\n'
                                                "...     assert 'val_loss' in data['history'], 'train with a validation split so that val_loss is recorded'\n"
                                                "...     history = data['history']\n"
@@ -26,6 +29,7 @@ test = {   'name': 'q4_training',
                                                "...     epochs = len(history['loss'])\n"
                                                "...     least = int(threshold('exp2-feedforward', 'min_epochs'))\n"
                                                "...     assert epochs >= least, f'trained for {epochs} epoch(s); train for at least {least}'\n"
+                                               "...     checks.assert_trained_as_recorded(history, data['training'], checks.mnist_loss(data['model']))\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': True,
                                        'locked': False,
