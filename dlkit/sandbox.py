@@ -173,6 +173,7 @@ class Sandbox:
                 cmd += ["--symlink", os.readlink(target), f"/{link}"]
             elif target.is_dir():  # a system without the merged /usr
                 cmd += ["--ro-bind", str(target), f"/{link}"]
+        cmd += ["--perms", "0755", "--dir", "/etc"]
         for name in ETC_ALLOWED:
             if (Path("/etc") / name).exists():
                 cmd += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
@@ -193,8 +194,9 @@ class Sandbox:
             cmd += ["--dev-bind", device, device]
         cmd += _parents(work, made) + ["--perms", "0777", "--size", str(self.work_bytes),
                                        "--tmpfs", str(work)]
+        made.add(work)  # the student's to write: never made again as a folder of root's
         for source, destination in self.mounts:  # after the work folder: may lie inside it
-            cmd += ["--ro-bind", str(source), str(destination)]
+            cmd += _parents(destination, made) + ["--ro-bind", str(source), str(destination)]
         cmd += ["--chdir", str(work), "--hostname", "sandbox", "--unshare-ipc", "--unshare-pid",
                 "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",
                 "--new-session", "--clearenv"]
@@ -379,8 +381,10 @@ class _CpuMeter:
             else os.cpu_count() or 1
         self.waits: dict[int, float] = {}  # thread id -> seconds waited (highest seen)
         self.next_sample = 0.0
-        #: (wall, the run's CPU, the machine's busy CPU) every few seconds, to judge the recent past
-        self.samples: list[tuple[float, float, float | None]] = [(0.0, 0.0, machine_busy())]
+        #: (wall, the run's CPU, its threads' waits, the machine's busy CPU) every few seconds,
+        #: to judge the recent past
+        self.samples: list[tuple[float, float, float, float | None]] = [
+            (0.0, 0.0, 0.0, machine_busy())]
 
     def cpu(self) -> float:
         used = self.cgroups.cpu_seconds() if self.cgroups else None
@@ -388,7 +392,8 @@ class _CpuMeter:
             used = sum(self._process_cpu(pid) for pid in self._pids())
         self.highest = max(self.highest, used)  # a process tree's sum dips while a child is reaped
         if time.monotonic() >= self.next_sample:
-            self.samples.append((time.monotonic() - self.started, self.highest, machine_busy()))
+            self.samples.append((time.monotonic() - self.started, self.highest, self.waited(),
+                                 machine_busy()))
             self.next_sample = time.monotonic() + 2.0
         return self.highest
 
@@ -398,19 +403,22 @@ class _CpuMeter:
 
     def starved(self, since: float) -> bool:
         """Was the rest of the machine busy in the recent past (the last quarter of the time
-        since ``since``, at least 10 s): did processes other than this run's keep at least 3/4
-        of the CPUs busy? The run's own processes count for nothing here, so a notebook that
-        spins or waits in many threads cannot look starved. Where ``/proc/stat`` cannot be
-        read, nothing is starved."""
+        since ``since``, at least 10 s)? Processes other than this run's kept 3/4 of the CPUs
+        busy, or half of them while the run itself wanted the CPU (running it, or waiting for
+        it on the run queue, half the time). The run's own processes never count as the rest
+        of the machine, so on an idle machine no notebook can look starved, however it spins or
+        waits. Where ``/proc/stat`` cannot be read, nothing is starved."""
         now = time.monotonic() - self.started
-        used, busy = self.cpu(), machine_busy()
+        used, waited, busy = self.cpu(), self.waited(), machine_busy()
         window = max(10.0, 0.25 * (now - since))
         then = next((s for s in reversed(self.samples) if s[0] <= now - window), self.samples[0])
         span = now - then[0]
-        if busy is None or then[2] is None or span <= 0:
+        if busy is None or then[3] is None or span <= 0:
             return False
-        others = (busy - then[2]) - (used - then[1])
-        return others >= 0.75 * self.cores * span
+        others = (busy - then[3]) - (used - then[1])
+        wanted = (used - then[1]) + (waited - then[2])
+        return others >= 0.75 * self.cores * span or \
+            (others >= 0.5 * self.cores * span and wanted >= 0.5 * span)
 
     def _pids(self) -> list[int]:
         pids = self.cgroups.pids() if self.cgroups else None

@@ -258,12 +258,22 @@ def _answer_torchvision(utils) -> None:
         if local is None:
             raise _unavailable(f"torchvision asked for {filename}", f"it downloads {url}")
         shutil.copyfile(local, target)
-        if not utils.check_integrity(target, md5):
+        if not utils.check_integrity(target, md5) and not _sandbox_view(local):
             raise OfflineDataUnavailable(f"the registry's copy of {filename} ({local}) is not "
                                          f"the file torchvision expects (md5 {md5})")
 
     download_url.__doc__ = utils.download_url.__doc__
     utils.download_url = download_url
+
+
+def _sandbox_view(path) -> bool:
+    """Is ``path`` in the grading sandbox's view of a registry entry (:mod:`dlkit.data.views`):
+    the registry's own data, without the kept-back images, so not the published bytes?"""
+    try:
+        record = json.loads((Path(path).parent / "SOURCE.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and record.get("kind") == "sandbox view"
 
 
 def _pack_idx(url: str, target: str) -> bool:

@@ -44,3 +44,17 @@ def grade_toy(toy_course, tmp_path):
         return outcome, work
 
     return grade
+
+
+def printed_json(work, tag: str):
+    """The JSON a cell of the graded run printed after ``tag`` (a run's files stay in its
+    sandbox: what a test reads back is what the executed notebook shows)."""
+    import json
+
+    nb = nbformat.read(work / "executed.ipynb", as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for line in output.get("text", "").splitlines():
+                if line.startswith(tag + " "):
+                    return json.loads(line[len(tag) + 1:])
+    raise AssertionError(f"no {tag} printed by the graded run")

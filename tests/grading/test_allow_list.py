@@ -4,9 +4,9 @@ the experiments use still import and train inside."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from dlkit.data import cache_root
 from dlkit.experiments import ROOT
 from dlkit.sandbox import ETC_ALLOWED, ETC_WRITTEN
 from dlkit.warm import is_warm, pytensor_cache
+from tests.grading.conftest import printed_json
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
                                 reason="bubblewrap missing: run `make setup` as root")
@@ -50,10 +51,10 @@ for pid in (p for p in os.listdir("/proc") if p.isdigit()):
         readable_fds.append(int(pid))
     except OSError:
         pass
-json.dump({{"top": sorted(os.listdir("/")), "etc": sorted(os.listdir("/etc")),
+print("walk.json", json.dumps({{"top": sorted(os.listdir("/")), "etc": sorted(os.listdir("/etc")),
            "tmp": os.listdir("/tmp"), "strays": strays, "tagged": tagged, "probes": probes,
            "seen": len(seen), "user": open("/etc/passwd").read(), "runner": os.getppid(),
-           "kernel": os.getpid(), "readable_fds": readable_fds}}, open("walk.json", "w"))
+           "kernel": os.getpid(), "readable_fds": readable_fds}}))
 """
 
 
@@ -80,13 +81,10 @@ def decoys(toy_course):
 
 def test_a_walk_of_root_finds_only_the_allowed_folders(grade_toy, toy_course, decoys):
     tag, planted = decoys
-    work_root = toy_course.root / "graded" / "toy"
     allowed = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/dev",
                "/tmp", *(f"/etc/{name}" for name in (*ETC_ALLOWED, *ETC_WRITTEN)),
                str(Path(sys.prefix).resolve()), str(Path(sys.base_prefix).resolve()),
                str(Path(dlkit.__file__).parent.resolve()), str(cache_root().resolve())}
-    # the work folder is named after the submission file: grade_toy's first one is submission-0
-    allowed.add(str((work_root / "submission-0").resolve()))
     probes = [str(p / "secret.txt") for p in planted] + [
         str(ROOT / "autograder"), str(ROOT / "source"), str(toy_course.root / "autograder"),
         str(toy_course.root / "gradebook.db"), str(Path.home() / ".bash_history"),
@@ -97,7 +95,7 @@ def test_a_walk_of_root_finds_only_the_allowed_folders(grade_toy, toy_course, de
     walk = WALK.format(allowed=sorted(allowed), tag=tag, probes=probes)
     outcome, work = grade_toy(after=[walk], seconds=120)
     assert outcome.status == "graded" and outcome.score == 5, outcome.reason
-    found = json.loads((work / "walk.json").read_text())
+    found = printed_json(work, "walk.json")
     assert found["tagged"] == [] and found["strays"] == []
     assert not any(found["probes"].values()), found["probes"]
     assert set(found["top"]) <= {"usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc",
@@ -152,7 +150,7 @@ _mlp_graphs("float32", "relu", "log_softmax", "adam")   # Experiment 1's referen
 report["pytensor_seconds"] = time.perf_counter() - started
 report["pytensor_cache"] = cache
 report["pytensor_new_files"] = sum(len(f) for _, _, f in os.walk(cache)) - files_before
-json.dump(report, open("frameworks.json", "w"))
+print("frameworks.json", json.dumps(report))
 """
 
 
@@ -160,10 +158,11 @@ def test_frameworks_import_and_train_inside_with_a_warm_pytensor_cache(grade_toy
     assert is_warm(), f"PyTensor's compile cache is not warm: run `dlkit warm` ({pytensor_cache()})"
     outcome, work = grade_toy(after=[FRAMEWORKS], seconds=600, memory_gb=6.0)
     assert outcome.status == "graded" and outcome.score == 5, outcome.reason
-    report = json.loads((work / "frameworks.json").read_text())
+    report = printed_json(work, "frameworks.json")
     assert report["torch"] >= 0 and report["keras"] >= 0 and report["tensorflow"] == 4.0
     assert report["matplotlib"] > 1000
-    # the run's copy of the warm cache, inside its work folder; nothing compiled anew
-    assert report["pytensor_cache"].startswith(str(work))
+    # the run's copy of the warm cache, inside its own work folder (a tmpfs that ends with the
+    # run); nothing compiled anew
+    assert report["pytensor_cache"].startswith(tempfile.gettempdir() + "/dlkit-run-")
     assert report["pytensor_new_files"] == 0, report
-    assert not (work / ".pytensor").exists()  # the copy is removed after the run
+    assert not Path(report["pytensor_cache"]).exists()  # gone with the run

@@ -97,7 +97,7 @@ def test_dry_run_says_the_plan_and_grades_nothing(toy_batch, monkeypatch):  # no
 def test_a_run_reports_where_its_time_went(grade_toy):
     outcome, work = grade_toy()
     timings = outcome.timings
-    assert outcome.status == "graded" and (work / "timings.json").exists()
+    assert outcome.status == "graded" and outcome.timings
     for phase in ("sandbox start", "kernel start", "prelude", "cells", "collect", "judge"):
         assert 0 <= timings[phase] < timings["wall"] + 1, (phase, timings)
     assert timings["kernel start"] + timings["prelude"] + timings["cells"] <= timings["wall"]

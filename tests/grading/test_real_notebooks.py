@@ -21,6 +21,7 @@ from dlkit.feedback import write_feedback
 from dlkit.gradebook import Gradebook
 from dlkit.grading.grade import current_runs, grade_experiment
 from tests.data.pack_samples import make_pack
+from tests.grading.conftest import printed_json
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
                                  reason="bubblewrap is needed to cut the network and mount files")
@@ -140,7 +141,7 @@ record["torch_seeded"] = torch.rand(3).tolist()
     """from google.colab import drive
 drive.mount('/content/drive')
 import seaborn, sklearn, cv2, pandas
-json.dump(record, open("record.json", "w"))
+print("record.json", json.dumps(record))
 """,
 ]
 
@@ -149,6 +150,7 @@ json.dump(record, open("record.json", "w"))
 def test_students_loaders_and_an_unseeded_fit_run_offline_and_reproducibly(
         toy_course, tmp_path, monkeypatch):
     from dlkit.data import load_mnist
+    from dlkit.data.views import without_kept_back
 
     nb = _reference(toy_course)
     nb.cells.extend(nbformat.v4.new_code_cell(src) for src in LOADERS)
@@ -157,9 +159,11 @@ def test_students_loaders_and_an_unseeded_fit_run_offline_and_reproducibly(
                      progress=False)
     work, run = _work(course, gradebook)
     assert (run.status, run.score) == ("graded", 5), run.reason
-    first = json.loads((work / "record.json").read_text())
+    first = printed_json(work, "record.json")
     assert first["network"] != "reachable"
     (x_train, y_train), (x_test, y_test) = load_mnist()
+    # the sandbox's MNIST has copies of the first training images where the grader keeps some back
+    x_train, y_train = without_kept_back(x_train, y_train)
     assert first["keras"] == [hashlib.sha256(a.tobytes()).hexdigest()
                               for a in (x_train, y_train, x_test, y_test)]
     assert first["shapes"] == [[60000, 28, 28], [60000], [10000, 28, 28], [10000]]
@@ -168,12 +172,13 @@ def test_students_loaders_and_an_unseeded_fit_run_offline_and_reproducibly(
                                     hashlib.sha256(y_test.tobytes()).hexdigest()]
     assert len(first["loss"]) == 3
     executed = nbformat.read(work / "executed.ipynb", as_version=4)
-    assert "drive.mount('/content/drive') does nothing here" in str(executed.cells[-1].outputs)
+    assert "drive.mount('/content/drive') does nothing here" in "".join(
+        o.get("text", "") for o in executed.cells[-1].outputs)
     plot = [o for o in executed.cells[-3].outputs if "image/png" in o.get("data", {})]
     # graded again: the same weights, losses and figure (seeded, not forced-deterministic)
     grade_experiment("toy", course=course, gradebook=gradebook, gpus="none", workers=1,
                      regrade=True, progress=False)
-    again = json.loads((work / "record.json").read_text())
+    again = printed_json(work, "record.json")
     assert again == first
     executed = nbformat.read(work / "executed.ipynb", as_version=4)
     assert [o for o in executed.cells[-3].outputs if "image/png" in o.get("data", {})] == plot
@@ -196,9 +201,9 @@ try:
     written = "yes"
 except OSError as exc:
     written = type(exc).__name__
-json.dump({"digits": list(digits.shape), "ecg": list(ecg.shape), "cards": list(cards.shape),
-           "again": len(cards_again), "label": int(digits.iloc[0, 0]), "written": written},
-          open("reads.json", "w"))
+print("reads.json", json.dumps({"digits": list(digits.shape), "ecg": list(ecg.shape),
+      "cards": list(cards.shape), "again": len(cards_again), "label": int(digits.iloc[0, 0]),
+      "written": written}))
 """
 
 
@@ -218,7 +223,7 @@ def test_dataset_pack_import_then_a_notebook_reads_it_through_the_map(
                      progress=False)
     work, run = _work(course, gradebook)
     assert (run.status, run.score) == ("graded", 5), run.reason
-    reads = json.loads((work / "reads.json").read_text())
+    reads = printed_json(work, "reads.json")
     first_label = int(made["mnist-csv"].read_text().split(",", 1)[0])
     assert reads == {"digits": [40, 785], "ecg": [30, 141], "cards": [25, 31], "again": 25,
                      "label": first_label, "written": reads["written"]}

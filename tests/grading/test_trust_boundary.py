@@ -238,19 +238,26 @@ def test_starvation_is_judged_from_the_rest_of_the_machine(monkeypatch):
         def cpu(self):
             return self.own_rate * self.now
 
+        def waited(self):
+            return self.wait_rate * self.now
+
     def advance(meter, seconds):
         for _ in range(int(seconds / 2)):
             meter.now += 2
-            meter.samples.append((meter.now, meter.cpu(), meter.busy_rate * meter.now))
+            meter.samples.append((meter.now, meter.cpu(), meter.waited(), meter.busy_rate * meter.now))
 
-    for own, busy, starved in [(1.8, 2.0, False),  # the run's own processes keep it busy
-                               (0.1, 1.9, True),   # others keep both cores busy
-                               (0.1, 0.3, False)]:  # nobody computes: the run is idle
+    for own, waits, busy, starved in [
+            (0.2, 30.0, 0.3, False),  # its own 60 processes wait on the run queue: not starved
+            (1.8, 0.0, 2.0, False),   # the run's own processes keep the machine busy
+            (0.1, 0.0, 1.9, True),    # others keep both cores busy
+            (0.3, 0.5, 1.4, True),    # others keep one core busy while the run waits for a CPU
+            (0.0, 0.0, 1.0, False)]:  # another run keeps one core, this one sleeps: idle
         meter = Meter(own, busy)
+        meter.wait_rate = waits
         monkeypatch.setattr(sandbox, "machine_busy", lambda m=meter: m.busy_rate * m.now)
         monkeypatch.setattr(sandbox.time, "monotonic", lambda m=meter: m.started + m.now)
         advance(meter, 60)
-        assert meter.starved(0.0) is starved, (own, busy)
+        assert meter.starved(0.0) is starved, (own, waits, busy)
 
 
 @needs_bwrap
