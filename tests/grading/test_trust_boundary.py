@@ -439,3 +439,57 @@ history.history = {"loss": [1.2, 0.6, 0.3], "accuracy": [0.7, 0.85, 0.93],
     assert public["passed"]  # the public preview only asks for val_loss
     assert not hidden["passed"] and "optimizer took 0 step(s)" in hidden["message"], hidden
     assert _earned(outcome) == public["points"]
+
+
+def test_runs_that_are_not_the_students_doing_are_retried_three_times_then_final(
+        toy_course, tmp_path, monkeypatch):
+    """Canned outcomes through the coordinator's own recording: a sandbox error or an
+    overloaded grader is graded again by later `dlkit grade` calls, at most 3 runs in all."""
+    import dlkit.experiments as registry
+    from dlkit.collect import collect
+    from dlkit.gradebook import Gradebook
+    from dlkit.grading.grade import MAX_ATTEMPTS, Outcome, pending_submissions, record_run
+
+    monkeypatch.setitem(registry.EXPERIMENTS, "toy", toy_course)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    nbformat.write(nbformat.read(toy_course.root / "release" / "toy" / "toy.ipynb", as_version=4),
+                   inbox / "101_toy.ipynb")
+    course = tmp_path / "course"
+    gradebook = Gradebook.open(course)
+    collect("toy", inbox, course=course, gradebook=gradebook)
+    [submission] = gradebook.latest_submissions("toy")
+    for attempt, status in enumerate(["grader overloaded", "sandbox error", "grader overloaded"], 1):
+        assert [s.id for s in pending_submissions("toy", gradebook)] == [submission.id], attempt
+        record_run(gradebook, submission.id, Outcome(status, "the grader was too busy", 1.0,
+                                                     "cpu", "bubblewrap"))
+    assert MAX_ATTEMPTS == 3 and pending_submissions("toy", gradebook) == []
+    with gradebook.session() as session:
+        run = gradebook.current_run(session, submission.id)
+        assert run.status == "grader overloaded" and "so it is final" in run.reason
+    # an instructor's --regrade still takes it
+    assert [s.id for s in pending_submissions("toy", gradebook, regrade=True)] == [submission.id]
+
+
+@needs_bwrap
+def test_a_judge_that_dies_on_a_test_is_a_grader_failure_said_as_such(toy_course, tmp_path):
+    """A judge half that kills its own process (a broken hidden test): that test is a grader
+    failure, named; a fresh judge judges the tests after it; nothing is read from a file."""
+    import dataclasses
+
+    from dlkit.grading.grade import grade_submission, plan_tests
+    from dlkit.sandbox import Limits, default_sandbox
+
+    plan = plan_tests(toy_course)
+    broken = "import os\n\ndef judge(data):\n    os._exit(3)\n"
+    plan = [dataclasses.replace(t, judge=broken) if t.id == "q1_mean-1" else t for t in plan]
+    path = tmp_path / "toy.ipynb"
+    shutil.copy(toy_course.root / "autograder" / "toy" / "toy.ipynb", path)
+    outcome = grade_submission(path, tmp_path / "graded", plan, default_sandbox(toy_course.root),
+                               Limits(seconds=60, memory_bytes=2 * 2**30, wall_factor=10.0),
+                               name="toy.ipynb")
+    verdict = {(r["question"], r["test"]): r for r in outcome.results}
+    assert outcome.status == "sandbox error"
+    assert outcome.reason.startswith("the grader failed while judging q1_mean: the judge stopped")
+    assert not verdict[("q1_mean", 1)]["passed"]
+    assert verdict[("q1_mean", 0)]["passed"] and verdict[("q2_scale", 0)]["passed"]
