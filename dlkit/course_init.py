@@ -18,6 +18,7 @@ A file that exists is kept as it is: running init again adds what is missing and
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,9 +88,39 @@ def _course_file(kit: Path) -> str:
     lines = ["# This course's own course file: dlkit reads it first and the kit's for any key left",
              "# out (delete what you do not change). Planned dates are the conduction dates;",
              "# time_zone is an IANA name (Asia/Kolkata), every time a page or paper shows is in it."]
-    if "time_zone:" not in text:
-        lines.append("time_zone: Asia/Kolkata")
+    zone = server_time_zone()
+    if re.search(r'^time_zone: *(""|\'\')? *$', text, re.M):
+        text = re.sub(r'^time_zone: *(""|\'\')? *$', f"time_zone: {zone}  # this server's zone",
+                      text, count=1, flags=re.M)
+    elif "time_zone:" not in text:
+        lines.append(f"time_zone: {zone}  # this server's zone")
     return "\n".join(lines) + "\n\n" + text
+
+
+def server_time_zone() -> str:
+    """This server's time zone as an IANA name (``TZ``, ``/etc/timezone``, the target of
+    ``/etc/localtime``), or UTC when none can be told."""
+    import os
+    from zoneinfo import ZoneInfo
+
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    except OSError:
+        pass
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    for name in candidates:
+        try:
+            if name and "/" in name or name == "UTC":
+                ZoneInfo(name)
+                return name
+        except (ValueError, OSError, KeyError):
+            continue
+    return "UTC"
 
 
 def _portal_file() -> str:
