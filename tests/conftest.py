@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import zipfile
@@ -114,6 +115,26 @@ def toy(tmp_path):
     root = tmp_path / "course"
     shutil.copytree(FIXTURE_COURSE, root)
     return Experiment(id="toy", number=0, title="Toy", datasets=(), time_limit=120, root=root)
+
+
+#: the browser the end-to-end tests drive: Debian's chromium, never `playwright install`'s
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@contextlib.contextmanager
+def launched_chromium():
+    """Debian's chromium driven by Playwright (`make setup` as root installs it)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
+                    "(`make setup` as root installs it; never `playwright install`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:

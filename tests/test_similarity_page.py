@@ -13,10 +13,10 @@ from starlette.testclient import TestClient
 
 from dlkit.gradebook import Gradebook
 from dlkit.similarity import similarity_report, write_similarity_report
+from tests.conftest import launched_chromium
 
 from .test_similarity import EXP, MANUAL, make_batch
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "a long instructor passphrase"
 
 
@@ -36,16 +36,8 @@ def batch(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
-                    "(`make setup` as root installs it; never `playwright install`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=["--no-sandbox"])
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def violations(page) -> list[tuple[str, str]]:

@@ -24,10 +24,10 @@ from dlkit.gradebook import Gradebook
 from dlkit.portal.auth import issue_code, set_password
 from dlkit.portal.config import State
 from dlkit.roster import read_roster, sync_roster
+from tests.conftest import launched_chromium
 
 from .conftest import PASSWORD, Server
 
-CHROMIUM = Path("/usr/bin/chromium")
 DEMO = ROOT / "demo" / "submissions" / "exp2-feedforward"
 GRADING_TIMEOUT_MS = 12 * 60 * 1000  # ~1 min on an idle 2-core machine; far more when busy
 
@@ -39,16 +39,8 @@ HOSTILE = """**My reading of the curves.** <script>window.pwned = "script"</scri
 
 @pytest.fixture
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's chromium "
-                    "(`make setup` as root installs it; never `playwright install`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                             args=["--no-sandbox"])
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def hostile_exp2() -> bytes:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 
 from dlkit.collect import collect_upload
+from tests.conftest import launched_chromium
 
-from .test_browser import CHROMIUM
 from .test_http import grade, stored
 
 PHONE = {"width": 390, "height": 844}
@@ -23,15 +23,8 @@ LAPTOP = {"width": 1280, "height": 900}
 
 @pytest.fixture
 def chromium():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` as root (never "
-                    "`playwright install`)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 class Checked:
