@@ -31,7 +31,7 @@ def test_cpu_hogs_beside_the_grader_change_neither_status_nor_marks(grade_toy):
     alone, _ = grade_toy(after=[COMPUTE], seconds=limit, wall_factor=3)
     hogs = [subprocess.Popen([sys.executable, "-c", HOG.format(seconds=300)],
                              start_new_session=True)  # own session: own scheduling group
-            for _ in range(2 * (os.cpu_count() or 1))]
+            for _ in range(4 * (os.cpu_count() or 1))]
     try:
         busy, _ = grade_toy(after=[COMPUTE], seconds=limit, wall_factor=3)
     finally:
@@ -81,7 +81,7 @@ def test_an_overloaded_grader_costs_no_marks_and_the_next_grade_redoes_it(
     # a backstop at a hundredth of the CPU limit comes before any run can use its CPU time,
     # while processes of the grader's own machine (not the run's) keep every core busy
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-            for _ in range(os.cpu_count() or 1)]
+            for _ in range(3 * (os.cpu_count() or 1))]  # most of every core, whatever else runs
     try:
         grade_experiment("toy", course=course, gradebook=gradebook, gpus="none", progress=False,
                          timeout=60, wall_factor=0.01)
