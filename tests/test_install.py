@@ -38,11 +38,6 @@ REPORTS_PARTS = {"README.md", "templates", "questions"}
 CLEARED = ("PYTHONPATH", "DLKIT_COURSE", "DLKIT_COURSE_MASTERS", "DLKIT_EXTRA_EXPERIMENTS")
 
 
-#: Grading starts the sandboxed runner and the judge with environments of their own, without
-#: the PYTHONPATH that makes this installed copy importable: until dlkit/grading/grade.py gives
-#: both ``PYTHONPATH=dlkit.stack.import_root()`` their run is a "sandbox error" (No module named
-#: 'dlkit'). A real install (the wheel in the venv) is unaffected. Remove once grade.py does.
-
 @dataclass
 class Installed:
     wheel: Path

@@ -80,7 +80,7 @@ def test_renamed_and_reordered_copies_rank_above_every_independent_pair(ranked, 
         if kind in ("renamed", "reordered"):
             assert position[pair] < first_independent, (kind, sorted(pair))
             match = ranked.pairs[position[pair]]
-            assert match.listed and match.similarity > 0.75, match
+            assert match.listed and match.similarity > 0.7, match
     # and the naive measure (the larger share) would not tell them apart
     assert sum(max(p.share_a, p.share_b) > 0.5 for p in ranked.pairs if is_independent(p)) >= 5
 
@@ -146,13 +146,34 @@ def assert_template_changes_nothing(with_template, own_code_only) -> None:
 
 def test_template_code_in_most_notebooks_raises_no_pair(tmp_path):
     entries = template_class(tmp_path / "class")
-    kept = compare_notebooks(entries, settings=Settings(common_share=1.0))
+    none = frozenset()  # the class-wide share alone (the lab manual's digests: next test)
+    kept = compare_notebooks(entries, settings=Settings(common_share=1.0), manual=none)
     template_pairs = [p for p in kept.pairs if p.a < "t10" and p.b < "t10"]
     assert statistics.median(max(p.share_a, p.share_b) for p in template_pairs) > 0.5
-    removed = compare_notebooks(entries)
+    removed = compare_notebooks(entries, manual=none)
     assert removed.boilerplate["in more than 50% of the notebooks"] > 100
     assert_template_changes_nothing(
-        removed, compare_notebooks(template_class(tmp_path / "own", template=False)))
+        removed, compare_notebooks(template_class(tmp_path / "own", template=False), manual=none))
+
+
+def test_code_from_the_lab_manual_is_boilerplate_between_students(tmp_path):
+    """The manual's listings, kept as k-gram digests, are removed like a template file: here a
+    manual whose listing is the tutorial the class copied (written for this test). A class of
+    3 is too small for class-wide boilerplate, so only the manual's digests take it out."""
+    from dlkit.similarity.manual import kit_digests, listings, manual_digests
+
+    code = "\n".join(made.TEMPLATE_CELLS.values()).format(epochs=10, batch=64)
+    text = ("Experiment 2. Aim: a feed-forward network.\nTheory: layers learn features.\n\n"
+            f"{code}\n\nConclusion: the network learns the digits.\n")
+    assert listings(text) and "Conclusion" not in "\n".join(listings(text))
+    entries = template_class(tmp_path / "class")[:3]
+    assert min(p.similarity for p in compare_notebooks(entries, manual=frozenset()).pairs) > 0.4
+    digests = manual_digests(text)
+    given = compare_notebooks(entries, manual=digests)
+    assert given.boilerplate["from the lab manual"] > 100
+    assert_template_changes_nothing(given, compare_notebooks(
+        template_class(tmp_path / "own", template=False)[:3], manual=digests))
+    assert len(kit_digests()) > 1000  # the kit ships the real manual's digests, not its code
 
 
 def test_template_in_the_starter_raises_no_pair(tmp_path):

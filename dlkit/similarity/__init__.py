@@ -4,8 +4,9 @@ It is evidence for a person to read, never an automatic penalty: nothing here to
 
     notebook ──► code cells ──► cells.CLEANING_STEPS ──► the student's own code (shown)
              ──► analysis.Fingerprint (copydetect's tokens, every k-gram hashed)
-             ──► boilerplate out: starter, --template files, --against sources, k-grams in
-                 more than half of the class ──► every pair's fragments (analysis.compare)
+             ──► boilerplate out: starter, --template files, --against sources; between
+                 students also the lab manual's listings (k-gram digests, ``manual``) and
+                 k-grams in more than half of the class ──► every pair's fragments (analysis.compare)
              ──► ranked on similarity, longest fragment next; listed when a pair stands out
                  from the experiment's pairs, each with its reasons (analysis.list_pairs)
              ──► views: ``<course>/reports/similarity/<exp>/`` index.html, heatmap.png,

@@ -38,6 +38,7 @@ from dlkit.similarity.cells import (
     own_code,
     public_test_code,
 )
+from dlkit.similarity.manual import from_manual, kit_digests
 
 if TYPE_CHECKING:
     from dlkit.gradebook import Gradebook
@@ -110,13 +111,15 @@ def reference_entries(folder: Path) -> list[Entry]:
 
 def compare_notebooks(students: Iterable[Entry], *, experiment: str = "", title: str = "",
                       starter: Sequence[str] = (), templates: Sequence[Path] = (),
-                      against: Sequence[Entry] = (), settings: Settings = DEFAULTS
-                      ) -> SimilarityReport:
+                      against: Sequence[Entry] = (), settings: Settings = DEFAULTS,
+                      manual: frozenset[int] | None = None) -> SimilarityReport:
     """Every pair of ``students`` scored, and each student against each of ``against``.
 
     ``starter`` is code cells whose lines are dropped and whose k-grams are boilerplate; the
-    ``templates`` files' k-grams are boilerplate too; so are the ``against`` files' and the
-    k-grams of more than ``settings.common_share`` of the students, between students only."""
+    ``templates`` files' k-grams are boilerplate too; so are the lab manual's listings (the
+    kit's digests of them, :mod:`dlkit.similarity.manual`, or ``manual``), the ``against``
+    files' and the k-grams of more than ``settings.common_share`` of the students, between
+    students only."""
     given = given_lines(starter)
     boilerplate = {"starter": _hashes(clean_cell(s) for s in starter)}
     for path in templates:
@@ -134,6 +137,9 @@ def compare_notebooks(students: Iterable[Entry], *, experiment: str = "", title:
     sources = reader.read_all(against)
     for problem in reader.skipped:
         log.warning("source %s not compared: %s", problem.path, problem.reason)
+    digests = kit_digests() if manual is None else manual  # between students only, as below
+    boilerplate["from the lab manual"] = copied = set().union(
+        *(from_manual(f, digests) for _, f in batch)) - removed
 
     between = common_hashes([f for _, f in batch], settings.common_share)
     source_hashes = set().union(*(f.index.keys() for _, f in sources)) if sources else set()
@@ -141,7 +147,7 @@ def compare_notebooks(students: Iterable[Entry], *, experiment: str = "", title:
               "in the instructor's sources": len(source_hashes - between),
               f"in more than {settings.common_share:.0%} of the notebooks": len(between)}
     against_sources = [compare(n.key, f, s.key, g) for n, f in batch for s, g in sources]
-    peers = [(n, f.keep(between | source_hashes | removed)) for n, f in batch]
+    peers = [(n, f.keep(between | source_hashes | removed | copied)) for n, f in batch]
     counts_in_class = notebooks_with([f for _, f in peers])
     for _, f in peers:
         f.weigh(counts_in_class, len(peers))
