@@ -8,7 +8,9 @@ the run can open, since the runner makes itself undumpable first and its kernel 
 inherit them. ``-P``: nothing the notebook writes into ``WORK`` is ever imported here.
 
 1. writes the notebook to ``WORK/NOTEBOOK`` (the released file name, which otter's init cell
-   expects) and executes it in a fresh kernel; sends the run ``record`` and the ``executed``
+   expects) and executes it in a fresh kernel (``started`` once the kernel is up: a run that
+   ends without a record after that was ended by something of the student's, before it by the
+   grader's own failure); sends the run ``record`` and the ``executed``
    notebook, both made from what the runner itself saw (no file the kernel could rewrite);
 2. runs each test's extract half in a scope of its own that starts as a copy of the student's
    namespace (a test's names never replace the student's); the kernel exports what it returns
@@ -58,7 +60,6 @@ def main(work: Path, notebook: str) -> None:
     _undumpable()
     control = _Control.from_environment()
     out = Sender.from_environment()
-    out.send("started")
     given = _read_input()
     (work / notebook).write_text(given["notebook"], encoding="utf-8")
     _warm_cache()
@@ -75,6 +76,7 @@ def main(work: Path, notebook: str) -> None:
         with _kernel(client), clock:
             control.kernel_group = client.km.provisioner.pgid
             clock.watch(client.km.provisioner.pid, "kernel start")
+            out.send("started")  # from now on, what ends the run may be the student's code
             run_cells(client, nb, record, control, clock, work)
             record["seconds"] = round(time.monotonic() - started, 2)
             out.send("record", json.dumps(record).encode())
