@@ -7,9 +7,13 @@ environment, the ``dlkit`` package folder (not the checkout around it), the data
 (read-only), the run's work folder (the one writable place), a fresh ``/proc``, a minimal
 ``/dev``, a private ``/tmp``; GPU device files (and ``/sys``) only for GPU runs. Another course's
 folder, a second checkout of the kit with its ``autograder/``, ``/srv``, ``/opt``, ``/var`` and
-home do not exist there. The code runs in new user, PID, network, IPC and UTS namespaces (no
-network, only a private loopback) as ``nobody`` with no capabilities. Without bubblewrap the same
-limits apply but nothing is hidden: the run's record says so, and ``require`` refuses it.
+home do not exist there. The code runs in new PID, network, IPC and UTS namespaces (no network,
+only a private loopback) as ``nobody`` with no capabilities: the host's own ``nobody`` when the
+grader is root (bubblewrap sets the mounts up, ``setpriv`` drops to ``nobody``; a user namespace
+would map the sandbox's user to root outside), otherwise a user namespace maps ``nobody`` to the
+grader's own unprivileged user. Folders bubblewrap makes on the way to a bound path are 0755, so
+``nobody`` can pass ``/root``'s 0700. Without bubblewrap the same limits apply but nothing is
+hidden: the run's record says so, and ``require`` refuses it.
 
 **Limits.** Memory and processes from cgroups where the grader may create them (else rlimits),
 file size from rlimits, and time as **CPU time**: what the run's cgroup used (v2 ``cpu.stat``,
