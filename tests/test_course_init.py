@@ -24,3 +24,23 @@ def test_a_tz_that_is_no_zone_is_passed_over(monkeypatch):
     monkeypatch.setenv("TZ", "not a zone")
     zone = server_time_zone()  # the system's own (/etc/timezone, /etc/localtime) or UTC
     assert zone != "not a zone" and ZoneInfo(zone)
+
+
+def test_a_courses_own_rubric_is_read_first(tmp_path, monkeypatch):
+    import yaml
+
+    import dlkit.experiments as registry
+    from dlkit.reports.course import load_rubric
+
+    monkeypatch.setattr(registry, "EXPERIMENTS", dict(registry.EXPERIMENTS))
+    monkeypatch.delenv(registry.COURSE_MASTERS_ENV, raising=False)
+    course = tmp_path / "course"
+    init_course(course, with_masters=True)
+    own = course / "rubrics" / "exp2-feedforward.yml"
+    rubric = yaml.safe_load(own.read_text())
+    assert load_rubric("exp2-feedforward")["write_up"] == rubric["write_up"]  # the kit's, alike
+    rubric["write_up"] = rubric["write_up"] + 3
+    own.write_text(yaml.safe_dump(rubric))
+    assert "exp2-feedforward" in registry.use_course(course)
+    assert load_rubric("exp2-feedforward")["write_up"] == rubric["write_up"]
+    assert load_rubric("exp2-feedforward", registry.kit_root())["write_up"] == rubric["write_up"] - 3

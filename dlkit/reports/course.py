@@ -142,8 +142,16 @@ def time_zone(name: str) -> dt.tzinfo:
                          "Asia/Kolkata)") from None
 
 
-def load_rubric(experiment_id: str, root: Path = ROOT) -> dict:
-    """``rubrics/<id>.yml`` (auto and manual questions with points); empty if none yet."""
+def load_rubric(experiment_id: str, root: Path | None = None) -> dict:
+    """``rubrics/<id>.yml`` (auto and manual questions with points); empty if none yet. Without
+    ``root``: the experiment's own (a course's copy when the course has its own masters, see
+    :func:`dlkit.experiments.use_course`), else the kit's."""
+    if root is None:
+        from dlkit.experiments import EXPERIMENTS
+
+        known = EXPERIMENTS.get(experiment_id)
+        own = known.root / "rubrics" / f"{experiment_id}.yml" if known is not None else None
+        root = known.root if own is not None and own.exists() else ROOT
     path = root / "rubrics" / f"{experiment_id}.yml"
     if not path.exists():
         return {"experiment": experiment_id, "auto": {}, "manual": {}, "write_up": 5}
