@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from dlkit.gradebook import REGRADE_STATUSES, RUN_STATUSES
 
@@ -78,13 +79,14 @@ def test_an_overloaded_grader_costs_no_marks_and_the_next_grade_redoes_it(
     gradebook = Gradebook.open(course)
     collect("toy", inbox, course=course, gradebook=gradebook)
 
-    # a backstop at a hundredth of the CPU limit comes before any run can use its CPU time,
+    # a backstop at a twentieth of the CPU limit comes before any run can use its CPU time,
     # while processes of the grader's own machine (not the run's) keep every core busy
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
             for _ in range(3 * (os.cpu_count() or 1))]  # most of every core, whatever else runs
+    time.sleep(1.0)  # the hogs are running before the run starts
     try:
         grade_experiment("toy", course=course, gradebook=gradebook, gpus="none", progress=False,
-                         timeout=60, wall_factor=0.01)
+                         timeout=60, wall_factor=0.05)  # 3 s: long enough to see the load
     finally:
         for hog in hogs:
             hog.kill()
