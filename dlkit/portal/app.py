@@ -850,7 +850,7 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
     stop with the application (``settings.workers`` of them; 0: none)."""
     from dlkit.experiments import EXPERIMENTS
     from dlkit.grading.capacity import queue_plans
-    from dlkit.grading.grade import device_slots
+    from dlkit.grading.devices import device_slots
     from dlkit.portal.supervisor import Supervisor
 
     course = settings.course.resolve()

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dlkit.gradebook import ManualMark, Submission
-from dlkit.grading.grade import Outcome, record_run
+from dlkit.grading.tasks import Outcome
 from dlkit.portal.auth import issue_code
 
 from .conftest import PASSWORD, main_text
@@ -35,7 +35,7 @@ TOY_RESULTS = [
 def grade(course, submission_id: int, results=TOY_RESULTS, status: str = "graded",
           reason: str = "") -> None:
     """Record a run as the grading coordinator writes it (claim cleared, one transaction)."""
-    record_run(course.gradebook, submission_id, Outcome(status, reason, 3.0, "cpu", "bubblewrap",
+    course.gradebook.record_run(submission_id, Outcome(status, reason, 3.0, "cpu", "bubblewrap",
                                                          [dict(r) for r in results], host="test"))
 
 
