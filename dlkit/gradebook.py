@@ -346,7 +346,7 @@ class Gradebook:
                                and (experiment is None or k[1] == experiment))
                 for _, exp in keys or [(student.roll, experiment or "-")]:
                     sub = newest.get((student.roll, exp))
-                    run = self.current_run(s, sub.id) if sub else None
+                    run = current_run(s, sub.id) if sub else None
                     marks = manual.get((student.roll, exp), {}).values()
                     rows.append((
                         student.roll, student.name, exp, f"v{sub.version}" if sub else "-",
@@ -397,7 +397,7 @@ class Gradebook:
             rows = s.scalars(select(Submission).where(
                 Submission.experiment == experiment, Submission.student_roll == roll,
                 Submission.status == "stored").order_by(Submission.version.desc())).all()
-            return [(row, self.current_run(s, row.id)) for row in rows]
+            return [(row, current_run(s, row.id)) for row in rows]
 
     def uploads_since(self, roll: str, since: dt.datetime, source: str,
                       statuses: tuple[str, ...] | None = None) -> int:
@@ -664,7 +664,7 @@ class Gradebook:
         if regrade:
             return submissions
         with self.session() as s:
-            done = {sub.id for sub in submissions if (run := self.current_run(s, sub.id))
+            done = {sub.id for sub in submissions if (run := current_run(s, sub.id))
                     and (run.status not in REGRADE_STATUSES
                          or failed_attempts(s, sub.id) >= MAX_ATTEMPTS)}
         return [sub for sub in submissions if sub.id not in done]
@@ -699,9 +699,11 @@ class Gradebook:
             return list(s.scalars(select(Run).join(Submission).where(
                 Submission.experiment == experiment, Run.current.is_(True))).all())
 
-    def current_run(self, session: Session, submission_id: int) -> Run | None:
-        return session.scalars(select(Run).where(Run.submission_id == submission_id,
-                                                 Run.current.is_(True))).first()
+
+def current_run(session: Session, submission_id: int) -> Run | None:
+    """The submission's current run (its newest, unless regraded since), or None."""
+    return session.scalars(select(Run).where(Run.submission_id == submission_id,
+                                             Run.current.is_(True))).first()
 
 
 def failed_attempts(session: Session, submission_id: int) -> int:

@@ -451,7 +451,7 @@ def test_runs_that_are_not_the_students_doing_are_retried_three_times_then_final
     overloaded grader is graded again by later `dlkit grade` calls, at most 3 runs in all."""
     import dlkit.experiments as registry
     from dlkit.collect import collect
-    from dlkit.gradebook import MAX_ATTEMPTS, Gradebook
+    from dlkit.gradebook import MAX_ATTEMPTS, Gradebook, current_run
     from dlkit.grading.tasks import Outcome
 
     monkeypatch.setitem(registry.EXPERIMENTS, "toy", toy_course)
@@ -469,7 +469,7 @@ def test_runs_that_are_not_the_students_doing_are_retried_three_times_then_final
                                                      "cpu", "bubblewrap"))
     assert MAX_ATTEMPTS == 3 and gradebook.to_grade("toy") == []
     with gradebook.session() as session:
-        run = gradebook.current_run(session, submission.id)
+        run = current_run(session, submission.id)
         assert run.status == "grader overloaded" and "so it is final" in run.reason
     # an instructor's --regrade still takes it
     assert [s.id for s in gradebook.to_grade("toy", regrade=True)] == [submission.id]
