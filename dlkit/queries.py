@@ -37,7 +37,7 @@ def students(session: Session, *, batch: str | None = None, rolls: list[str] | N
 
 def student_names(session: Session) -> dict[str, str]:
     """Roll -> name, for every student on the roster."""
-    return dict(session.execute(select(Student.roll, Student.name)).tuples())
+    return dict(session.execute(select(Student.roll, Student.name)))
 
 
 def batches(session: Session) -> list[str]:
@@ -71,7 +71,7 @@ def graded_submissions(session: Session, experiment: str,
              .order_by(Submission.student_roll, Submission.version))
     if rolls is not None:
         query = query.where(Submission.student_roll.in_(rolls))
-    newest = {sub.student_roll: (sub, run) for sub, run in session.execute(query).tuples()}
+    newest = {sub.student_roll: (sub, run) for sub, run in session.execute(query)}
     return list(newest.values())
 
 
@@ -90,7 +90,7 @@ def queue_rows(session: Session) -> list[Submission]:
 def recent_runs(session: Session, limit: int) -> list[tuple[Run, Submission]]:
     """The ``limit`` newest runs, with their submissions."""
     return list(session.execute(select(Run, Submission).join(Submission)
-                                .order_by(Run.id.desc()).limit(limit)).tuples())
+                                .order_by(Run.id.desc()).limit(limit)))
 
 
 # --------------------------------------------------------------------------- marks
