@@ -389,8 +389,9 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
     gradebook is written here only; workers that lack this kit version, the experiment's
     autograder or its data are refused, with the reason.
     """
-    from dlkit.grading.cluster import SlurmSettings, cluster_executor
+    from dlkit.grading.cluster import cluster_executor, slurm_job_script
     from dlkit.grading.grade import grade_experiment
+    from dlkit.settings import slurm_settings
     from dlkit.stack import require_tensorflow
 
     if not (dry_run or job_script):
@@ -398,10 +399,10 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
 
     slurm = None
     if cluster == "slurm" or job_script:
-        slurm = SlurmSettings.for_course(course, jobs=jobs, **{
+        slurm = slurm_settings(course, jobs=jobs, **{
             name.removeprefix("slurm_"): value for name, value in slurm_flags.items()})
         if job_script:
-            click.echo(slurm.job_script(), nl=False)
+            click.echo(slurm_job_script(slurm), nl=False)
             return
     gradebook = _gradebook(course, db)
     if not (scheduler or cluster == "slurm"):
