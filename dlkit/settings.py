@@ -30,6 +30,7 @@ from dlkit.errors import DlkitError
 
 #: A notebook's memory limit, in GB (``dlkit grade --memory``, ``dlkit serve --memory``).
 MEMORY_GB = 6.0
+MEMORY_BYTES = int(MEMORY_GB * 2**30)
 #: The wall-clock backstop of a run, as a multiple of its CPU-time limit (``--backstop``).
 WALL_FACTOR = 3.0
 

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlkit.errors import DlkitError
+from dlkit.settings import DATASETS_FILE
 
-MAP_FILE = "datasets.yml"
+MAP_FILE = DATASETS_FILE
 #: where a mount would hide what the grader itself needs
 FORBIDDEN = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc",
              "/dev", "/sys", "/run", "/var", "/boot")

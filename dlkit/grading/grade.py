@@ -26,16 +26,17 @@ from dlkit.grading.plans import plan_for
 from dlkit.grading.tasks import Executor, GradeSummary, GradingTask, Outcome
 from dlkit.grading.verdicts import zero_results
 from dlkit.sandbox import Limits
+from dlkit.settings import MEMORY_GB, WALL_FACTOR
 
 log = logging.getLogger(__name__)
 
 
 def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                      workers: int | None = None, gpus: str = "auto",
-                     timeout: float | None = None, memory_gb: float = 6.0,
+                     timeout: float | None = None, memory_gb: float = MEMORY_GB,
                      regrade: bool = False, require_sandbox: bool = False,
                      progress: bool = True, executor: Executor | None = None,
-                     wall_factor: float = Limits.wall_factor,
+                     wall_factor: float = WALL_FACTOR,
                      free_form: bool | None = None) -> GradeSummary:
     """Grade the newest version of every student's submission that has no current run
     (or whose run ended in a sandbox error or an overloaded grader), on ``executor`` (default:

@@ -26,6 +26,7 @@ from pathlib import Path
 from dlkit.gradebook import Gradebook
 from dlkit.portal.config import State
 from dlkit.portal.worker import die_with_parent
+from dlkit.settings import MEMORY_GB
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class WorkerHealth:
 class Supervisor:
     """Keeps one worker per slot running while the server runs."""
 
-    def __init__(self, course: Path, slots: list[str], *, memory_gb: float = 6.0,
+    def __init__(self, course: Path, slots: list[str], *, memory_gb: float = MEMORY_GB,
                  poll: float = 1.0, ranked: bool = False) -> None:
         """``ranked``: the k-th worker gets ``--rank k`` (it grades what the registry's costs
         give k or more workers); else every worker grades everything."""
@@ -76,7 +77,7 @@ class Supervisor:
 
     @classmethod
     def planned(cls, course: Path, *, workers: int | None, gpus: str = "auto",
-                memory_gb: float = 6.0) -> Supervisor:
+                memory_gb: float = MEMORY_GB) -> Supervisor:
         """The workers a portal starts: a GPU each, else ``workers`` CPU workers; by default as
         many as the experiment that gains most from company would use, ranked."""
         from dlkit.experiments import EXPERIMENTS

@@ -30,6 +30,7 @@ from pathlib import Path
 from dlkit.gradebook import Gradebook, Submission, utcnow
 from dlkit.portal.config import State
 from dlkit.reports.render import write_atomic
+from dlkit.settings import MEMORY_GB
 
 log = logging.getLogger("dlkit.portal.worker")
 
@@ -138,7 +139,7 @@ def claim_name() -> str:
 
 
 def run(course: Path, *, slot: str = "cpu", share: int = 1, name: str = "worker",
-        memory_gb: float = 6.0, poll: float = 1.0, parent: int | None = None,
+        memory_gb: float = MEMORY_GB, poll: float = 1.0, parent: int | None = None,
         once: bool = False, rank: int | None = None) -> None:
     """The worker's loop (see the module); ``once`` stops when the queue is empty; with
     ``rank`` it grades what the k-th CPU worker should (:class:`Ranked`), else everything."""
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--share", type=int, default=1,
                         help="how many workers share this machine's CPU threads")
     parser.add_argument("--name", default=f"worker-{os.getpid()}")
-    parser.add_argument("--memory", type=float, default=6.0, help="GB per notebook")
+    parser.add_argument("--memory", type=float, default=MEMORY_GB, help="GB per notebook")
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between queue checks")
     parser.add_argument("--parent", type=int, default=None,
                         help="stop when this process (the server) is no longer the parent")

@@ -8,9 +8,7 @@ graded).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import functools
 import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -32,6 +30,7 @@ from dlkit.gradebook import (
     current_run,
     extension_of,
 )
+from dlkit.settings import COURSE_FILE, read_yaml, rubric_data, rubric_path
 
 
 class CourseConfigError(DlkitError):
@@ -76,13 +75,15 @@ class Course:
 def load_course(root: Path = ROOT, folder: Path | None = None) -> Course:
     """The kit's ``rubrics/course.yml``; a course folder's own ``course.yml`` (when ``folder``
     has one) replaces the keys it gives (a mapping such as ``late_policy`` key by key)."""
-    path = root / "rubrics" / "course.yml"
-    own = folder / "course.yml" if folder is not None else None
+    path = root / "rubrics" / COURSE_FILE
+    own = folder / COURSE_FILE if folder is not None else None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
+        if data is None:
+            raise FileNotFoundError(path)
         if own is not None and own.exists():
             path = own
-            for key, value in (yaml.safe_load(own.read_text(encoding="utf-8")) or {}).items():
+            for key, value in (read_yaml(own) or {}).items():
                 data[key] = {**data[key], **value} if isinstance(value, dict) and \
                     isinstance(data.get(key), dict) else value
         experiments = tuple(PlannedExperiment(
@@ -150,21 +151,10 @@ def load_rubric(experiment_id: str, root: Path | None = None) -> dict:
         from dlkit.experiments import EXPERIMENTS
 
         known = EXPERIMENTS.get(experiment_id)
-        own = known.root / "rubrics" / f"{experiment_id}.yml" if known is not None else None
+        own = rubric_path(known.root, experiment_id) if known is not None else None
         root = known.root if own is not None and own.exists() else ROOT
-    path = root / "rubrics" / f"{experiment_id}.yml"
-    if not path.exists():
-        return {"experiment": experiment_id, "auto": {}, "manual": {}, "write_up": 5}
-    return copy.deepcopy(_parsed_rubric(path, path.stat().st_mtime_ns))
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed_rubric(path: Path, _mtime_ns: int) -> dict:
-    """A rubric read once per version of the file (the portal asks for it on every page)."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CourseConfigError(f"invalid rubric: {exc}", where=str(path)) from None
+    return rubric_data(rubric_path(root, experiment_id)) or \
+        {"experiment": experiment_id, "auto": {}, "manual": {}, "write_up": 5}
 
 
 def _date(value) -> dt.date:
