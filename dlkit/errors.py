@@ -14,14 +14,25 @@ Every failure a user can cause or meet is one of these; the CLI prints them as
     │   └── reports.termwork.PracticalMarksError   a PR marks CSV
     ├── CollectError           a submissions source that cannot be collected at all
     └── (defined beside their modules, same base)
+        ├── settings.SettingsError          a settings file that is not valid YAML or TOML
         ├── release.ReleaseCheckFailed      a release check failed; nothing was replaced
         ├── sandbox.SandboxUnavailable      --require-sandbox without bubblewrap
+        ├── data.datamap.DatasetMapError    datasets.yml cannot be used as it is
         ├── grading.cluster.ClusterError    a Dask scheduler or cluster that cannot be used
         ├── grading.cluster.WorkerRefused   no worker has the kit, autograder or data a run needs
         ├── grading.cluster.WorkersLost     every worker that took a run died while grading it
-        ├── reports.course.CourseConfigError   rubrics/course.yml or a rubric is wrong
+        ├── portal.config.PortalConfigError portal.yml or the portal's state folder is wrong
+        ├── reports.course.CourseConfigError   course.yml is missing or wrong
         ├── reports.viva.VivaError          a question bank or a viva request that cannot work
-        └── reports.exam.ExamPlanError      an exam plan that cannot be balanced
+        ├── reports.exam.ExamPlanError      an exam plan that cannot be balanced
+        └── similarity.SimilarityError      a similarity report that cannot be made
+
+Not user errors, and not of this tree: what a *grading run* meets is judged, not reported.
+A hidden test's halves raise ``AssertionError`` (a failed test) or its kinds
+``checks.MissingObject`` (the notebook lacks what a test needs); ``checks.TooLarge`` (an export
+over its caps), ``grading.channel.ChannelError`` (a runner's frame that breaks the protocol),
+``grading.split.NotSplittable`` and ``grading.kernel_env.OfflineDataUnavailable`` (a loader
+stand-in in the student's kernel) each become a test's verdict or a run's status and reason.
 """
 
 from __future__ import annotations
