@@ -89,7 +89,8 @@ def main() -> None:
 
     from dlkit.collect import collect
     from dlkit.gradebook import Gradebook
-    from dlkit.similarity import similarity_report, write_similarity_report
+    from dlkit.reports.similarity import write_similarity_report
+    from dlkit.similarity import similarity_report
 
     with tempfile.TemporaryDirectory() as tmp:
         inbox, course = Path(tmp) / "inbox", Path(tmp) / "course"

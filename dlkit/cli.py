@@ -612,7 +612,8 @@ def similarity_command(experiment: str, against: Path | None, templates: tuple[P
     code most of the class shares removed; names, numbers, strings, comments and layout do not
     matter). It is a report for the instructor to read, never a penalty: no mark changes.
     """
-    from dlkit.similarity import similarity_report, write_similarity_report
+    from dlkit.reports.similarity import write_similarity_report
+    from dlkit.similarity import similarity_report
 
     result = similarity_report(experiment, course=course, gradebook=_gradebook(course, db),
                                against=against, templates=templates,

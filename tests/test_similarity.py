@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from dlkit.cli import main
 from dlkit.experiments import ROOT
 from dlkit.gradebook import Gradebook
+from dlkit.reports.similarity import code_lines, line_range, write_similarity_report
 from dlkit.similarity import (
     CLEANING_STEPS,
     Match,
@@ -26,17 +27,14 @@ from dlkit.similarity import (
     clean_cell,
     clusters,
     code_cells,
-    code_lines,
     drop_cell_magic,
     drop_given_lines,
     drop_otter_lines,
     drop_shell_and_magic_lines,
-    line_range,
     normalise_literals,
     own_code,
     similarity_report,
     similarity_report_path,
-    write_similarity_report,
 )
 
 EXP = "exp2-feedforward"

@@ -12,7 +12,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from dlkit.gradebook import Gradebook
-from dlkit.similarity import similarity_report, write_similarity_report
+from dlkit.reports.similarity import write_similarity_report
+from dlkit.similarity import similarity_report
 from tests.conftest import launched_chromium
 
 from .test_similarity import EXP, MANUAL, make_batch

@@ -806,7 +806,7 @@ def similarity_file(request: Request) -> Response:
     if not path.is_relative_to(folder) or not path.is_file():
         raise HTTPException(404)
     if path == folder / "index.html":  # the same report inside the portal's layout
-        from dlkit.similarity import similarity_page_context
+        from dlkit.reports.similarity import similarity_page_context
 
         context = similarity_page_context(folder)
         if context is not None:

@@ -9,11 +9,13 @@ It is evidence for a person to read, never an automatic penalty: nothing here to
                  k-grams in more than half of the class ──► every pair's fragments (analysis.compare)
              ──► ranked on similarity, longest fragment next; listed when a pair stands out
                  from the experiment's pairs, each with its reasons (analysis.list_pairs)
-             ──► views: ``<course>/reports/similarity/<exp>/`` index.html, heatmap.png,
-                 pairs.csv, report.json (the portal shows the same page in its layout)
+             ──► :mod:`dlkit.reports.similarity` writes ``<course>/reports/similarity/<exp>/``:
+                 index.html, heatmap.png, pairs.csv, report.json (the portal shows the same
+                 page in its layout)
 
 ``cells`` decides what code counts, ``analysis`` scores it, ``batch`` reads a batch from the
-gradebook or from files, ``views`` renders; the analysis never imports a view.
+gradebook or from files; the report's writing is :mod:`dlkit.reports.similarity`, which this
+package never imports.
 """
 
 from __future__ import annotations
@@ -59,22 +61,13 @@ from dlkit.similarity.cells import (
     normalise_literals,
     own_code,
 )
-from dlkit.similarity.views import (
-    code_lines,
-    heatmap_png,
-    line_range,
-    load_report,
-    pairs_csv,
-    similarity_page_context,
-    write_similarity_report,
-)
 
 __all__ = ["CLEANING_STEPS", "K", "MIN_FRAGMENT", "MIN_MATCHED", "Baseline", "Cluster",
            "Entry", "Fingerprint", "Fragment", "Match", "Notebook", "Settings",
            "SimilarityError", "SimilarityReport", "Skipped", "baseline", "clean_cell",
-           "clusters", "code_cells", "code_lines", "common_hashes", "compare",
+           "clusters", "code_cells", "common_hashes", "compare",
            "compare_notebooks", "drop_cell_magic", "drop_given_lines", "drop_otter_lines",
-           "drop_shell_and_magic_lines", "fragments", "given_lines", "heatmap_png",
-           "line_range", "list_pairs", "load_report", "normalise_literals", "own_code",
-           "pairs_csv", "reasons", "reference_entries", "similarity_page_context",
-           "similarity_report", "similarity_report_path", "write_similarity_report"]
+           "drop_shell_and_magic_lines", "fragments", "given_lines",
+           "list_pairs", "normalise_literals", "own_code",
+           "reasons", "reference_entries",
+           "similarity_report", "similarity_report_path"]
