@@ -1,9 +1,10 @@
 """Grading on Dask: the same verdicts as the local pool (LocalCluster, and a real `dask scheduler`
 with two `dlkit worker` processes), a worker killed mid-run, refused workers, retries, SLURM.
 
-Experiment 2's demo submissions are real notebooks (about a minute each here); the toy
-experiment serves where Experiment 2 is not the point. Workers are other processes: they learn
-the toy experiment from DLKIT_EXTRA_EXPERIMENTS.
+The fast suite grades the toy experiment (a right, a partial, a crashing and an incomplete
+notebook); the same tests on Experiment 2's demo submissions (real notebooks, about a minute
+each here) are `slow`. Workers are other processes: they learn the toy experiment from
+DLKIT_EXTRA_EXPERIMENTS.
 """
 
 from __future__ import annotations
@@ -123,14 +124,34 @@ def _runs_per_submission(gradebook: Gradebook) -> Counter:
         return Counter(session.scalars(select(Run.submission_id)).all())
 
 
+#: what each test grades: the toy experiment (seconds a run: the fast suite) and Experiment 2's
+#: demo submissions (real notebooks, about a minute each: `slow`)
+GRADED = [pytest.param("toy", id="toy"), pytest.param(EXP2, id="exp2", marks=pytest.mark.slow)]
+#: submissions graded of each (Experiment 2: 41003's file is damaged, rejected when collected)
+GRADED_COUNT = {"toy": 4, EXP2: 3}
+
+
+def _batch(experiment: str, folder: Path, toy_root: Path):
+    if experiment == EXP2:
+        return _exp2_course(folder)
+    return _course(folder, "toy", _toy_inbox(toy_root, folder.parent / f"{folder.name}-inbox"))
+
+
 @pytest.fixture(scope="module")
-def pool_verdicts(tmp_path_factory):
-    """Experiment 2's demo submissions graded by this machine's pool: the reference."""
-    course, gradebook = _exp2_course(tmp_path_factory.mktemp("pool") / "course")
-    summary = grade_experiment(EXP2, course=course, gradebook=gradebook, workers=2, gpus="none",
-                               progress=False)
-    assert summary.graded == 3  # 41003's file is damaged: rejected when collected
-    return _verdicts(gradebook, EXP2)
+def pool_verdicts(toy_root, tmp_path_factory):
+    """The verdicts this machine's pool gives each experiment's batch: the reference."""
+    seen: dict[str, dict] = {}
+
+    def verdicts(experiment: str) -> dict:
+        if experiment not in seen:
+            course, gradebook = _batch(experiment, tmp_path_factory.mktemp("pool") / "course",
+                                       toy_root)
+            summary = grade_experiment(experiment, course=course, gradebook=gradebook, workers=2,
+                                       gpus="none", progress=False)
+            assert summary.graded == GRADED_COUNT[experiment]
+            seen[experiment] = _verdicts(gradebook, experiment)
+        return seen[experiment]
+    return verdicts
 
 
 def _free_port() -> int:
@@ -215,36 +236,40 @@ def lab(toy_root, tmp_path_factory):
 
 # --------------------------------------------------------------------------- the same verdicts
 
-def test_a_local_cluster_gives_the_local_pools_verdicts(toy_root, pool_verdicts, tmp_path):
-    course, gradebook = _exp2_course(tmp_path / "course")
+@pytest.mark.parametrize("experiment", GRADED)
+def test_a_local_cluster_gives_the_local_pools_verdicts(toy_root, pool_verdicts, tmp_path, experiment):
+    course, gradebook = _batch(experiment, tmp_path / "course", toy_root)
     executor = local_cluster(workers=2, gpus="none", hide=(course,), patience=120)
     try:
-        summary = grade_experiment(EXP2, course=course, gradebook=gradebook, executor=executor,
+        summary = grade_experiment(experiment, course=course, gradebook=gradebook, executor=executor,
                                    progress=False)
         assert len(executor.client.scheduler_info(n_workers=-1)["workers"]) == 2
         assert executor.refusals == {}
     finally:
         executor.close()
-    assert summary.graded == 3
-    assert _verdicts(gradebook, EXP2) == pool_verdicts
+    assert summary.graded == GRADED_COUNT[experiment]
+    assert _verdicts(gradebook, experiment) == pool_verdicts(experiment)
     assert set(_runs_per_submission(gradebook).values()) == {1}
-    runs = gradebook.current_runs(EXP2)
+    runs = gradebook.current_runs(experiment)
     assert {(r.device, r.host) for r in runs} == {("cpu", socket.gethostname())}
     with gradebook.session() as session:  # the executed notebooks came back to the coordinator
         for submission in session.scalars(select(Submission).where(Submission.status == "stored")):
-            executed = course / "graded" / EXP2 / str(submission.id) / "executed.ipynb"
+            executed = course / "graded" / experiment / str(submission.id) / "executed.ipynb"
             assert nbformat.reads(executed.read_text(), as_version=4).cells
 
 
-def test_a_dask_scheduler_and_two_dlkit_workers_grade_experiment_2(lab, pool_verdicts, tmp_path):
-    course, gradebook = _exp2_course(tmp_path / "course")
-    lab.start_worker("pc1")
-    lab.start_worker("pc2")
-    result = CliRunner().invoke(main, ["grade", EXP2, "--scheduler", lab.address, "--course",
+@pytest.mark.parametrize("experiment", GRADED)
+def test_a_dask_scheduler_and_two_dlkit_workers_grade_a_batch(lab, toy_root, pool_verdicts, tmp_path,
+                                                              experiment):
+    course, gradebook = _batch(experiment, tmp_path / "course", toy_root)
+    for name in ("pc1", "pc2"):
+        if name not in lab.workers or lab.workers[name].poll() is not None:
+            lab.start_worker(name)
+    result = CliRunner().invoke(main, ["grade", experiment, "--scheduler", lab.address, "--course",
                                        str(course), "--wait", "180"])
     assert result.exit_code == 0, result.output
-    assert "graded 3 submission(s) of exp2-feedforward" in result.output
-    assert _verdicts(gradebook, EXP2) == pool_verdicts
+    assert f"graded {GRADED_COUNT[experiment]} submission(s) of {experiment}" in result.output
+    assert _verdicts(gradebook, experiment) == pool_verdicts(experiment)
     assert set(_runs_per_submission(gradebook).values()) == {1}
     for name in ("pc1", "pc2"):  # each checked its data cache and said what it can grade
         assert re.search(rf"^  {EXP2} +ready$", lab.log(name), re.M), lab.log(name)
