@@ -499,7 +499,7 @@ def worker_command(scheduler: str, nthreads: int | None, gpus: str, fetch: bool,
     (checksums), the GPUs (GPU=n when it has n) and the sandbox, and prints what it can grade.
     The coordinator sends a run only to a worker that has what it expects.
     """
-    from dlkit.grading.cluster import run_worker
+    from dlkit.grading.workers import run_worker
 
     run_worker(scheduler, nthreads=nthreads, gpus=gpus, name=name, host=host,
                interface=interface, local_directory=local_directory, death_timeout=death_timeout,

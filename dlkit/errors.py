@@ -18,9 +18,9 @@ Every failure a user can cause or meet is one of these; the CLI prints them as
         ├── release.ReleaseCheckFailed      a release check failed; nothing was replaced
         ├── sandbox.SandboxUnavailable      --require-sandbox without bubblewrap
         ├── data.datamap.DatasetMapError    datasets.yml cannot be used as it is
-        ├── grading.cluster.ClusterError    a Dask scheduler or cluster that cannot be used
-        ├── grading.cluster.WorkerRefused   no worker has the kit, autograder or data a run needs
-        ├── grading.cluster.WorkersLost     every worker that took a run died while grading it
+        ├── grading.workers.ClusterError    a Dask scheduler or cluster that cannot be used
+        ├── grading.workers.WorkerRefused   no worker has the kit, autograder or data a run needs
+        ├── grading.workers.WorkersLost     every worker that took a run died while grading it
         ├── portal.config.PortalConfigError portal.yml or the portal's state folder is wrong
         ├── reports.course.CourseConfigError   course.yml is missing or wrong
         ├── reports.viva.VivaError          a question bank or a viva request that cannot work

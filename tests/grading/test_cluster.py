@@ -32,17 +32,11 @@ from dlkit.cli import main
 from dlkit.collect import collect
 from dlkit.experiments import EXPERIMENTS, EXTRA_EXPERIMENTS_ENV, Experiment
 from dlkit.gradebook import Gradebook, Run, Submission
-from dlkit.grading import cluster
-from dlkit.grading.cluster import (
-    ClusterError,
-    DaskExecutor,
-    WorkersLost,
-    connect,
-    expectation,
-    local_cluster,
-)
+from dlkit.grading import cluster, workers
+from dlkit.grading.cluster import DaskExecutor, connect, local_cluster
 from dlkit.grading.grade import grade_experiment
 from dlkit.grading.tasks import GradingTask
+from dlkit.grading.workers import ClusterError, WorkersLost, expectation
 from dlkit.release import build
 from dlkit.roster import read_roster, sync_roster
 from dlkit.sandbox import Limits
@@ -68,7 +62,7 @@ def toy_root(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(EXPERIMENTS, "toy", toy)
         patch.setenv(EXTRA_EXPERIMENTS_ENV, str(root))
-        patch.setenv(cluster.HOST_SLOTS_ENV, "2")  # two runs at once on this machine, like the pool
+        patch.setenv(workers.HOST_SLOTS_ENV, "2")  # two runs at once on this machine, like the pool
         yield root
 
 
@@ -323,7 +317,7 @@ def test_a_run_whose_worker_keeps_dying_is_tried_three_times_then_fails(toy_root
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
-                      resources=cluster.worker_resources(cluster.build_inventory(1, [])),
+                      resources=workers.worker_resources(workers.build_inventory(1, [])),
                       silence_logs=50) as local:
         executor = DaskExecutor(Client(local, set_as_default=False), patience=120,
                                 function=functools.partial(_die, tmp_path))
@@ -387,21 +381,21 @@ def test_the_check_at_the_start_of_a_run_refuses_what_the_resources_let_through(
     """A worker whose state changed after it started (or that was started by hand with dlkit's
     resources) still refuses a run it cannot grade as the coordinator expects."""
     expected = expectation("toy")
-    inventory = cluster.build_inventory(1, [])
-    assert cluster.refusal(expected, inventory) is None
-    other = cluster.Expectation("toy", expected.kit, "0" * 64, expected.data)
-    assert "its autograder for toy differs" in cluster.refusal(other, inventory)
-    assert "it has no GPU" in cluster.refusal(expected, inventory, gpu=True)
+    inventory = workers.build_inventory(1, [])
+    assert workers.refusal(expected, inventory) is None
+    other = workers.Expectation("toy", expected.kit, "0" * 64, expected.data)
+    assert "its autograder for toy differs" in workers.refusal(other, inventory)
+    assert "it has no GPU" in workers.refusal(expected, inventory, gpu=True)
     del inventory["experiments"]["toy"]
-    assert "toy is not registered there (set DLKIT_EXTRA_EXPERIMENTS" in cluster.refusal(
+    assert "toy is not registered there (set DLKIT_EXTRA_EXPERIMENTS" in workers.refusal(
         expected, inventory)
     exp2 = expectation(EXP2)
     assert dict(exp2.data).keys() == {"mnist"} and exp2.resource.startswith(f"dlkit:{EXP2}:")
     # a course's dataset map: runs need the mapped entries in the worker's cache
-    inventory = cluster.build_inventory(1, [])
-    assert cluster.data_resource("mnist") in cluster.worker_resources(inventory)
-    assert cluster.refusal(expected, inventory, mapped=(cluster.data_resource("mnist"),)) is None
-    assert "the course's dataset map needs ecg, not in its data cache" in cluster.refusal(
+    inventory = workers.build_inventory(1, [])
+    assert workers.data_resource("mnist") in workers.worker_resources(inventory)
+    assert workers.refusal(expected, inventory, mapped=(workers.data_resource("mnist"),)) is None
+    assert "the course's dataset map needs ecg, not in its data cache" in workers.refusal(
         expected, inventory, mapped=("dlkit-data:ecg:0123456789abcdef",))
 
 
