@@ -808,6 +808,50 @@ def exam_plan(batch: str, day, seed: int, per_student: int, out: Path | None, no
         click.echo(f"wrote {path}")
 
 
+@exam.command("release")
+@click.option("--batch", required=True, help="The batch (e.g. B1).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="The exam date (YYYY-MM-DD); the allotment and the variants depend on it.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="The same seed as `exam plan`, for the same allotment.")
+@click.option("--check-sample", type=click.IntRange(0), default=2, show_default=True,
+              help="Variants per experiment whose reference solution and empty starter are "
+                   "graded (minutes each; 0: none).")
+@_course_options
+def exam_release(batch: str, day, seed: int, check_sample: int, course: Path,
+                 db: str | None) -> None:
+    """Each eligible student's own starter: the experiment `exam plan` allots, in a variant drawn
+    from (roll, date, seed) that differs from the neighbours'; the brief states the student's
+    parameters and the grader judges the roll against them.
+
+    Writes release/exams/DATE-BATCH/ROLL/ (hand each student their folder, or let the portal's
+    exam slot serve it) and autograder/exams/DATE-BATCH/ (exam.json and each variant's hidden
+    tests). Every variant's starter is scanned for leaks; --check-sample variants per experiment
+    are graded (reference full marks, empty starter zero) before anything is written.
+    """
+    from dlkit.exam_release import exam_file, release_exam
+    from dlkit.reports.exam import plan_exam
+    from dlkit.variants import describe
+
+    config, records = _records(course, db, batch)
+    plan = plan_exam(records, [e.id for e in config.experiments], day.date(), seed, batch=batch)
+    released = release_exam(plan, course, check_sample=check_sample)
+    for seat in released.seats:
+        words = "; ".join(f"{row['name']} {row['value']}"
+                          for row in describe(seat.variant, _experiment_of(seat.experiment)))
+        click.echo(f"  {seat.roll}  {seat.experiment}  {words or '(no parameters)'}")
+    checked = ", ".join(f"{e}: {', '.join(keys)}" for e, keys in released.checked.items())
+    click.echo(f"{len(released.seats)} starter(s) under {course / 'release' / 'exams'}; "
+               f"graded variants: {checked or 'none (--check-sample 0)'}")
+    click.echo(f"wrote {exam_file(course, day.date(), batch)}")
+
+
+def _experiment_of(experiment_id: str):
+    from dlkit.experiments import get
+
+    return get(experiment_id)
+
+
 @exam.command("sheet")
 @click.option("--batch", default=None, help="The batch (e.g. B1); default every student.")
 @click.option("--pr", "pr_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,

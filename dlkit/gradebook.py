@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -116,6 +117,11 @@ class Submission(Base):
     #: the instructor chose this version to count instead of the newest (None: not pinned)
     pinned_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     pinned_by: Mapped[str] = mapped_column(String(100), default="")
+    #: uploaded in this practical-exam slot (``exam_slots.id``; 0: term work): graded first,
+    #: against ``variant`` (JSON of the roll's exam parameters; "": the term-work values), and
+    #: never counted as the term-work submission
+    exam_slot: Mapped[int] = mapped_column(Integer, default=0)
+    variant: Mapped[str] = mapped_column(Text, default="")
     student: Mapped[Student | None] = relationship(back_populates="submissions")
     runs: Mapped[list[Run]] = relationship(back_populates="submission", order_by="Run.id")
 
@@ -147,6 +153,36 @@ class Run(Base):
     submission: Mapped[Submission] = relationship(back_populates="runs")
     results: Mapped[list[Result]] = relationship(back_populates="run", order_by="Result.id",
                                                  cascade="all, delete-orphan")
+
+
+class ExamSlot(Base):
+    """A practical-exam slot the examiner opened: a batch in a room between two times."""
+
+    __tablename__ = "exam_slots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch: Mapped[str] = mapped_column(String(32))
+    room: Mapped[str] = mapped_column(String(64), default="")
+    exam_date: Mapped[dt.date] = mapped_column(Date)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC, naive
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    opened_by: Mapped[str] = mapped_column(String(100), default="")
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    seats: Mapped[list[ExamSeat]] = relationship(back_populates="slot", order_by="ExamSeat.id",
+                                                 cascade="all, delete-orphan")
+
+
+class ExamSeat(Base):
+    """One student's place in a slot: the experiment allotted and its variant (JSON)."""
+
+    __tablename__ = "exam_seats"
+    __table_args__ = (UniqueConstraint("slot_id", "roll"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("exam_slots.id"), index=True)
+    roll: Mapped[str] = mapped_column(String(32))
+    experiment: Mapped[str] = mapped_column(String(64))
+    variant: Mapped[str] = mapped_column(Text, default="")
+    slot: Mapped[ExamSlot] = relationship(back_populates="seats")
 
 
 class Result(Base):
@@ -285,6 +321,7 @@ class Gradebook:
         with self.session() as s:
             rows = s.scalars(select(Submission).where(
                 Submission.experiment == experiment, Submission.status == "stored",
+                Submission.exam_slot == 0,  # the practical exam's uploads are not term work
                 Submission.student_roll.is_not(None)).order_by(Submission.student_roll,
                                                                Submission.version)).all()
         latest: dict[str, Submission] = {}
@@ -635,7 +672,60 @@ class Gradebook:
             query = select(Submission).where(Submission.queue == "queued")
             if experiment:
                 query = query.where(Submission.experiment == experiment)
-            return list(s.scalars(query.order_by(Submission.queued_at, Submission.id)).all())
+            # the practical exam's uploads first: a student waits in the room for the mark
+            return list(s.scalars(query.order_by(Submission.exam_slot == 0, Submission.queued_at,
+                                                 Submission.id)).all())
+
+    # -- the practical exam's slots ---------------------------------------------------------------
+    def open_exam_slot(self, *, batch: str, room: str, exam_date: dt.date, seed: int,
+                       starts_at: dt.datetime, ends_at: dt.datetime, by: str,
+                       seats: list[tuple[str, str, str]]) -> ExamSlot:
+        """Record a slot and its seats, (roll, experiment, variant JSON) each, in one go."""
+        with self.session() as s:
+            slot = ExamSlot(batch=batch, room=room, exam_date=exam_date, seed=seed,
+                            starts_at=starts_at, ends_at=ends_at, opened_by=by,
+                            seats=[ExamSeat(roll=r, experiment=e, variant=v) for r, e, v in seats])
+            s.add(slot)
+            s.flush()
+            s.refresh(slot)
+            s.expunge(slot)
+            return slot
+
+    def exam_slot(self, slot_id: int) -> ExamSlot | None:
+        with self.session() as s:
+            slot = s.get(ExamSlot, slot_id)
+            if slot is not None:
+                list(slot.seats)
+            return slot
+
+    def exam_slots(self) -> list[ExamSlot]:
+        with self.session() as s:
+            return list(s.scalars(select(ExamSlot).order_by(ExamSlot.starts_at.desc())).all())
+
+    def exam_seat(self, roll: str, at: dt.datetime) -> ExamSeat | None:
+        """The roll's seat in a slot open at ``at`` (UTC, naive), if any."""
+        with self.session() as s:
+            seat = s.scalars(select(ExamSeat).join(ExamSlot).where(
+                ExamSeat.roll == roll, ExamSlot.starts_at <= at, ExamSlot.ends_at > at)
+                .order_by(ExamSlot.id.desc())).first()
+            if seat is not None:
+                seat.slot  # noqa: B018 - loaded while the session is open
+            return seat
+
+    def queue_exam_upload(self, submission_id: int, slot_id: int, variant: str) -> None:
+        """Mark a stored upload as the exam's (with the variant it is judged against) and queue
+        it, in one transaction: no grader can claim it before it carries its variant."""
+        with self.session() as s:
+            s.execute(update(Submission).where(Submission.id == submission_id).values(
+                exam_slot=slot_id, variant=variant, queue="queued", queued_at=utcnow(),
+                claimed_by="", claimed_at=None))
+
+    def exam_uploads(self, slot_id: int) -> list[Submission]:
+        """Every stored upload of a slot, oldest first."""
+        with self.session() as s:
+            return list(s.scalars(select(Submission).where(
+                Submission.exam_slot == slot_id, Submission.status == "stored")
+                .order_by(Submission.id)).all())
 
     def claims(self) -> dict[str, list[int]]:
         """Owner -> the submissions it is grading now."""

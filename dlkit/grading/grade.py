@@ -73,6 +73,9 @@ class GradingTask:
     datasets: tuple[tuple[str, str], ...] = ()
     #: graded on the free-form rubric (objects found by type and shape), not the master's tests
     free_form: bool = False
+    #: the exam variant this roll is judged against (its JSON, :mod:`dlkit.variants`); "" the
+    #: term-work release's values
+    variant: str = ""
 
 
 @dataclass
@@ -112,9 +115,14 @@ class GradeSummary:
 
 # --------------------------------------------------------------------------- the plan
 
-def plan_tests(experiment: Experiment) -> list[PlannedTest]:
+def plan_tests(experiment: Experiment, variant: str = "") -> list[PlannedTest]:
     """Every autograded test of the experiment, split in halves, with otter's points:
-    a test with its own ``points`` keeps them; the others share the rest of the question's."""
+    a test with its own ``points`` keeps them; the others share the rest of the question's.
+    The exam ``variant`` (its JSON; "" the term-work values) is bound into each test's code
+    (:func:`dlkit.variants.bind`), so the judge applies the roll's own parameters."""
+    from dlkit.variants import bind, variant_of
+
+    chosen = variant_of(experiment, variant)
     master = read_master(experiment.master)
     plan = []
     for question in master.autograded:
@@ -122,7 +130,8 @@ def plan_tests(experiment: Experiment) -> list[PlannedTest]:
         shared = [t for t in question.tests if t.points is None]
         each = (question.points - fixed) / len(shared) if shared else 0.0
         for index, test in enumerate(question.tests):
-            halves = split_test(test.source)
+            halves = split_test(bind(test.source, chosen, experiment,
+                                     where=f"{experiment.master}, cell {test.cell}"))
             points = float(test.points) if test.points is not None else each
             plan.append(PlannedTest(f"{question.name}-{index}", question.name, index,
                                     test.hidden, points, halves.extract, halves.judge))
@@ -402,17 +411,36 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
     with tempfile.NamedTemporaryFile(suffix=".ipynb", prefix="dlkit-submission-") as notebook:
         notebook.write(task.notebook)
         notebook.flush()
-        outcome = grade_submission(Path(notebook.name), work, _plan(experiment, task.free_form),
+        outcome = grade_submission(Path(notebook.name), work,
+                                   _plan(experiment, task.free_form, task.variant),
                                    sandbox, task.limits, slot, slots,
                                    {} if task.free_form else _starter(experiment),
                                    name=experiment.master.name, datasets=task.datasets,
                                    rubrics=(experiment.rubric.parent,))
     outcome.host = socket.gethostname()
+    if task.variant and not task.free_form:
+        note_variant(outcome, task, experiment)
     return outcome
 
 
-def _plan(experiment: Experiment, free_form: bool = False) -> list[PlannedTest]:
-    return free_form_plan(experiment) if free_form else _cached(plan_tests, experiment)
+def note_variant(outcome: Outcome, task: GradingTask, experiment: Experiment) -> None:
+    """Say so when the notebook answers another student's variant: it was judged against the
+    roll's own parameters (read from the notebook's code as literals; nothing is run)."""
+    from dlkit.variants import another_variant, variant_of
+
+    try:
+        nb = nbformat.reads(task.notebook.decode("utf-8", errors="replace"), as_version=4)
+    except Exception:  # noqa: BLE001 - an unreadable notebook has its own status already
+        return
+    note = another_variant(nb, experiment, variant_of(experiment, task.variant))
+    if note:
+        outcome.reason = f"{outcome.reason}; {note}" if outcome.reason else note
+
+
+def _plan(experiment: Experiment, free_form: bool = False, variant: str = "") -> list[PlannedTest]:
+    if free_form:
+        return free_form_plan(experiment)
+    return _cached(plan_tests, experiment, variant) if variant else _cached(plan_tests, experiment)
 
 
 def _starter(experiment: Experiment) -> dict[str, int]:
@@ -422,13 +450,13 @@ def _starter(experiment: Experiment) -> dict[str, int]:
 _CACHE: dict[tuple, object] = {}
 
 
-def _cached(function, experiment: Experiment):
+def _cached(function, experiment: Experiment, *args):
     """What ``function`` reads from an experiment's files, read again when its master changes."""
     master = experiment.master
     key = (function.__name__, experiment.id, str(master),
-           master.stat().st_mtime_ns if master.exists() else 0)
+           master.stat().st_mtime_ns if master.exists() else 0, *args)
     if key not in _CACHE:
-        _CACHE[key] = function(experiment)
+        _CACHE[key] = function(experiment, *args)
     return _CACHE[key]
 
 
@@ -806,7 +834,7 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
                                gpu=executor.gpus > 0, require_sandbox=require_sandbox,
                                datasets=as_pairs(datasets),
                                free_form=graded_free_form(experiment) if free_form is None
-                               else free_form)
+                               else free_form, variant=submission.variant or "")
             futures[executor.submit(task)] = submission, task
         with tqdm(total=len(futures), desc=desc, unit="nb", disable=not progress,
                   file=sys.stderr) as bar:
