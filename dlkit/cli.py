@@ -738,9 +738,12 @@ def report_term_work(batch: str | None, roll: str | None, out: Path | None, no_p
               help="Questions per student.")
 @click.option("--student", "roll", default=None,
               help="Write only this student's set (drawn with the whole batch).")
+@click.option("--bank-only", is_flag=True,
+              help="Only bank questions (default: a student graded at the practical exam also "
+                   "gets questions from their own run, with answers computed from it).")
 @_papers_options
-def viva_command(batch: str, day, per_student: int, roll: str | None, out: Path | None,
-                 no_pdf: bool, course: Path, db: str | None) -> None:
+def viva_command(batch: str, day, per_student: int, roll: str | None, bank_only: bool,
+                 out: Path | None, no_pdf: bool, course: Path, db: str | None) -> None:
     """Per-student viva question sets: a student copy and an examiner copy with model answers.
 
     Sets are deterministic for (roll number, date, question-bank version), mix difficulties,
@@ -750,10 +753,19 @@ def viva_command(batch: str, day, per_student: int, roll: str | None, out: Path 
     from dlkit.reports.viva import load_bank, performed, viva_sets, write_viva
 
     config, records = _records(course, db, batch)
-    students = [(r.roll, performed(r)) for r in records if performed(r)]
-    skipped = [r.roll for r in records if not performed(r)]
+    gradebook = _gradebook(course, db)
+    examined = {} if bank_only else {r.roll: found[0].experiment for r in records
+                                     if (found := gradebook.exam_run(r.roll)) is not None}
+    done = {r.roll: performed(r) or ([examined[r.roll]] if r.roll in examined else [])
+            for r in records}
+    students = [(r.roll, done[r.roll]) for r in records if done[r.roll]]
+    skipped = [r.roll for r in records if not done[r.roll]]
     bank = load_bank()
     sets = viva_sets(students, day.date(), bank, per_student)
+    if not bank_only:
+        sets, own = _with_own_runs(sets, gradebook, per_student)
+        if own:
+            click.echo(f"questions from their own exam run: {', '.join(own)}")
     if roll is not None:
         if roll not in sets:
             raise click.ClickException(f"no viva set for {roll} in batch {batch}")
@@ -767,6 +779,25 @@ def viva_command(batch: str, day, per_student: int, roll: str | None, out: Path 
         click.echo(f"no experiment performed, no set: {', '.join(skipped)}")
     for path in paths:
         click.echo(f"wrote {path}")
+
+
+def _with_own_runs(sets: dict, gradebook, per_student: int) -> tuple[dict, list[str]]:
+    """Each set with the student's own-run questions mixed in, where the exam graded them."""
+    from dlkit.reports.own_run import mix, own_run_questions
+    from dlkit.variants import variant_of
+
+    mixed, own = {}, []
+    for roll, questions in sets.items():
+        found = gradebook.exam_run(roll)
+        extra = []
+        if found is not None:
+            submission, figures = found
+            variant = variant_of(_experiment_of(submission.experiment), submission.variant)
+            extra = own_run_questions(submission.experiment, figures, variant.as_dict())
+        mixed[roll] = mix(extra, list(questions), per_student) if extra else questions
+        if extra:
+            own.append(roll)
+    return mixed, own
 
 
 @main.group("exam", cls=_Group)

@@ -8,6 +8,7 @@ either the whole run or nothing — a rerun finishes the rest with nothing lost 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -726,6 +727,27 @@ class Gradebook:
             return list(s.scalars(select(Submission).where(
                 Submission.exam_slot == slot_id, Submission.status == "stored")
                 .order_by(Submission.id)).all())
+
+    def exam_run(self, roll: str) -> tuple[Submission, dict[str, float]] | None:
+        """The roll's newest graded exam upload and what its current run measured (each
+        verdict's figures, merged): what the viva asks about."""
+        with self.session() as s:
+            for submission in s.scalars(select(Submission).where(
+                    Submission.student_roll == roll, Submission.exam_slot != 0,
+                    Submission.status == "stored").order_by(Submission.id.desc())).all():
+                run = self.current_run(s, submission.id)
+                if run is None:
+                    continue
+                figures: dict[str, float] = {}
+                for result in run.results:
+                    if result.measured:
+                        try:
+                            figures.update(json.loads(result.measured))
+                        except ValueError:
+                            continue
+                s.expunge(submission)
+                return submission, figures
+        return None
 
     def claims(self) -> dict[str, list[int]]:
         """Owner -> the submissions it is grading now."""
