@@ -429,9 +429,9 @@ def _announce_plan(experiment: str, gradebook, workers: int | None, gpus: str, m
     """Say what this machine will grade, how, and for how long; the workers to use."""
     from dlkit.experiments import get
     from dlkit.grading.capacity import plan_workers
-    from dlkit.grading.grade import device_slots, pending_submissions
+    from dlkit.grading.devices import device_slots
 
-    todo = len(pending_submissions(get(experiment).id, gradebook, regrade=regrade))
+    todo = len(gradebook.to_grade(get(experiment).id, regrade=regrade))
     slots = device_slots(gpus, workers)
     if slots[0].startswith("gpu"):
         click.echo(f"grading {todo} submission(s) of {experiment}: one worker per GPU "

@@ -73,7 +73,7 @@ class MappedPath:
     def source(self, root: Path | None = None) -> Path:
         """The file or folder in the data cache (the entry must be available)."""
         from dlkit.data.catalog import REGISTRY
-        from dlkit.data.pack import imported_entries
+        from dlkit.data.imported import imported_entries
 
         entry = REGISTRY[self.entry]
         if self.file:

@@ -52,20 +52,16 @@ import dlkit
 from dlkit.errors import DlkitError
 from dlkit.experiments import EXPERIMENTS, Experiment
 from dlkit.experiments import get as get_experiment
-from dlkit.grading.grade import (
-    GradingTask,
-    Outcome,
-    _gpu_device_files,
-    _plan,
-    detect_gpus,
-    run_task,
-)
+from dlkit.grading.devices import detect_gpus, gpu_device_files
+from dlkit.grading.plans import plan_for
+from dlkit.grading.run import run_task
+from dlkit.grading.tasks import GradingTask, Outcome
 from dlkit.sandbox import default_sandbox
 
 if TYPE_CHECKING:
     from distributed import Client
 
-    from dlkit.grading.executors import Executor
+    from dlkit.grading.tasks import Executor
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +119,7 @@ class Expectation:
 def autograder_digest(experiment: Experiment) -> str:
     """sha256 of what decides the marks: each test's extract and judge halves and points, and
     the experiment's thresholds."""
-    plan = [asdict(test) for test in _plan(experiment)]
+    plan = [asdict(test) for test in plan_for(experiment)]
     thresholds = {name: t.value for name, t in experiment.thresholds.items()}
     text = json.dumps({"tests": plan, "thresholds": thresholds}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -338,7 +334,7 @@ def grade_on_worker(task: GradingTask, expected: Expectation, hide: tuple[str, .
     device = _take_gpu(worker.address, inventory["gpus"]) if task.gpu else None
     hidden = [Path(p) for p in hide if Path(p).exists()]
     sandbox = default_sandbox([experiment.root, *hidden], require=task.require_sandbox,
-                              devices=_gpu_device_files() if device is not None else [])
+                              devices=gpu_device_files() if device is not None else [])
     work = (Path(worker.local_directory) / "dlkit-grading" / task.experiment
             / f"{task.submission_id}-{uuid.uuid4().hex[:8]}")
     try:

@@ -453,7 +453,7 @@ class ImageFolder:
 
 def image_folders(root: Path | None = None) -> list[ImageFolder]:
     """The image-class folders imported from the college's pack (``dlkit data import``)."""
-    from dlkit.data.pack import imported_entries
+    from dlkit.data.imported import imported_entries
 
     found = []
     for entry in imported_entries(root):
@@ -556,7 +556,7 @@ def anomaly_data(features: int) -> list[AnomalyData]:
                             (xb, (y_back != d).astype(int))) for d in range(10)]
     import pandas as pd
 
-    from dlkit.data.pack import imported_entries
+    from dlkit.data.imported import imported_entries
 
     found = []
     for entry in imported_entries():

@@ -28,7 +28,7 @@ import nbformat
 
 from dlkit.errors import NotebookFormatError
 from dlkit.experiments import Experiment
-from dlkit.notebook.master import Master, Test, _marker
+from dlkit.notebook.master import Master, Test, cell_marker
 from dlkit.variants import parameters_used, placeholders
 
 #: The two checks, by the names their refusals carry.
@@ -92,7 +92,7 @@ def question_texts(master: Master) -> dict[str, str]:
     region: str | None = None
     names = iter(q.name for q in master.questions)
     for cell in master.notebook.cells:
-        marker = _marker(cell)
+        marker = cell_marker(cell)
         if marker:
             kind, what = marker
             if what == "QUESTION":

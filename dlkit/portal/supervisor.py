@@ -74,6 +74,22 @@ class Supervisor:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @classmethod
+    def planned(cls, course: Path, *, workers: int | None, gpus: str = "auto",
+                memory_gb: float = 6.0) -> Supervisor:
+        """The workers a portal starts: a GPU each, else ``workers`` CPU workers; by default as
+        many as the experiment that gains most from company would use, ranked."""
+        from dlkit.experiments import EXPERIMENTS
+        from dlkit.grading.capacity import queue_plans
+        from dlkit.grading.devices import device_slots
+
+        slots = device_slots(gpus, workers)
+        ranked = workers is None and slots[0] == "cpu"
+        if ranked:
+            plans = queue_plans(EXPERIMENTS.values(), memory_limit=int(memory_gb * 2**30))
+            slots = ["cpu"] * max(plan.workers for plan in plans.values())
+        return cls(course, slots, memory_gb=memory_gb, ranked=ranked)
+
     def start(self) -> None:
         """Start the watching thread; it starts the workers (the thread that starts a process
         must live as long as it: the parent-death signal follows the thread)."""

@@ -108,7 +108,8 @@ def grade_one(submission: Submission, course: Path, gradebook: Gradebook, pools:
     sandbox error, so the student is told and ``dlkit grade`` tries it again."""
     from dlkit.experiments import get as get_experiment
     from dlkit.grading.executors import LocalPool
-    from dlkit.grading.grade import Outcome, grade_submissions, record_run
+    from dlkit.grading.grade import grade_submissions
+    from dlkit.grading.tasks import Outcome
     from dlkit.sandbox import Limits
 
     try:
@@ -124,7 +125,7 @@ def grade_one(submission: Submission, course: Path, gradebook: Gradebook, pools:
         log.exception("grading submission %d failed", submission.id)
         current = gradebook.submission(submission.id)
         if current is not None and current.claimed_by in ("", claim_name()):
-            record_run(gradebook, submission.id, Outcome(
+            gradebook.record_run(submission.id, Outcome(
                 "sandbox error", f"the grader failed: {exc}"[:500], 0.0, slot, "", host=""))
         raise
     return next(iter(summary.statuses), "skipped")

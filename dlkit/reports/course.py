@@ -17,8 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
 
+from dlkit import queries
 from dlkit.errors import DlkitError
 from dlkit.experiments import ROOT
 from dlkit.gradebook import (
@@ -27,9 +27,9 @@ from dlkit.gradebook import (
     ManualMark,
     Result,
     Run,
-    Student,
     Submission,
     counted_versions,
+    current_run,
     extension_of,
 )
 
@@ -234,13 +234,8 @@ def student_records(gradebook: Gradebook, course: Course, *, course_folder: Path
                     plots: int = 2) -> list[StudentRecord]:
     """Every student's term-work record (of ``batch`` or only ``roll``), in roll order."""
     with gradebook.session() as s:
-        query = select(Student).order_by(Student.roll)
-        if batch:
-            query = query.where(Student.batch == batch)
-        if roll:
-            query = query.where(Student.roll == roll)
-        students = s.scalars(query).all()
-        marks = _manual_marks(s)
+        students = queries.students(s, batch=batch, roll=roll)
+        marks = queries.all_latest_marks(s)
         records = []
         for student in students:
             experiments = [_experiment_record(s, course, planned, student.roll,
@@ -256,14 +251,6 @@ def student_records(gradebook: Gradebook, course: Course, *, course_folder: Path
                 attendance.points if attendance else None, total, breakdown,
                 practical.points if practical else None))
     return records
-
-
-def _manual_marks(session) -> dict[tuple[str, str], dict[str, ManualMark]]:
-    """(roll, experiment) -> item -> the newest mark."""
-    marks: dict[tuple[str, str], dict[str, ManualMark]] = {}
-    for mark in session.scalars(select(ManualMark).order_by(ManualMark.at, ManualMark.id)):
-        marks.setdefault((mark.student_roll, mark.experiment), {})[mark.item] = mark
-    return marks
 
 
 def _experiment_record(session, course: Course, planned: PlannedExperiment, roll: str,
@@ -313,9 +300,7 @@ def _graded(session, experiment: str, roll: str) -> tuple[Submission | None, Run
     submission = counted_versions(session, experiment, roll).get(roll)  # pinned, else newest
     if submission is None:
         return None, None
-    run = session.scalars(select(Run).where(Run.submission_id == submission.id,
-                                            Run.current.is_(True))).first()
-    return submission, run
+    return submission, current_run(session, submission.id)
 
 
 def _days_late(course: Course, record: ExperimentRecord) -> int:
@@ -358,11 +343,7 @@ def experiment_record(session, course: Course, experiment_id: str, roll: str, *,
 
         known = get_experiment(experiment_id)
         planned = PlannedExperiment(known.id, known.number, known.title, None, "", "")
-    marks: dict[str, ManualMark] = {}
-    for mark in session.scalars(select(ManualMark).where(
-            ManualMark.student_roll == roll, ManualMark.experiment == experiment_id)
-            .order_by(ManualMark.at, ManualMark.id)):
-        marks[mark.item] = mark
+    marks = queries.latest_marks(session, experiment_id, roll)
     return _experiment_record(session, course, planned, roll, marks, course_folder, plots)
 
 

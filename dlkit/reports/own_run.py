@@ -77,7 +77,7 @@ def _exp4(figures: Figures, variant: Mapping[str, object]) -> list[Question]:
         missed = int(figures["threshold: most missed digit"])
         out.append(Question(
             "run-exp4-missed", "exp4-autoencoder-anomaly", "medium", ("own run",),
-            f"Which anomaly digit did your detector miss most often, and why that one?",
+            "Which anomaly digit did your detector miss most often, and why that one?",
             f"Digit {missed}: {int(figures['threshold: most missed count']):,} of its test "
             f"images fell below the threshold; it looks most like the normal digit {digit}, so "
             "the autoencoder reconstructs it nearly as well."))

@@ -41,7 +41,8 @@ from dlkit.grading.cluster import (
     expectation,
     local_cluster,
 )
-from dlkit.grading.grade import GradingTask, current_runs, grade_experiment
+from dlkit.grading.grade import grade_experiment
+from dlkit.grading.tasks import GradingTask
 from dlkit.release import build
 from dlkit.roster import read_roster, sync_roster
 from dlkit.sandbox import Limits
@@ -110,7 +111,7 @@ def _verdicts(gradebook: Gradebook, experiment: str) -> dict[str, tuple]:
     """Per roll: status, reason, score and every test's (question, test, passed, points)."""
     verdicts = {}
     with gradebook.session() as session:
-        for run in current_runs(gradebook, experiment):
+        for run in gradebook.current_runs(experiment):
             run = session.merge(run)
             tests = tuple(sorted((r.question, r.test, r.passed, r.points) for r in run.results))
             verdicts[run.submission.student_roll] = (run.status, run.reason, run.score, tests)
@@ -227,7 +228,7 @@ def test_a_local_cluster_gives_the_local_pools_verdicts(toy_root, pool_verdicts,
     assert summary.graded == 3
     assert _verdicts(gradebook, EXP2) == pool_verdicts
     assert set(_runs_per_submission(gradebook).values()) == {1}
-    runs = current_runs(gradebook, EXP2)
+    runs = gradebook.current_runs(EXP2)
     assert {(r.device, r.host) for r in runs} == {("cpu", socket.gethostname())}
     with gradebook.session() as session:  # the executed notebooks came back to the coordinator
         for submission in session.scalars(select(Submission).where(Submission.status == "stored")):
@@ -335,7 +336,7 @@ def test_refused_workers_give_their_reason_and_gpu_runs_are_pinned(toy_root, tmp
                 f"its dlkit is 0.0.1, the coordinator's {dlkit.__version__} "
                 f"(install dlkit {dlkit.__version__} there)")}
             assert executor.gpus == 1  # the cluster has a GPU: every run holds one
-            runs = current_runs(toy_book, "toy")
+            runs = toy_book.current_runs("toy")
             assert {(r.device, r.host) for r in runs} == {("gpu:7", socket.gethostname())}
             for run in runs:
                 executed = toy_course / "graded" / "toy" / str(run.submission_id) / "executed.ipynb"
