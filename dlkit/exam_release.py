@@ -161,13 +161,75 @@ def read_exam(course: Path, date: dt.date, batch: str) -> ExamRelease:
                          fix=f"dlkit exam release --batch {batch} --date {date.isoformat()}") from None
     except ValueError as exc:
         raise DlkitError(f"unreadable exam file: {exc}", where=str(path)) from None
-    released = ExamRelease(record["batch"], dt.date.fromisoformat(record["date"]),
-                           int(record["seed"]), checked=record.get("checked", {}))
-    for seat in record["seats"]:
-        experiment = get_experiment(seat["experiment"])
-        released.seats.append(Seat(seat["roll"], seat.get("name", ""), experiment.id,
-                                   variant_of(experiment, seat["variant"]), seat["starter"]))
+    try:
+        released = ExamRelease(record["batch"], dt.date.fromisoformat(record["date"]),
+                               int(record["seed"]), checked=record.get("checked", {}))
+        for seat in record["seats"]:
+            experiment = get_experiment(seat["experiment"])
+            released.seats.append(Seat(str(seat["roll"]), str(seat.get("name", "")),
+                                       experiment.id, variant_of(experiment, seat["variant"]),
+                                       str(seat["starter"])))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise DlkitError(f"exam file without the field {exc}", where=str(path),
+                         fix="write it again with dlkit exam release") from None
     return released
+
+
+@dataclass(frozen=True)
+class ReleasedExam:
+    """An exam ``exam release`` wrote (what the portal offers to open a slot for)."""
+
+    name: str  # DATE-BATCH
+    date: dt.date
+    batch: str
+    students: int
+
+
+#: the largest exam.json read (a batch of 100 students writes about 30 kB)
+EXAM_FILE_BYTES = 4 * 1024 * 1024
+
+
+def released_exams(course: Path) -> list[ReleasedExam]:
+    """Every released exam of the course, the newest date first; an unreadable exam.json is
+    left out (opening it names the problem)."""
+    found = []
+    for path in sorted((Path(course) / "autograder" / "exams").glob(f"*/{EXAM_FILE}")):
+        try:
+            if path.is_symlink() or path.stat().st_size > EXAM_FILE_BYTES:
+                continue
+            record = json.loads(path.read_text(encoding="utf-8"))
+            found.append(ReleasedExam(path.parent.name, dt.date.fromisoformat(record["date"]),
+                                      str(record["batch"]), len(record["seats"])))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return sorted(found, key=lambda e: (e.date, e.batch), reverse=True)
+
+
+def open_slot(course: Path, gradebook, *, date: dt.date, batch: str, room: str,
+              starts_at: dt.datetime, ends_at: dt.datetime, by: str):
+    """Open a practical-exam slot for a released exam: every seat of its ``exam.json`` (roll,
+    experiment, variant, starter) recorded in the gradebook, between ``starts_at`` and
+    ``ends_at`` (aware, or naive UTC). Returns the :class:`dlkit.gradebook.ExamSlot`."""
+    from dlkit.gradebook import ExamSeat
+
+    released = read_exam(course, date, batch)
+    seats = [ExamSeat(roll=seat.roll, name=seat.name, experiment=seat.experiment,
+                      variant=seat.variant.to_json(), starter=seat.starter)
+             for seat in released.seats]
+    return gradebook.open_exam_slot(batch=released.batch, room=room, exam_date=released.date,
+                                    seed=released.seed, starts_at=_naive_utc(starts_at),
+                                    ends_at=_naive_utc(ends_at), by=by, seats=seats)
+
+
+def starter_path(course: Path, starter: str) -> Path | None:
+    """A seat's starter notebook, when it is a regular file under ``release/exams/``."""
+    folder = (Path(course) / "release" / "exams").resolve()
+    path = (Path(course) / starter).resolve()
+    return path if path.is_relative_to(folder) and path.is_file() else None
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _digest(*parts: str) -> str:

@@ -67,6 +67,7 @@ def graded_submissions(session: Session, experiment: str,
     students ``rolls`` when given)."""
     query = (select(Submission, Run).join(Run, Run.submission_id == Submission.id)
              .where(Submission.experiment == experiment, Submission.status == "stored",
+                    Submission.exam_slot == 0,  # the practical exam's uploads are not term work
                     Submission.student_roll.is_not(None), Run.current.is_(True))
              .order_by(Submission.student_roll, Submission.version))
     if rolls is not None:
@@ -82,9 +83,11 @@ def run_history(session: Session, submission_id: int) -> list[Run]:
 
 
 def queue_rows(session: Session) -> list[Submission]:
-    """Submissions queued for grading or being graded, oldest request first."""
+    """Submissions queued for grading or being graded, the practical exam's first (as the
+    graders take them), then the oldest request first."""
     return list(session.scalars(select(Submission).where(
-        Submission.queue.in_(("queued", "running"))).order_by(Submission.queued_at, Submission.id)))
+        Submission.queue.in_(("queued", "running"))).order_by(
+            Submission.exam_slot == 0, Submission.queued_at, Submission.id)))
 
 
 def recent_runs(session: Session, limit: int) -> list[tuple[Run, Submission]]:
