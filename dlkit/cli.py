@@ -887,24 +887,46 @@ def _experiment_of(experiment_id: str):
 @click.option("--batch", default=None, help="The batch (e.g. B1); default every student.")
 @click.option("--pr", "pr_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV of practical marks (columns roll, pr) to record first.")
-@click.option("--by", default=None, help="Who entered the PR marks (with --pr).")
+@click.option("--viva", "viva_csv", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="CSV of the examiners' viva marks (columns roll, viva) to "
+                                 "record first.")
+@click.option("--by", default=None, help="Who entered the marks (with --pr or --viva).")
 @_papers_options
-def exam_sheet(batch: str | None, pr_csv: Path | None, by: str | None, out: Path | None,
-               no_pdf: bool, course: Path, db: str | None) -> None:
-    """The batch mark sheet: roll, name, TW /25, PR /25, total /50, examiners' signatures."""
+def exam_sheet(batch: str | None, pr_csv: Path | None, viva_csv: Path | None, by: str | None,
+               out: Path | None, no_pdf: bool, course: Path, db: str | None) -> None:
+    """The batch mark sheet: roll, name, TW /25, PR /25, total /50, examiners' signatures.
+
+    PR is the practical exam's performance (the newest graded upload of the student's exam slot,
+    its test points scaled to the course's practical.performance) plus the examiners' viva
+    marks (--viva, scaled to practical.viva); a PR entered by hand (--pr) counts instead.
+    """
+    from dlkit.reports.exam import practical_marks
     from dlkit.reports.termwork import (
         read_practical_marks,
         record_practical_marks,
         write_mark_sheet,
     )
 
-    if pr_csv:
+    for path, item in ((pr_csv, "PR"), (viva_csv, "viva")):
+        if path is None:
+            continue
         if not by:
-            raise click.UsageError("--pr needs --by NAME (who entered the marks)")
-        recorded = record_practical_marks(_gradebook(course, db), read_practical_marks(pr_csv), by)
-        click.echo(f"recorded PR marks of {len(recorded)} student(s)")
+            raise click.UsageError(f"--{item.lower()} needs --by NAME (who entered the marks)")
+        from dlkit.reports.course import load_course
+
+        config = load_course(folder=course)
+        out_of = config.practical["out_of"] if item == "PR" else \
+            config.practical.get("viva") or config.practical["out_of"]
+        recorded = record_practical_marks(
+            _gradebook(course, db), read_practical_marks(path, out_of=out_of,
+                                                         column=item.lower()),
+            by, out_of=out_of, item=item)
+        click.echo(f"recorded {item} marks of {len(recorded)} student(s)")
     config, records = _records(course, db, batch)
-    paths = write_mark_sheet(records, config, out or course / "reports", batch, pdf=not no_pdf)
+    parts = practical_marks(_gradebook(course, db), config, [r.roll for r in records]) \
+        if config.practical.get("performance") is not None else None
+    paths = write_mark_sheet(records, config, out or course / "reports", batch, pdf=not no_pdf,
+                             practical=parts)
     for path in paths:
         click.echo(f"wrote {path}")
 

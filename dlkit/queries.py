@@ -11,10 +11,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dlkit.gradebook import ManualMark, Run, Student, Submission
+from dlkit.gradebook import REGRADE_STATUSES, ManualMark, Run, Student, Submission
 
 __all__ = [
-    "all_latest_marks", "batches", "graded_submissions", "has_marks", "latest_marks",
+    "all_latest_marks", "batches", "exam_result", "graded_submissions", "has_marks", "latest_marks",
     "newest_version", "queue_rows", "recent_runs", "run_history", "stored_versions",
     "student_names", "students",
 ]
@@ -74,6 +74,16 @@ def graded_submissions(session: Session, experiment: str,
         query = query.where(Submission.student_roll.in_(rolls))
     newest = {sub.student_roll: (sub, run) for sub, run in session.execute(query)}
     return list(newest.values())
+
+
+def exam_result(session: Session, roll: str) -> tuple[Submission, Run] | None:
+    """The roll's newest practical-exam upload the grader finished (a sandbox error or an
+    overloaded grader is not the student's result), with its current run."""
+    return session.execute(select(Submission, Run).join(Run, Run.submission_id == Submission.id)
+                           .where(Submission.student_roll == roll, Submission.exam_slot != 0,
+                                  Submission.status == "stored", Run.current.is_(True),
+                                  Run.status.not_in(REGRADE_STATUSES))
+                           .order_by(Submission.id.desc())).first()
 
 
 def run_history(session: Session, submission_id: int) -> list[Run]:
