@@ -806,7 +806,7 @@ class Gradebook:
             for submission in s.scalars(select(Submission).where(
                     Submission.student_roll == roll, Submission.exam_slot != 0,
                     Submission.status == "stored").order_by(Submission.id.desc())).all():
-                run = self.current_run(s, submission.id)
+                run = current_run(s, submission.id)
                 if run is None:
                     continue
                 figures: dict[str, float] = {}

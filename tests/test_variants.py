@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dlkit.experiments import get
-from dlkit.grading.grade import plan_tests
+from dlkit.grading.plans import plan_tests
 from dlkit.notebook.master import read_master
 from dlkit.notebook.rules import UNSTATED, problems_of
 from dlkit.variants import (

@@ -12,7 +12,8 @@ from pypdf import PdfReader
 from dlkit import checks
 from dlkit.experiments import get
 from dlkit.gradebook import Gradebook, Submission
-from dlkit.grading.grade import Outcome, plan_tests, record_run
+from dlkit.grading.plans import plan_tests
+from dlkit.grading.tasks import Outcome
 from dlkit.reports.course import load_course
 from dlkit.reports.own_run import mix, own_run_questions
 from dlkit.reports.viva import load_bank, viva_sets, write_viva
@@ -72,7 +73,7 @@ def graded(tmp_path_factory):
     judge: dict = {}
     exec(compile(test.judge, "<judge>", "exec"), judge)  # noqa: S102
     measured = judge["judge"](checks.load(exports))
-    record_run(gradebook, submission_id, Outcome(
+    gradebook.record_run(submission_id, Outcome(
         "graded", "", 1.0, "cpu", "test", results=[{
             "question": "q2_architecture", "test": 1, "hidden": True, "points": 2.0, "max_points": 2.0,
             "passed": True, "message": "", "measured": measured}]))
