@@ -210,7 +210,7 @@ class PracticalMarks:
     performance: float | None
     viva: float | None
     entered: float | None = None
-    #: what the performance is from ("exp4-autoencoder-anomaly 16/18, normal_digit=2,k=2.5")
+    #: what the performance is from: "exp 4: 16/18" (the experiment, the upload's test points)
     source: str = ""
 
     @property
@@ -247,8 +247,7 @@ def practical_marks(gradebook, course: Course, rolls: Sequence[str]) -> dict[str
                 upload, run = result
                 performance = round(performance_of * run.score / run.max_score, 2) \
                     if run.max_score else 0.0
-                source = f"{upload.experiment} {run.score:g}/{run.max_score:g}" + \
-                    (f", {_variant_words(upload.variant)}" if _variant_words(upload.variant) else "")
+                source = f"exp {_number(upload.experiment)}: {run.score:g}/{run.max_score:g}"
             found[roll] = PracticalMarks(
                 performance,
                 round(viva_of * viva.points / viva.max_points, 2)
@@ -257,17 +256,11 @@ def practical_marks(gradebook, course: Course, rolls: Sequence[str]) -> dict[str
     return found
 
 
-def _variant_words(variant: str) -> str:
-    import json
+def _number(experiment_id: str) -> str:
+    from dlkit.experiments import EXPERIMENTS
 
-    try:
-        values = json.loads(variant) if variant else {}
-    except ValueError:
-        return ""
-    if not isinstance(values, dict):
-        return ""
-    return ", ".join(f"{name}={'-'.join(map(str, v)) if isinstance(v, list) else v}"
-                     for name, v in values.items())
+    experiment = EXPERIMENTS.get(experiment_id)
+    return str(experiment.number) if experiment is not None else experiment_id
 
 
 __all__ = ["ExamCandidate", "ExamPlan", "ExamPlanError", "Ineligible", "PracticalMarks",

@@ -75,7 +75,7 @@ def test_pr_is_the_exam_performance_plus_the_viva_beside_the_term_work(tmp_path)
     assert "recorded viva marks of 4 student(s)" in result.output
     assert "recorded PR marks of 1 student(s)" in result.output
     marks = practical_marks(gradebook, course, [first, second, third, fourth])
-    assert marks[first] == PracticalMarks(12.5, 7.0, None, f"{EXP4} 15/18, k=2.5, normal_digit=2")
+    assert marks[first] == PracticalMarks(12.5, 7.0, None, "exp 4: 15/18")
     assert marks[first].total == 20.0  # 12.5 + 7 = 19.5, halves up
     assert (marks[second].performance, marks[second].total) == (15.0, 25.0)
     assert (marks[third].performance, marks[third].viva, marks[third].total) == (7.5, 4.0, 21.0)
@@ -84,7 +84,7 @@ def test_pr_is_the_exam_performance_plus_the_viva_beside_the_term_work(tmp_path)
     page = (out / "mark-sheet-B2.html").read_text()
     text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
     assert "Exam / 15" in text and "Viva / 10" in text
-    for roll, pieces in ((first, ["12.5", "7", "20", f"{before[first] + 20:g}"]),
+    for roll, pieces in ((first, ["12.5 exp 4: 15/18", "7", "20", f"{before[first] + 20:g}"]),
                          (second, ["15", "10", "25", f"{before[second] + 25:g}"]),
                          (third, ["7.5", "4", "21 entered", f"{before[third] + 21:g}"])):
         row = text.split(f" {roll} ", 1)[1].split(" Internal", 1)[0][:300]
