@@ -403,6 +403,41 @@ def mnist_accuracy(model: Any, held_out: bool = False) -> float:
     return float((predict(model, x).argmax(axis=1) == y).mean())
 
 
+def confusion_largest(model: Any) -> dict[str, float]:
+    """The largest off-diagonal cell of a Keras classifier's confusion matrix on the real MNIST
+    test set, measured by the grader: the true digit, the digit predicted and how often."""
+    x, y = mnist_test_inputs(tuple(model.input_shape))
+    predicted = predict(model, x).argmax(axis=1)
+    matrix = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(matrix, (y.astype(int), predicted.astype(int)), 1)
+    np.fill_diagonal(matrix, 0)
+    true, wrong = np.unravel_index(int(matrix.argmax()), matrix.shape)
+    return {"confusion: true digit": float(true), "confusion: predicted as": float(wrong),
+            "confusion: count": float(matrix[true, wrong]),
+            "confusion: true digit total": float((y == true).sum())}
+
+
+def threshold_figures(val_errors: np.ndarray, test_errors: np.ndarray, digits: np.ndarray,
+                      normal: int, k: float) -> dict[str, float]:
+    """What an anomaly threshold of mean + ``k`` std of the validation errors flags on the test
+    set (every figure computed by the grader from the student's exported autoencoder)."""
+    val_errors = np.asarray(val_errors, dtype="float64")
+    test_errors = np.asarray(test_errors, dtype="float64")
+    mean, std = float(val_errors.mean()), float(val_errors.std())
+    threshold = mean + k * std
+    flagged = test_errors > threshold
+    anomalous = np.asarray(digits) != normal
+    missed = np.bincount(np.asarray(digits)[anomalous & ~flagged].astype(int), minlength=10)
+    return {"threshold: validation mean": mean, "threshold: validation std": std,
+            "threshold: value": threshold, "threshold: flagged": float(flagged.sum()),
+            "threshold: flagged anomalies": float((flagged & anomalous).sum()),
+            "threshold: flagged normal": float((flagged & ~anomalous).sum()),
+            "threshold: normal test images": float((~anomalous).sum()),
+            "threshold: anomalies": float(anomalous.sum()),
+            "threshold: most missed digit": float(missed.argmax()),
+            "threshold: most missed count": float(missed.max())}
+
+
 def mnist_held_out_inputs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The MNIST training images the starters keep back (:func:`dlkit.data.keep_back`), scaled
     to [0, 1] and shaped like :func:`mnist_test_inputs`: data the student's model never saw."""

@@ -769,9 +769,12 @@ def report_term_work(batch: str | None, roll: str | None, out: Path | None, no_p
               help="Questions per student.")
 @click.option("--student", "roll", default=None,
               help="Write only this student's set (drawn with the whole batch).")
+@click.option("--bank-only", is_flag=True,
+              help="Only bank questions (default: a student graded at the practical exam also "
+                   "gets questions from their own run, with answers computed from it).")
 @_papers_options
-def viva_command(batch: str, day, per_student: int, roll: str | None, out: Path | None,
-                 no_pdf: bool, course: Path, db: str | None) -> None:
+def viva_command(batch: str, day, per_student: int, roll: str | None, bank_only: bool,
+                 out: Path | None, no_pdf: bool, course: Path, db: str | None) -> None:
     """Per-student viva question sets: a student copy and an examiner copy with model answers.
 
     Sets are deterministic for (roll number, date, question-bank version), mix difficulties,
@@ -781,10 +784,19 @@ def viva_command(batch: str, day, per_student: int, roll: str | None, out: Path 
     from dlkit.reports.viva import load_bank, performed, viva_sets, write_viva
 
     config, records = _records(course, db, batch)
-    students = [(r.roll, performed(r)) for r in records if performed(r)]
-    skipped = [r.roll for r in records if not performed(r)]
+    gradebook = _gradebook(course, db)
+    examined = {} if bank_only else {r.roll: found[0].experiment for r in records
+                                     if (found := gradebook.exam_run(r.roll)) is not None}
+    done = {r.roll: performed(r) or ([examined[r.roll]] if r.roll in examined else [])
+            for r in records}
+    students = [(r.roll, done[r.roll]) for r in records if done[r.roll]]
+    skipped = [r.roll for r in records if not done[r.roll]]
     bank = load_bank()
     sets = viva_sets(students, day.date(), bank, per_student)
+    if not bank_only:
+        sets, own = _with_own_runs(sets, gradebook, per_student)
+        if own:
+            click.echo(f"questions from their own exam run: {', '.join(own)}")
     if roll is not None:
         if roll not in sets:
             raise click.ClickException(f"no viva set for {roll} in batch {batch}")
@@ -798,6 +810,25 @@ def viva_command(batch: str, day, per_student: int, roll: str | None, out: Path 
         click.echo(f"no experiment performed, no set: {', '.join(skipped)}")
     for path in paths:
         click.echo(f"wrote {path}")
+
+
+def _with_own_runs(sets: dict, gradebook, per_student: int) -> tuple[dict, list[str]]:
+    """Each set with the student's own-run questions mixed in, where the exam graded them."""
+    from dlkit.reports.own_run import mix, own_run_questions
+    from dlkit.variants import variant_of
+
+    mixed, own = {}, []
+    for roll, questions in sets.items():
+        found = gradebook.exam_run(roll)
+        extra = []
+        if found is not None:
+            submission, figures = found
+            variant = variant_of(_experiment_of(submission.experiment), submission.variant)
+            extra = own_run_questions(submission.experiment, figures, variant.as_dict())
+        mixed[roll] = mix(extra, list(questions), per_student) if extra else questions
+        if extra:
+            own.append(roll)
+    return mixed, own
 
 
 @main.group("exam", cls=_Group)
@@ -839,28 +870,94 @@ def exam_plan(batch: str, day, seed: int, per_student: int, out: Path | None, no
         click.echo(f"wrote {path}")
 
 
+@exam.command("release")
+@click.option("--batch", required=True, help="The batch (e.g. B1).")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="The exam date (YYYY-MM-DD); the allotment and the variants depend on it.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="The same seed as `exam plan`, for the same allotment.")
+@click.option("--check-sample", type=click.IntRange(0), default=2, show_default=True,
+              help="Variants per experiment whose reference solution and empty starter are "
+                   "graded (minutes each; 0: none).")
+@_course_options
+def exam_release(batch: str, day, seed: int, check_sample: int, course: Path,
+                 db: str | None) -> None:
+    """Each eligible student's own starter: the experiment `exam plan` allots, in a variant drawn
+    from (roll, date, seed) that differs from the neighbours'; the brief states the student's
+    parameters and the grader judges the roll against them.
+
+    Writes release/exams/DATE-BATCH/ROLL/ (hand each student their folder, or let the portal's
+    exam slot serve it) and autograder/exams/DATE-BATCH/ (exam.json and each variant's hidden
+    tests). Every variant's starter is scanned for leaks; --check-sample variants per experiment
+    are graded (reference full marks, empty starter zero) before anything is written.
+    """
+    from dlkit.exam_release import exam_file, release_exam
+    from dlkit.reports.exam import plan_exam
+    from dlkit.variants import describe
+
+    config, records = _records(course, db, batch)
+    plan = plan_exam(records, [e.id for e in config.experiments], day.date(), seed, batch=batch)
+    released = release_exam(plan, course, check_sample=check_sample)
+    for seat in released.seats:
+        words = "; ".join(f"{row['name']} {row['value']}"
+                          for row in describe(seat.variant, _experiment_of(seat.experiment)))
+        click.echo(f"  {seat.roll}  {seat.experiment}  {words or '(no parameters)'}")
+    checked = ", ".join(f"{e}: {', '.join(keys)}" for e, keys in released.checked.items())
+    click.echo(f"{len(released.seats)} starter(s) under {course / 'release' / 'exams'}; "
+               f"graded variants: {checked or 'none (--check-sample 0)'}")
+    click.echo(f"wrote {exam_file(course, day.date(), batch)}")
+
+
+def _experiment_of(experiment_id: str):
+    from dlkit.experiments import get
+
+    return get(experiment_id)
+
+
 @exam.command("sheet")
 @click.option("--batch", default=None, help="The batch (e.g. B1); default every student.")
 @click.option("--pr", "pr_csv", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="CSV of practical marks (columns roll, pr) to record first.")
-@click.option("--by", default=None, help="Who entered the PR marks (with --pr).")
+@click.option("--viva", "viva_csv", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="CSV of the examiners' viva marks (columns roll, viva) to "
+                                 "record first.")
+@click.option("--by", default=None, help="Who entered the marks (with --pr or --viva).")
 @_papers_options
-def exam_sheet(batch: str | None, pr_csv: Path | None, by: str | None, out: Path | None,
-               no_pdf: bool, course: Path, db: str | None) -> None:
-    """The batch mark sheet: roll, name, TW /25, PR /25, total /50, examiners' signatures."""
+def exam_sheet(batch: str | None, pr_csv: Path | None, viva_csv: Path | None, by: str | None,
+               out: Path | None, no_pdf: bool, course: Path, db: str | None) -> None:
+    """The batch mark sheet: roll, name, TW /25, PR /25, total /50, examiners' signatures.
+
+    PR is the practical exam's performance (the newest graded upload of the student's exam slot,
+    its test points scaled to the course's practical.performance) plus the examiners' viva
+    marks (--viva, scaled to practical.viva); a PR entered by hand (--pr) counts instead.
+    """
+    from dlkit.reports.exam import practical_marks
     from dlkit.reports.termwork import (
         read_practical_marks,
         record_practical_marks,
         write_mark_sheet,
     )
 
-    if pr_csv:
+    for path, item in ((pr_csv, "PR"), (viva_csv, "viva")):
+        if path is None:
+            continue
         if not by:
-            raise click.UsageError("--pr needs --by NAME (who entered the marks)")
-        recorded = record_practical_marks(_gradebook(course, db), read_practical_marks(pr_csv), by)
-        click.echo(f"recorded PR marks of {len(recorded)} student(s)")
+            raise click.UsageError(f"--{item.lower()} needs --by NAME (who entered the marks)")
+        from dlkit.reports.course import load_course
+
+        config = load_course(folder=course)
+        out_of = config.practical["out_of"] if item == "PR" else \
+            config.practical.get("viva") or config.practical["out_of"]
+        recorded = record_practical_marks(
+            _gradebook(course, db), read_practical_marks(path, out_of=out_of,
+                                                         column=item.lower()),
+            by, out_of=out_of, item=item)
+        click.echo(f"recorded {item} marks of {len(recorded)} student(s)")
     config, records = _records(course, db, batch)
-    paths = write_mark_sheet(records, config, out or course / "reports", batch, pdf=not no_pdf)
+    parts = practical_marks(_gradebook(course, db), config, [r.roll for r in records]) \
+        if config.practical.get("performance") is not None else None
+    paths = write_mark_sheet(records, config, out or course / "reports", batch, pdf=not no_pdf,
+                             practical=parts)
     for path in paths:
         click.echo(f"wrote {path}")
 

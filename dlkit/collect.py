@@ -120,10 +120,14 @@ class Upload:
 
 def collect_upload(experiment_id: str, roll: str, filename: str, data: bytes, *, course: Path,
                    gradebook: Gradebook, due: dt.datetime | None = None, source: str = "upload",
-                   limits: Limits = Limits(), enqueue: bool = False) -> Upload:
+                   limits: Limits = Limits(), enqueue: bool = False,
+                   exam: tuple[int, str] | None = None) -> Upload:
     """Store one file a student sent (e.g. through the portal) with the same checks as
     :func:`collect`; it arrives now. ``filename`` is only recorded, never used as a path. With
-    ``enqueue`` a stored version enters the grading queue in the same transaction."""
+    ``enqueue`` a stored version enters the grading queue in the same transaction. ``exam``
+    (slot id, variant JSON) stores it as that practical-exam slot's upload, judged against the
+    variant, in the same transaction too: no grader ever sees it without its variant, and it
+    never passes for term work (a duplicate is one of the same slot's uploads)."""
     experiment = experiments.get(experiment_id)
     gradebook.note_experiment(experiment.id, experiment.number, experiment.title)
     name = re.sub(r"[\x00-\x1f\x7f]", "", PurePosixPath(filename.replace("\\", "/")).name)
@@ -132,7 +136,7 @@ def collect_upload(experiment_id: str, roll: str, filename: str, data: bytes, *,
     report = CollectReport(experiment.id, source)
     with gradebook.session() as s:
         row = _Collector(s, report, Path(course), _Students(None), _utc(due), limits,
-                         enqueue).take(item)
+                         enqueue, exam).take(item)
     (outcome,) = report.accepted + report.duplicates + report.rejected
     return Upload(row.status, outcome.reason, row.id, row.version)
 
@@ -163,10 +167,11 @@ class _Collector:
 
     def __init__(self, session: Session, report: CollectReport, course: Path,
                  students: _Students, due: dt.datetime | None, limits: Limits,
-                 enqueue: bool = False) -> None:
+                 enqueue: bool = False, exam: tuple[int, str] | None = None) -> None:
         self.session, self.report, self.course = session, report, course
         self.students, self.due, self.limits = students, due, limits
         self.enqueue = enqueue  # a stored version is queued for grading in the same transaction
+        self.exam = exam  # (practical-exam slot, variant JSON), or None for term work
 
     def take(self, item: _Input) -> Submission:
         """Record ``item`` (stored, duplicate or rejected); returns its row."""
@@ -185,7 +190,8 @@ class _Collector:
         sha = hashlib.sha256(data).hexdigest()
         self._student(roll, create=True)
         stored = queries.stored_versions(self.session, self.report.experiment, roll)
-        same = next((row for row in stored if row.sha256 == sha), None)
+        slot, variant = self.exam or (0, "")
+        same = next((row for row in stored if row.sha256 == sha and row.exam_slot == slot), None)
         if same is not None:
             reason = f"identical to version {same.version}, already stored"
             self.report.duplicates.append(Outcome(item.original_name, roll, reason))
@@ -196,7 +202,8 @@ class _Collector:
         self.report.accepted.append(Outcome(item.original_name, roll, reason))
         queued = {"queue": "queued", "queued_at": utcnow()} if self.enqueue else {}
         return self._record(item, roll, "stored", "", sha256=sha, path=path,
-                            version=len(stored) + 1, late_seconds=late, **queued)
+                            version=len(stored) + 1, late_seconds=late, exam_slot=slot,
+                            variant=variant, **queued)
 
     def _reject(self, item: _Input, roll: str | None, reason: str) -> Submission:
         self.report.rejected.append(Outcome(item.original_name, roll, reason))

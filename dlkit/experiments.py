@@ -49,6 +49,38 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class Parameter:
+    """Something an examiner may vary between students at the practical exam (a *variant*):
+    the values it may take, the one the term-work release uses, and what it changes. The master
+    writes ``{{ parameters.NAME }}`` in its text and ``parameter("<experiment>", "NAME")`` in its
+    code and tests; a release fills both with one variant's values (:mod:`dlkit.variants`), so
+    the brief and the grader cannot drift apart."""
+
+    choices: tuple
+    default: object
+    brief: str  # what it changes in the student's brief
+    judging: str  # what it changes in the judging
+    #: the starter's variable that holds it (``NORMAL_DIGIT = 7``): how a notebook that
+    #: answers another student's variant is recognised
+    given: str = ""
+    #: how it reads in the brief ("256, 128 and 64"); default ``str``
+    words: object = None
+
+    def __post_init__(self) -> None:
+        if self.default not in self.choices:
+            raise ValueError(f"default {self.default!r} is not one of {self.choices!r}")
+
+    def format(self, value: object) -> str:
+        if self.words is not None:
+            return self.words(value)  # type: ignore[operator]
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _units(value: tuple) -> str:
+    return ", ".join(map(str, value[:-1])) + f" and {value[-1]}" if len(value) > 1 else str(value[0])
+
+
+@dataclass(frozen=True)
 class Cost:
     """What grading the reference notebook costs, measured side by side on one machine
     (``benchmarks/grading_scaling.py``): ``cpu_seconds`` of one run given one thread;
@@ -80,6 +112,8 @@ class Experiment:
     cost: Cost | None = None
     #: the course folder holding source/, release/, autograder/, solutions/
     root: Path = ROOT
+    #: what an examiner may vary between students at the practical exam (:class:`Parameter`)
+    parameters: dict[str, Parameter] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.cost is None:
@@ -138,6 +172,20 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
             # trained on x_test only +0.0232; on x_train and x_test +0.0066 (undetectable).
             "held_out_gap": Threshold(0.01, "reference -0.003 (2 seeds); trained on the test set "
                                             "+0.023"),
+        },
+        parameters={
+            "hidden_units": Parameter(
+                ((256, 128, 64), (512, 128), (256, 128), (384, 192, 96), (300, 100)), (256, 128, 64),
+                brief="the sizes of the hidden Dense layers, in order",
+                judging="the hidden Dense layers' units must be these, in this order (and so "
+                        "the first layer's parameter count the viva asks about)",
+                given="HIDDEN_UNITS", words=_units),
+            "epochs": Parameter(
+                (5, 6, 7), 6, brief="the number of epochs to train",
+                judging="the recorded training must have exactly this many epochs",
+                given="EPOCHS"),
+            # CIFAR-10 is not offered: it has no offline source here (shared DATA.md) and this
+            # master reads MNIST only; add it as a third parameter where it is cached.
         },
     ),
     Experiment(
@@ -207,6 +255,17 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
             # is near its ceiling, so only a gross fit to the test set shows here.
             "held_out_gap": Threshold(0.01, "reference -0.001/-0.003 (2 seeds); trained on test "
                                             "digits +0.001/+0.002"),
+        },
+        parameters={
+            "normal_digit": Parameter(
+                tuple(range(10)), 0, brief="the digit that is normal (every other is an anomaly)",
+                judging="training and validation images must all be this digit; y_test, the "
+                        "AUC and the reconstruction loss are measured with it as the normal class",
+                given="NORMAL_DIGIT"),
+            "k": Parameter(
+                (2, 2.5, 3, 3.5), 3, brief="the threshold rule: mean + k standard deviations",
+                judging="anomaly_threshold is checked against mean + k std on the grader's inputs",
+                given="THRESHOLD_K"),
         },
     ),
     Experiment(
@@ -286,6 +345,16 @@ def get(experiment_id: str) -> Experiment:
 def threshold(experiment_id: str, name: str) -> float:
     """The grading threshold ``name`` of an experiment (what hidden tests compare against)."""
     return get(experiment_id).thresholds[name].value
+
+
+def parameter(experiment_id: str, name: str) -> object:
+    """The term-work value of an exam parameter (what the master runs with in Jupyter). Releases
+    and the grader never call it: they replace each ``parameter("<id>", "<name>")`` call by the
+    variant's value (:func:`dlkit.variants.bind`)."""
+    experiment = get(experiment_id)
+    if name not in experiment.parameters:
+        raise UnknownName(f"parameter of {experiment_id}", name, experiment.parameters)
+    return experiment.parameters[name].default
 
 
 # --------------------------------------------------------------------------- experiments elsewhere

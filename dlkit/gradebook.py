@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -125,6 +126,11 @@ class Submission(Base):
     #: the instructor chose this version to count instead of the newest (None: not pinned)
     pinned_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     pinned_by: Mapped[str] = mapped_column(String(100), default="")
+    #: uploaded in this practical-exam slot (``exam_slots.id``; 0: term work): graded first,
+    #: against ``variant`` (JSON of the roll's exam parameters; "": the term-work values), and
+    #: never counted as the term-work submission
+    exam_slot: Mapped[int] = mapped_column(Integer, default=0)
+    variant: Mapped[str] = mapped_column(Text, default="")
     student: Mapped[Student | None] = relationship(back_populates="submissions")
     runs: Mapped[list[Run]] = relationship(back_populates="submission", order_by="Run.id")
 
@@ -156,6 +162,39 @@ class Run(Base):
     submission: Mapped[Submission] = relationship(back_populates="runs")
     results: Mapped[list[Result]] = relationship(back_populates="run", order_by="Result.id",
                                                  cascade="all, delete-orphan")
+
+
+class ExamSlot(Base):
+    """A practical-exam slot the examiner opened: a batch in a room between two times."""
+
+    __tablename__ = "exam_slots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch: Mapped[str] = mapped_column(String(32))
+    room: Mapped[str] = mapped_column(String(64), default="")
+    exam_date: Mapped[dt.date] = mapped_column(Date)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC, naive
+    ends_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    opened_by: Mapped[str] = mapped_column(String(100), default="")
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    seats: Mapped[list[ExamSeat]] = relationship(back_populates="slot", order_by="ExamSeat.id",
+                                                 cascade="all, delete-orphan")
+
+
+class ExamSeat(Base):
+    """One student's place in a slot: the experiment allotted and its variant (JSON)."""
+
+    __tablename__ = "exam_seats"
+    __table_args__ = (UniqueConstraint("slot_id", "roll"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("exam_slots.id"), index=True)
+    roll: Mapped[str] = mapped_column(String(32))
+    experiment: Mapped[str] = mapped_column(String(64))
+    variant: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    #: the student's own starter notebook, relative to the course (``release/exams/...``)
+    starter: Mapped[str] = mapped_column(Text, default="")
+    slot: Mapped[ExamSlot] = relationship(back_populates="seats")
 
 
 class Result(Base):
@@ -294,6 +333,7 @@ class Gradebook:
         with self.session() as s:
             rows = s.scalars(select(Submission).where(
                 Submission.experiment == experiment, Submission.status == "stored",
+                Submission.exam_slot == 0,  # the practical exam's uploads are not term work
                 Submission.student_roll.is_not(None)).order_by(Submission.student_roll,
                                                                Submission.version)).all()
         latest: dict[str, Submission] = {}
@@ -390,12 +430,15 @@ class Gradebook:
         with self.session() as s:
             return s.get(Submission, submission_id)
 
-    def versions(self, roll: str, experiment: str) -> list[tuple[Submission, Run | None]]:
+    def versions(self, roll: str, experiment: str, *,
+                 exam_slot: int = 0) -> list[tuple[Submission, Run | None]]:
         """A student's stored versions of one experiment, newest first, each with its current
-        run (None while not graded)."""
+        run (None while not graded): the term work's, or the uploads in practical-exam slot
+        ``exam_slot``."""
         with self.session() as s:
             rows = s.scalars(select(Submission).where(
                 Submission.experiment == experiment, Submission.student_roll == roll,
+                Submission.exam_slot == exam_slot,
                 Submission.status == "stored").order_by(Submission.version.desc())).all()
             return [(row, current_run(s, row.id)) for row in rows]
 
@@ -643,7 +686,139 @@ class Gradebook:
             query = select(Submission).where(Submission.queue == "queued")
             if experiment:
                 query = query.where(Submission.experiment == experiment)
-            return list(s.scalars(query.order_by(Submission.queued_at, Submission.id)).all())
+            # the practical exam's uploads first: a student waits in the room for the mark
+            return list(s.scalars(query.order_by(Submission.exam_slot == 0, Submission.queued_at,
+                                                 Submission.id)).all())
+
+    # -- the practical exam's slots ---------------------------------------------------------------
+    def open_exam_slot(self, *, batch: str, room: str, exam_date: dt.date, seed: int,
+                       starts_at: dt.datetime, ends_at: dt.datetime, by: str,
+                       seats: list[ExamSeat]) -> ExamSlot:
+        """Record a slot and its seats in one go (times naive UTC). Refused, naming them, when
+        the slot ends before it starts or a student already sits in a slot overlapping it."""
+        from dlkit.errors import DlkitError
+
+        if ends_at <= starts_at:
+            raise DlkitError("the slot must end after it starts",
+                             where=f"{starts_at:%Y-%m-%d %H:%M} to {ends_at:%Y-%m-%d %H:%M} UTC")
+        if not seats:
+            raise DlkitError("a slot needs at least one student", where=batch or "no batch")
+        with self.session() as s:
+            taken = s.execute(select(ExamSeat.roll, ExamSlot.id).join(ExamSlot).where(
+                ExamSeat.roll.in_([seat.roll for seat in seats]),
+                ExamSlot.starts_at < ends_at, ExamSlot.ends_at > starts_at)).all()
+            if taken:
+                rolls = sorted({roll for roll, _ in taken})
+                raise DlkitError(f"{len(rolls)} student(s) already sit in a slot at that time: "
+                                 f"{', '.join(rolls[:10])}", where=f"slot {taken[0][1]}",
+                                 fix="close that slot first, or choose other times")
+            slot = ExamSlot(batch=batch, room=room, exam_date=exam_date, seed=seed,
+                            starts_at=starts_at, ends_at=ends_at, opened_by=by, seats=seats)
+            s.add(slot)
+            s.flush()
+            s.refresh(slot)
+            list(slot.seats)
+            s.expunge_all()
+            return slot
+
+    def close_exam_slot(self, slot_id: int, at: dt.datetime | None = None) -> ExamSlot | None:
+        """End a slot now (or at ``at``) if it ends later: uploads close at once."""
+        at = at or utcnow()
+        with self.session() as s:
+            s.execute(update(ExamSlot).where(ExamSlot.id == slot_id, ExamSlot.ends_at > at)
+                      .values(ends_at=at))
+        return self.exam_slot(slot_id)
+
+    def exam_slot(self, slot_id: int) -> ExamSlot | None:
+        """A slot with its seats, or None."""
+        with self.session() as s:
+            slot = s.get(ExamSlot, slot_id)
+            if slot is not None:
+                list(slot.seats)
+                s.expunge_all()
+            return slot
+
+    def exam_slots(self) -> list[ExamSlot]:
+        """Every slot with its seats, the latest start first."""
+        with self.session() as s:
+            slots = list(s.scalars(select(ExamSlot).order_by(ExamSlot.starts_at.desc(),
+                                                             ExamSlot.id.desc())).all())
+            for slot in slots:
+                list(slot.seats)
+            s.expunge_all()
+            return slots
+
+    def exam_seat(self, roll: str, at: dt.datetime, *,
+                  around: dt.timedelta = dt.timedelta(0)) -> ExamSeat | None:
+        """The roll's seat in a slot open at ``at`` (UTC, naive); else, with ``around``, the
+        seat of the slot nearest ``at`` that ended or starts within ``around`` of it (what the
+        student's exam page shows: "uploads closed at ...", "opens at ...")."""
+        with self.session() as s:
+            seats = list(s.scalars(select(ExamSeat).join(ExamSlot).where(
+                ExamSeat.roll == roll, ExamSlot.starts_at <= at + around,
+                ExamSlot.ends_at > at - around).order_by(ExamSlot.id.desc())).all())
+            for seat in seats:
+                seat.slot  # noqa: B018 - loaded while the session is open
+            s.expunge_all()
+
+        def distance(seat: ExamSeat) -> dt.timedelta:
+            slot = seat.slot
+            if slot.starts_at <= at < slot.ends_at:
+                return dt.timedelta(0)
+            return slot.starts_at - at if slot.starts_at > at else at - slot.ends_at
+
+        return min(seats, key=distance, default=None)
+
+    def exam_uploads(self, slot_id: int) -> list[Submission]:
+        """Every stored upload of a slot, oldest first."""
+        with self.session() as s:
+            return list(s.scalars(select(Submission).where(
+                Submission.exam_slot == slot_id, Submission.status == "stored")
+                .order_by(Submission.id)).all())
+
+    def exam_board(self, slot_id: int) -> list[tuple[ExamSeat, Submission | None, Run | None,
+                                                     int]]:
+        """Each seat of a slot with its newest stored upload, that upload's current run and
+        how many uploads it made: the examiner's live view, read in one transaction."""
+        with self.session() as s:
+            seats = list(s.scalars(select(ExamSeat).where(ExamSeat.slot_id == slot_id)
+                                   .order_by(ExamSeat.id)).all())
+            uploads: dict[str, list[Submission]] = {}
+            for row in s.scalars(select(Submission).where(
+                    Submission.exam_slot == slot_id, Submission.status == "stored")
+                    .order_by(Submission.id)):
+                uploads.setdefault(row.student_roll or "", []).append(row)
+            board = []
+            for seat in seats:
+                mine = uploads.get(seat.roll, [])
+                newest = mine[-1] if mine else None
+                run = current_run(s, newest.id) if newest is not None else None
+                if run is not None:
+                    list(run.results)
+                board.append((seat, newest, run, len(mine)))
+            s.expunge_all()
+            return board
+
+    def exam_run(self, roll: str) -> tuple[Submission, dict[str, float]] | None:
+        """The roll's newest graded exam upload and what its current run measured (each
+        verdict's figures, merged): what the viva asks about."""
+        with self.session() as s:
+            for submission in s.scalars(select(Submission).where(
+                    Submission.student_roll == roll, Submission.exam_slot != 0,
+                    Submission.status == "stored").order_by(Submission.id.desc())).all():
+                run = current_run(s, submission.id)
+                if run is None:
+                    continue
+                figures: dict[str, float] = {}
+                for result in run.results:
+                    if result.measured:
+                        try:
+                            figures.update(json.loads(result.measured))
+                        except ValueError:
+                            continue
+                s.expunge(submission)
+                return submission, figures
+        return None
 
     def claims(self) -> dict[str, list[int]]:
         """Owner -> the submissions it is grading now."""
@@ -720,6 +895,7 @@ def counted_versions(session: Session, experiment: str,
     """Roll -> the version that counts (pinned, else newest stored), in one query."""
     query = select(Submission).where(Submission.experiment == experiment,
                                      Submission.status == "stored",
+                                     Submission.exam_slot == 0,  # exam uploads are not term work
                                      Submission.student_roll.is_not(None))
     if roll is not None:
         query = query.where(Submission.student_roll == roll)

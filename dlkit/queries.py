@@ -11,10 +11,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dlkit.gradebook import ManualMark, Run, Student, Submission
+from dlkit.gradebook import REGRADE_STATUSES, ManualMark, Run, Student, Submission
 
 __all__ = [
-    "all_latest_marks", "batches", "graded_submissions", "has_marks", "latest_marks",
+    "all_latest_marks", "batches", "exam_result", "graded_submissions", "has_marks", "latest_marks",
     "newest_version", "queue_rows", "recent_runs", "run_history", "stored_versions",
     "student_names", "students",
 ]
@@ -67,12 +67,23 @@ def graded_submissions(session: Session, experiment: str,
     students ``rolls`` when given)."""
     query = (select(Submission, Run).join(Run, Run.submission_id == Submission.id)
              .where(Submission.experiment == experiment, Submission.status == "stored",
+                    Submission.exam_slot == 0,  # the practical exam's uploads are not term work
                     Submission.student_roll.is_not(None), Run.current.is_(True))
              .order_by(Submission.student_roll, Submission.version))
     if rolls is not None:
         query = query.where(Submission.student_roll.in_(rolls))
     newest = {sub.student_roll: (sub, run) for sub, run in session.execute(query)}
     return list(newest.values())
+
+
+def exam_result(session: Session, roll: str) -> tuple[Submission, Run] | None:
+    """The roll's newest practical-exam upload the grader finished (a sandbox error or an
+    overloaded grader is not the student's result), with its current run."""
+    return session.execute(select(Submission, Run).join(Run, Run.submission_id == Submission.id)
+                           .where(Submission.student_roll == roll, Submission.exam_slot != 0,
+                                  Submission.status == "stored", Run.current.is_(True),
+                                  Run.status.not_in(REGRADE_STATUSES))
+                           .order_by(Submission.id.desc())).first()
 
 
 def run_history(session: Session, submission_id: int) -> list[Run]:
@@ -82,9 +93,11 @@ def run_history(session: Session, submission_id: int) -> list[Run]:
 
 
 def queue_rows(session: Session) -> list[Submission]:
-    """Submissions queued for grading or being graded, oldest request first."""
+    """Submissions queued for grading or being graded, the practical exam's first (as the
+    graders take them), then the oldest request first."""
     return list(session.scalars(select(Submission).where(
-        Submission.queue.in_(("queued", "running"))).order_by(Submission.queued_at, Submission.id)))
+        Submission.queue.in_(("queued", "running"))).order_by(
+            Submission.exam_slot == 0, Submission.queued_at, Submission.id)))
 
 
 def recent_runs(session: Session, limit: int) -> list[tuple[Run, Submission]]:

@@ -34,6 +34,7 @@ from dlkit.experiments import get as get_experiment
 from dlkit.notebook.master import Master, read_master
 from dlkit.notebook.rules import fill_thresholds, problems_of
 from dlkit.notebook.steps import RELEASE_STEPS, SOLUTION_STEPS, run_steps
+from dlkit.variants import Variant, default_variant, fill_parameters, fill_text
 
 log = logging.getLogger(__name__)
 
@@ -64,37 +65,87 @@ class ReleaseResult:
 
 # --------------------------------------------------------------------------- building
 
-def build(experiment: Experiment, out: Path) -> Master:
-    """Transform the master into ``out/release/<id>`` and ``out/autograder/<id>`` (no execution).
+def build(experiment: Experiment, out: Path, variant: Variant | None = None) -> Master:
+    """Transform the master into ``out/release/<id>`` and ``out/autograder/<id>`` (no execution),
+    with the exam ``variant``'s parameters filled in (default: the term-work values).
 
     Deterministic: the same master gives the same bytes.
     """
+    with tempfile.TemporaryDirectory(prefix="dlkit-assign-") as tmp:
+        master = assign(experiment, Path(tmp))
+        fill_build(experiment, Path(tmp), out, variant)
+    _write_manifest(experiment, master, out / "autograder" / experiment.id / "manifest.json",
+                    variant)
+    return master
+
+
+def assign(experiment: Experiment, dist: Path) -> Master:
+    """otter assign into ``dist`` (``student/``, ``autograder/`` with its zip): nothing filled
+    in yet, so one assignment serves every variant (:func:`fill_build`)."""
     master = read_master(experiment.master)
-    name = experiment.master.name
     expected = experiment.id
     if master.config.get("name") != expected:
         raise NotebookFormatError(f"ASSIGNMENT CONFIG name is {master.config.get('name')!r}",
                                   path=str(experiment.master), cell=1,
                                   fix=f"set `name: {expected}`")
-    with tempfile.TemporaryDirectory(prefix="dlkit-assign-") as tmp:
-        dist = Path(tmp) / "dist"
-        _otter(["assign", "--no-run-tests", "--no-pdfs", str(experiment.master), str(dist)],
-               cwd=experiment.master.parent, where=str(experiment.master))
-        release_dir = out / "release" / experiment.id
-        grader_dir = out / "autograder" / experiment.id
-        for target in (release_dir, grader_dir):
-            shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(dist / "student", release_dir)
-        shutil.copytree(dist / "autograder", grader_dir, ignore=shutil.ignore_patterns("*.zip"))
-        for folder in (release_dir, grader_dir):
-            path = folder / name
-            nb = run_steps(nbformat.read(path, as_version=4),
-                           [fill_thresholds(experiment), *RELEASE_STEPS])
-            nbformat.write(nb, path)
-        (zip_path,) = (dist / "autograder").glob("*.zip")
-        _rewrite_zip(zip_path, grader_dir / f"{experiment.id}-autograder.zip")
-    _write_manifest(experiment, master, grader_dir / "manifest.json")
+    _otter(["assign", "--no-run-tests", "--no-pdfs", str(experiment.master), str(dist)],
+           cwd=experiment.master.parent, where=str(experiment.master))
     return master
+
+
+def fill_build(experiment: Experiment, dist: Path, out: Path, variant: Variant | None) -> None:
+    """One variant's ``out/release/<id>`` and ``out/autograder/<id>`` from an assignment."""
+    release_dir = out / "release" / experiment.id
+    grader_dir = out / "autograder" / experiment.id
+    for target in (release_dir, grader_dir):
+        shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(dist / "student", release_dir)
+    shutil.copytree(dist / "autograder", grader_dir, ignore=shutil.ignore_patterns("*.zip"))
+    fill_variant(experiment, variant, [release_dir, grader_dir], experiment.master.name)
+    (zip_path,) = (dist / "autograder").glob("*.zip")
+    _rewrite_zip(zip_path, grader_dir / f"{experiment.id}-autograder.zip",
+                 lambda entry, data: _filled_entry(experiment, variant, entry, data))
+
+
+def fill_variant(experiment: Experiment, variant: Variant | None, folders: list[Path],
+                 name: str) -> None:
+    """Fill thresholds and the variant into otter's output in ``folders``: each notebook goes
+    through the release steps, each OK-format test file has its cases' code bound. Run on a
+    copy of an unfilled build, it makes one variant's release without running otter again."""
+    variant = variant or default_variant(experiment)
+    for folder in folders:
+        path = folder / name
+        nb = run_steps(nbformat.read(path, as_version=4),
+                       [fill_thresholds(experiment), fill_parameters(experiment, variant),
+                        *RELEASE_STEPS])
+        nbformat.write(nb, path)
+        for test_file in sorted((folder / "tests").glob("*.py")) if experiment.parameters else []:
+            test_file.write_text(fill_test_file(test_file.read_text(), experiment, variant,
+                                                where=str(test_file)))
+
+
+def fill_test_file(text: str, experiment: Experiment, variant: Variant, where: str = "") -> str:
+    """An otter OK-format test file (``OK_FORMAT = True`` then ``test = {...}``, written by
+    pprint) with the variant bound into each case's code, written back as otter writes it."""
+    import ast
+    import pprint
+
+    head, sep, body = text.partition("test = ")
+    if not sep or "parameter(" not in body:
+        return text
+    test = ast.literal_eval(body)  # our own release's file, from the master's tests
+    for suite in test.get("suites", []):
+        for case in suite.get("cases", []):
+            case["code"] = fill_text(case["code"], variant, experiment, code=True, where=where)
+    return head + sep + pprint.pformat(test, indent=4, width=200, depth=None) + "\n"
+
+
+def _filled_entry(experiment: Experiment, variant: Variant | None, entry: str,
+                  data: bytes) -> bytes:
+    if not experiment.parameters or not entry.startswith("tests/") or not entry.endswith(".py"):
+        return data
+    return fill_test_file(data.decode("utf-8"), experiment, variant or default_variant(experiment),
+                          where=entry).encode("utf-8")
 
 
 def _otter(args: list[str], cwd: Path, where: str, timeout: int = 600) -> str:
@@ -108,16 +159,19 @@ def _otter(args: list[str], cwd: Path, where: str, timeout: int = 600) -> str:
     return result.stdout
 
 
-def _rewrite_zip(source: Path, target: Path) -> None:
-    """Copy a zip with sorted entries and a fixed timestamp (otter stamps the current time)."""
+def _rewrite_zip(source: Path, target: Path, transform=None) -> None:
+    """Copy a zip with sorted entries and a fixed timestamp (otter stamps the current time),
+    each entry's bytes through ``transform(name, data)`` when given."""
     with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in sorted(src.infolist(), key=lambda i: i.filename):
             fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE)
             fixed.external_attr, fixed.compress_type = info.external_attr, zipfile.ZIP_DEFLATED
-            dst.writestr(fixed, src.read(info))
+            data = src.read(info)
+            dst.writestr(fixed, transform(info.filename, data) if transform else data)
 
 
-def _write_manifest(experiment: Experiment, master: Master, path: Path) -> None:
+def _write_manifest(experiment: Experiment, master: Master, path: Path,
+                    variant: Variant | None = None) -> None:
     questions = [{
         "name": q.name, "points": q.points, "manual": q.manual,
         "tests": [{"hidden": t.hidden, "points": t.points} for t in q.tests],
@@ -133,6 +187,8 @@ def _write_manifest(experiment: Experiment, master: Master, path: Path) -> None:
                        for k, t in experiment.thresholds.items()},
         "questions": questions,
     }
+    if experiment.parameters:
+        manifest["parameters"] = json.loads((variant or default_variant(experiment)).to_json())
     path.write_text(json.dumps(manifest, indent=1) + "\n")
 
 
@@ -152,10 +208,15 @@ def check_rules(master: Master, experiment: Experiment) -> None:
             where=str(experiment.master), fix="correct the master:" + listed)
 
 
-def leak_scan(master: Master, folder: Path) -> list[Leak]:
+def leak_scan(master: Master, folder: Path, experiment: Experiment | None = None,
+              variant: Variant | None = None) -> list[Leak]:
     """Every secret line found anywhere under ``folder``: cell sources, metadata, outputs,
-    attachments and side files are all searched as text."""
+    attachments and side files are all searched as text; with ``experiment``, each line as the
+    ``variant`` (default: the term-work values) fills it in too."""
     secrets = master.secret_lines()
+    if experiment is not None and experiment.parameters:
+        chosen = variant or default_variant(experiment)
+        secrets |= {fill_text(line, chosen, experiment, code=True) for line in secrets}
     leaks = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         text = _searchable_text(path)
@@ -247,41 +308,52 @@ def release_experiment(experiment: Experiment | str, *, check: bool = True,
         bar.update()
         release_dir = staging / "release" / experiment.id
         grader_dir = staging / "autograder" / experiment.id
-        leaks = leak_scan(master, release_dir)
+        leaks = leak_scan(master, release_dir, experiment)
         if leaks:
             shown = "; ".join(f"{leak.path}: {leak.line!r}" for leak in leaks[:5])
             raise ReleaseCheckFailed(f"{len(leaks)} secret line(s) would reach students",
                                      where=experiment.id, fix=shown)
         bar.update()
         if check:
-            zip_path = grader_dir / f"{experiment.id}-autograder.zip"
-            name = experiment.master.name
-            bar.set_postfix_str("executing the reference")
-            solution = execute_solution(experiment, grader_dir, staging / "solutions" / experiment.id)
-            bar.update()
-            bar.set_postfix_str("otter run on the reference")
-            result.solution_scores = otter_run(zip_path, solution, experiment.time_limit * 2)
-            short = {q: s for q, s in result.solution_scores.items() if s[0] < s[1]}
-            if short or not result.solution_scores:
-                raise ReleaseCheckFailed(
-                    "the reference solution does not get full marks", where=experiment.id,
-                    fix="; ".join(f"question {q}: {s:g}/{m:g}" for q, (s, m) in short.items())
-                    or "no question was graded")
-            bar.update()
-            bar.set_postfix_str("otter run on the unanswered notebook")
-            result.student_scores = otter_run(zip_path, release_dir / name,
-                                              experiment.time_limit * 2)
-            scored = {q: s for q, s in result.student_scores.items() if s[0] > 0}
-            if scored or set(result.student_scores) != set(result.solution_scores):
-                raise ReleaseCheckFailed(
-                    "the unanswered student notebook scores marks", where=experiment.id,
-                    fix="; ".join(f"question {q}: {s:g}/{m:g}" for q, (s, m) in scored.items())
-                    or "its questions differ from the reference's")
-            bar.update()
+            check_marks(experiment, grader_dir, release_dir, staging / "solutions" / experiment.id,
+                        result, bar)
             result.checked = True
         _publish(staging, root, experiment.id, with_solutions=check)
     result.seconds = time.monotonic() - started
     return result
+
+
+def check_marks(experiment: Experiment, grader_dir: Path, release_dir: Path,
+                solutions_dir: Path, result: ReleaseResult, bar=None) -> None:
+    """Release checks 1 and 2 on one build: the reference, executed, gets full marks from the
+    autograder zip; the student notebook as released, unanswered, gets zero."""
+    def step(what: str) -> None:
+        if bar is not None:
+            bar.set_postfix_str(what)
+
+    zip_path = grader_dir / f"{experiment.id}-autograder.zip"
+    name = experiment.master.name
+    step("executing the reference")
+    solution = execute_solution(experiment, grader_dir, solutions_dir)
+    bar and bar.update()
+    step("otter run on the reference")
+    result.solution_scores = otter_run(zip_path, solution, experiment.time_limit * 2)
+    short = {q: s for q, s in result.solution_scores.items() if s[0] < s[1]}
+    if short or not result.solution_scores:
+        raise ReleaseCheckFailed(
+            "the reference solution does not get full marks", where=experiment.id,
+            fix="; ".join(f"question {q}: {s:g}/{m:g}" for q, (s, m) in short.items())
+            or "no question was graded")
+    bar and bar.update()
+    step("otter run on the unanswered notebook")
+    result.student_scores = otter_run(zip_path, release_dir / name, experiment.time_limit * 2)
+    scored = {q: s for q, s in result.student_scores.items() if s[0] > 0}
+    if scored or set(result.student_scores) != set(result.solution_scores):
+        raise ReleaseCheckFailed(
+            "the unanswered student notebook scores marks", where=experiment.id,
+            fix="; ".join(f"question {q}: {s:g}/{m:g}" for q, (s, m) in scored.items())
+            or "its questions differ from the reference's")
+    bar and bar.update()
 
 
 def _publish(staging: Path, root: Path, experiment_id: str, with_solutions: bool) -> None:

@@ -102,7 +102,7 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
                                gpu=executor.gpus > 0, require_sandbox=require_sandbox,
                                datasets=as_pairs(datasets),
                                free_form=graded_free_form(experiment) if free_form is None
-                               else free_form)
+                               else free_form, variant=submission.variant or "")
             futures[executor.submit(task)] = submission, task
         with tqdm(total=len(futures), desc=desc, unit="nb", disable=not progress,
                   file=sys.stderr) as bar:

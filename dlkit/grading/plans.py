@@ -15,11 +15,15 @@ from dlkit.experiments import Experiment
 from dlkit.grading.split import split_test
 from dlkit.grading.tasks import PlannedTest
 from dlkit.notebook.master import read_master
+from dlkit.variants import bind, variant_of
 
 
-def plan_tests(experiment: Experiment) -> list[PlannedTest]:
+def plan_tests(experiment: Experiment, variant: str = "") -> list[PlannedTest]:
     """Every autograded test of the experiment, split in halves, with otter's points:
-    a test with its own ``points`` keeps them; the others share the rest of the question's."""
+    a test with its own ``points`` keeps them; the others share the rest of the question's.
+    The exam ``variant`` (its JSON; "" the term-work values) is bound into each test's code
+    (:func:`dlkit.variants.bind`), so the judge applies the roll's own parameters."""
+    chosen = variant_of(experiment, variant)
     master = read_master(experiment.master)
     plan = []
     for question in master.autograded:
@@ -27,7 +31,8 @@ def plan_tests(experiment: Experiment) -> list[PlannedTest]:
         shared = [t for t in question.tests if t.points is None]
         each = (question.points - fixed) / len(shared) if shared else 0.0
         for index, test in enumerate(question.tests):
-            halves = split_test(test.source)
+            halves = split_test(bind(test.source, chosen, experiment,
+                                     where=f"{experiment.master}, cell {test.cell}"))
             points = float(test.points) if test.points is not None else each
             plan.append(PlannedTest(f"{question.name}-{index}", question.name, index,
                                     test.hidden, points, halves.extract, halves.judge))
@@ -62,9 +67,12 @@ def starter_cells(experiment: Experiment) -> dict[str, int]:
     return cells
 
 
-def plan_for(experiment: Experiment, free_form: bool = False) -> list[PlannedTest]:
-    """The tests a run of ``experiment`` is graded on (the free-form rubric's, with ``free_form``)."""
-    return free_form_plan(experiment) if free_form else _cached(plan_tests, experiment)
+def plan_for(experiment: Experiment, free_form: bool = False, variant: str = "") -> list[PlannedTest]:
+    """The tests a run of ``experiment`` is graded on (the free-form rubric's, with ``free_form``;
+    with the exam ``variant``'s parameters bound in)."""
+    if free_form:
+        return free_form_plan(experiment)
+    return _cached(plan_tests, experiment, variant) if variant else _cached(plan_tests, experiment)
 
 
 def starter_for(experiment: Experiment) -> dict[str, int]:
@@ -75,11 +83,11 @@ def starter_for(experiment: Experiment) -> dict[str, int]:
 _CACHE: dict[tuple, object] = {}
 
 
-def _cached(function, experiment: Experiment):
+def _cached(function, experiment: Experiment, *args):
     """What ``function`` reads from an experiment's files, read again when its master changes."""
     master = experiment.master
     key = (function.__name__, experiment.id, str(master),
-           master.stat().st_mtime_ns if master.exists() else 0)
+           master.stat().st_mtime_ns if master.exists() else 0, *args)
     if key not in _CACHE:
-        _CACHE[key] = function(experiment)
+        _CACHE[key] = function(experiment, *args)
     return _CACHE[key]

@@ -57,13 +57,30 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
     with tempfile.NamedTemporaryFile(suffix=".ipynb", prefix="dlkit-submission-") as notebook:
         notebook.write(task.notebook)
         notebook.flush()
-        outcome = grade_submission(Path(notebook.name), work, plan_for(experiment, task.free_form),
+        outcome = grade_submission(Path(notebook.name), work,
+                                   plan_for(experiment, task.free_form, task.variant),
                                    sandbox, task.limits, slot, slots,
                                    {} if task.free_form else starter_for(experiment),
                                    name=experiment.master.name, datasets=task.datasets,
                                    rubrics=(experiment.rubric.parent,))
     outcome.host = socket.gethostname()
+    if task.variant and not task.free_form:
+        note_variant(outcome, task, experiment)
     return outcome
+
+
+def note_variant(outcome: Outcome, task: GradingTask, experiment) -> None:
+    """Say so when the notebook answers another student's variant: it was judged against the
+    roll's own parameters (read from the notebook's code as literals; nothing is run)."""
+    from dlkit.variants import another_variant, variant_of
+
+    try:
+        nb = nbformat.reads(task.notebook.decode("utf-8", errors="replace"), as_version=4)
+    except Exception:  # noqa: BLE001 - an unreadable notebook has its own status already
+        return
+    note = another_variant(nb, experiment, variant_of(experiment, task.variant))
+    if note:
+        outcome.reason = f"{outcome.reason}; {note}" if outcome.reason else note
 
 
 def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbox: Sandbox,

@@ -45,6 +45,9 @@ class GradingTask:
     datasets: tuple[tuple[str, str], ...] = ()
     #: graded on the free-form rubric (objects found by type and shape), not the master's tests
     free_form: bool = False
+    #: the exam variant this roll is judged against (its JSON, :mod:`dlkit.variants`); "" the
+    #: term-work release's values
+    variant: str = ""
 
 
 @dataclass

@@ -29,6 +29,7 @@ import nbformat
 from dlkit.errors import NotebookFormatError
 from dlkit.experiments import Experiment
 from dlkit.notebook.master import Master, Test, cell_marker
+from dlkit.variants import parameters_used, placeholders
 
 #: The two checks, by the names their refusals carry.
 UNSTATED = "criterion not in the brief"
@@ -129,6 +130,16 @@ def unstated_criteria(master: Master, experiment: Experiment) -> list[Problem]:
                         f"({format_threshold(experiment.thresholds[name].value)}, line {where}) "
                         f"but the question's text does not state it: write "
                         f"{{{{ thresholds.{name} }}}} where the text gives the criterion"))
+            for name in sorted(parameters_used(test.source)):
+                if name not in experiment.parameters:
+                    problems.append(Problem(UNSTATED, question.name, test.cell,
+                                            f"the hidden test reads the parameter {name!r}, which "
+                                            f"{experiment.id} does not declare"))
+                elif name not in placeholders(text):
+                    problems.append(Problem(
+                        UNSTATED, question.name, test.cell,
+                        f"the hidden test applies the exam parameter {name} but the question's "
+                        f"text does not state it: write {{{{ parameters.{name} }}}} there"))
             for value, line, code in _bars(test):
                 if not any(math.isclose(value, n, rel_tol=1e-9, abs_tol=1e-12) for n in numbers):
                     problems.append(Problem(

@@ -229,6 +229,48 @@ class Portal:
                 return False, f"upload refused: {upload.reason}; {when}", None
             return True, f"{upload.reason}: stored and queued for grading", upload.submission_id
 
+    def accept_exam_upload(self, roll: str, filename: str,
+                           data: bytes) -> tuple[bool, str, int | None]:
+        """Refuse (no slot open, one upload still waiting, too many refused files) or store one
+        practical-exam upload, queued ahead of term work and bound to the roll's variant in the
+        same transaction: (stored, what to tell the student, submission id)."""
+        with self._locks[roll]:
+            now = utcnow()
+            seat = self.gradebook.exam_seat(roll, now, around=dt.timedelta(
+                hours=pages.EXAM_PAGE_HOURS))
+            if seat is None:
+                return False, "upload refused: you have no practical-exam slot now", None
+            slot = seat.slot
+            where = f"batch {slot.batch}" + (f", {slot.room}" if slot.room else "")
+            if now >= slot.ends_at:
+                return False, (f"upload refused: the exam slot ({where}) closed at "
+                               f"{self.clock.show(slot.ends_at)}; uploads are closed (your "
+                               "examiner has the uploads you made in time)"), None
+            if now < slot.starts_at:
+                return False, (f"upload refused: the exam slot ({where}) opens at "
+                               f"{self.clock.show(slot.starts_at)}"), None
+            waiting = next((v for v in pages.student_exam(self.gradebook, roll, now).uploads
+                            if v.state == "queued"), None)
+            if waiting is not None:
+                return False, ("upload refused: your previous upload is still waiting for the "
+                               "grader; upload again once it is graded"), None
+            refusals_cap = self.schedule().refusals_per_hour
+            refused = self.gradebook.upload_times(roll, now - dt.timedelta(hours=1),
+                                                  UPLOAD_SOURCE, ("rejected", "duplicate"))
+            if len(refused) >= refusals_cap:
+                return False, (f"upload refused: {len(refused)} files were refused in the last "
+                               f"hour (at most {refusals_cap}); ask your examiner"), None
+            upload = collecting.collect_upload(
+                seat.experiment, roll, filename, data, course=self.course,
+                gradebook=self.gradebook, due=slot.ends_at.replace(tzinfo=dt.UTC),
+                source=UPLOAD_SOURCE,
+                limits=collecting.Limits(notebook_bytes=self.settings.upload_bytes),
+                enqueue=True, exam=(slot.id, seat.variant))
+            if upload.status != "stored":
+                return False, f"upload refused: {upload.reason}", None
+            return True, ("stored and queued for grading ahead of term work; the newest "
+                          "upload graded counts"), upload.submission_id
+
     def _reopens(self, times: list[dt.datetime], cap: int) -> str:
         """When a cap of ``cap`` an hour over ``times`` (oldest first) lets the next one in."""
         opens = times[len(times) - cap] + dt.timedelta(hours=1)
@@ -406,7 +448,7 @@ def student_home(request: Request) -> Response:
                               portal.course)
     dues = {row.assignment.id: portal.due_for(user.roll, row.assignment) for row in rows}
     return render(request, "portal/student_home.html", rows=rows, out_of=_out_of(schedule),
-                  dues=dues)
+                  dues=dues, exam=pages.student_exam(portal.gradebook, user.roll, utcnow()))
 
 
 def _out_of(schedule: Schedule) -> float | None:
@@ -466,15 +508,21 @@ def starter(request: Request, kind: str) -> Response:
     path = assignment.starter
     if not path.exists():
         raise HTTPException(404)
+    return starter_response(path, kind, assignment.id)
+
+
+def starter_response(path: Path, kind: str, name: str) -> Response:
+    """A starter notebook (``ipynb``), or a zip ``name.zip`` of its folder: the notebook with
+    its public checks (``zip``; otter reads tests/). Links in the folder are left out."""
     if kind == "ipynb":
         return FileResponse(path, media_type="application/x-ipynb+json", filename=path.name)
-    buffer = io.BytesIO()  # the notebook with its public checks (otter reads tests/)
+    buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in sorted(path.parent.rglob("*")):
-            if file.is_file() and not file.name.startswith("."):
-                archive.write(file, f"{assignment.id}/{file.relative_to(path.parent).as_posix()}")
+            if file.is_file() and not file.is_symlink() and not file.name.startswith("."):
+                archive.write(file, f"{name}/{file.relative_to(path.parent).as_posix()}")
     return Response(buffer.getvalue(), media_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{assignment.id}.zip"'})
+        "Content-Disposition": f'attachment; filename="{name}.zip"'})
 
 
 @requires("student")
@@ -535,6 +583,125 @@ def submission_status(request: Request) -> Response:
     if version is None:
         raise HTTPException(404)
     return JSONResponse(version.as_json(), headers={"Cache-Control": "no-store"})
+
+
+# --------------------------------------------------------------------------- the practical exam
+
+@requires("student")
+def student_exam(request: Request, status: int = 200, error: str = "") -> Response:
+    """The student's exam: their experiment and parameters, their starter, the upload form
+    while the slot is open, and their uploads' grading."""
+    portal = _portal(request)
+    exam = pages.student_exam(portal.gradebook, request.user.roll, utcnow())
+    return render(request, "portal/student_exam.html", status, exam=exam, error=error,
+                  limit_mb=portal.settings.upload_bytes / MB)
+
+
+@requires("student")
+async def exam_upload(request: Request) -> Response:
+    portal = _portal(request)
+    limit = portal.settings.upload_bytes
+    too_large = (f"upload refused: the file is larger than {limit / MB:.0f} MB; clear the "
+                 "outputs (Kernel > Restart & Clear Output), save and upload again")
+    if int(request.headers.get("content-length") or 0) > limit + MB:
+        return await run_in_threadpool(student_exam, request, 413, too_large)
+    try:
+        form = await form_of(request, max_files=1, max_fields=4)
+    except BodyTooLarge:
+        return await run_in_threadpool(student_exam, request, 413, too_large)
+    notebook = form.get("notebook")
+    if not isinstance(notebook, UploadFile) or not notebook.filename:
+        return await run_in_threadpool(student_exam, request, 422,
+                                       "choose your notebook (.ipynb) before uploading")
+    data = await notebook.read(limit + 1)
+    stored, message, _ = await run_in_threadpool(portal.accept_exam_upload, request.user.roll,
+                                                 notebook.filename, data)
+    if not stored:
+        return await run_in_threadpool(student_exam, request, 422, message)
+    return redirect(request, "/s/exam", message)
+
+
+@requires("student")
+def exam_starter(request: Request, kind: str) -> Response:
+    """The student's own starter (their variant), from ``release/exams/``."""
+    from dlkit.exam_release import starter_path
+
+    portal = _portal(request)
+    exam = pages.student_exam(portal.gradebook, request.user.roll, utcnow())
+    path = starter_path(portal.course, exam.seat.starter) if exam is not None else None
+    if path is None or exam.state == "not open yet":
+        raise HTTPException(404)
+    return starter_response(path, kind, f"exam-{exam.experiment.id}")
+
+
+@requires("instructor")
+def exam_slots(request: Request, status: int = 200, error: str = "") -> Response:
+    """The slots opened so far, and the form that opens one for a released exam."""
+    from dlkit.exam_release import released_exams
+
+    portal = _portal(request)
+    now = utcnow()
+    slots = [(slot, pages.slot_state(slot, now)) for slot in portal.gradebook.exam_slots()]
+    return render(request, "portal/exam_slots.html", status, slots=slots, error=error,
+                  exams=released_exams(portal.course), default_start=_minute(portal.clock.now()),
+                  default_end=_minute(portal.clock.now() + dt.timedelta(hours=3)))
+
+
+def _minute(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+@requires("instructor")
+async def open_slot(request: Request) -> Response:
+    """Open a slot (start, end, batch, room) for a released exam: its seats from exam.json."""
+    from dlkit.exam_release import open_slot as open_exam_slot
+    from dlkit.exam_release import released_exams
+
+    portal = _portal(request)
+    form = await form_of(request)
+    exams = {e.name: e for e in await run_in_threadpool(released_exams, portal.course)}
+    exam = exams.get(str(form.get("exam", "")))
+    if exam is None:
+        return await run_in_threadpool(exam_slots, request, 422,
+                                       "choose one of the released exams")
+    try:
+        starts, ends = (portal.clock.in_zone(dt.datetime.fromisoformat(
+            str(form.get(name, "")).strip())) for name in ("starts", "ends"))
+    except ValueError:
+        return await run_in_threadpool(exam_slots, request, 422,
+                                       "give the slot's start and end as dates and times")
+    try:
+        slot = await run_in_threadpool(functools.partial(
+            open_exam_slot, portal.course, portal.gradebook, date=exam.date, batch=exam.batch,
+            room=str(form.get("room", "")).strip()[:64], starts_at=starts, ends_at=ends,
+            by=request.user.name))
+    except DlkitError as exc:
+        return await run_in_threadpool(exam_slots, request, 422, exc.message)
+    return redirect(request, f"/i/exam/{slot.id}",
+                    f"slot opened for batch {slot.batch}: {len(slot.seats)} student(s), "
+                    f"{portal.clock.show(slot.starts_at)} to {portal.clock.show(slot.ends_at)}")
+
+
+@requires("instructor")
+def exam_live(request: Request) -> Response:
+    """The examiner's live view of a slot: every student's upload and grading."""
+    portal = _portal(request)
+    board = pages.exam_board(portal.gradebook, request.path_params["slot"], utcnow())
+    if board is None:
+        raise HTTPException(404)
+    return render(request, "portal/exam_live.html", board=board)
+
+
+@requires("instructor")
+async def close_slot(request: Request) -> Response:
+    """End a slot now: every later upload is refused."""
+    portal = _portal(request)
+    await form_of(request)
+    slot = await run_in_threadpool(portal.gradebook.close_exam_slot, request.path_params["slot"])
+    if slot is None:
+        raise HTTPException(404)
+    return redirect(request, f"/i/exam/{slot.id}",
+                    f"uploads closed at {portal.clock.show(slot.ends_at)}")
 
 
 # --------------------------------------------------------------------------- instructors
@@ -930,6 +1097,10 @@ ROUTES = [
     Route("/s/submissions/{submission:int}", submission_page),
     Route("/s/submissions/{submission:int}/status", submission_status),
     Route("/s/submissions/{submission:int}/regrade", ask_regrade, methods=["POST"]),
+    Route("/s/exam", student_exam),
+    Route("/s/exam/upload", exam_upload, methods=["POST"]),
+    Route("/s/exam/starter.ipynb", functools.partial(exam_starter, kind="ipynb")),
+    Route("/s/exam/starter.zip", functools.partial(exam_starter, kind="zip")),
     Route("/s/{experiment}", student_experiment),
     Route("/s/{experiment}/upload", upload, methods=["POST"]),
     Route("/s/{experiment}/starter.ipynb", functools.partial(starter, kind="ipynb")),
@@ -942,6 +1113,10 @@ ROUTES = [
     Route("/i/export.csv", export_csv),
     Route("/i/regrade/{submission:int}", regrade, methods=["POST"]),
     Route("/i/pin/{submission:int}", pin, methods=["POST"]),
+    Route("/i/exam", exam_slots, methods=["GET"]),
+    Route("/i/exam", open_slot, methods=["POST"]),
+    Route("/i/exam/{slot:int}", exam_live),
+    Route("/i/exam/{slot:int}/close", close_slot, methods=["POST"]),
     Route("/i/students/{roll}", instructor_student),
     Route("/i/students/{roll}/signout", sign_student_out, methods=["POST"]),
     Route("/i/students/{roll}/extend", extend, methods=["POST"]),

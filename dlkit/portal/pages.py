@@ -33,6 +33,8 @@ from dlkit.feedback import (
 from dlkit.gradebook import (
     REGRADE_STATUSES,
     RUN_STATUSES,
+    ExamSeat,
+    ExamSlot,
     Gradebook,
     ManualMark,
     RegradeRequest,
@@ -579,3 +581,97 @@ def queue_view(gradebook: Gradebook, recent: int = 10) -> QueueView:
                              waited(r.claimed_at), r.claimed_by) for r in rows if r.queue == "running"]
         done = queries.recent_runs(s, recent)
     return QueueView(queued, running, done)
+
+
+# --------------------------------------------------------------------------- the practical exam
+
+#: how far from its slot a student's exam page still shows it ("closed at", "opens at")
+EXAM_PAGE_HOURS = 12
+
+
+def slot_state(slot: ExamSlot, at: dt.datetime) -> str:
+    """``open``, ``not open yet`` or ``closed`` at ``at`` (naive UTC)."""
+    if at < slot.starts_at:
+        return "not open yet"
+    return "open" if at < slot.ends_at else "closed"
+
+
+def seat_parameters(seat: ExamSeat) -> list[dict[str, str]]:
+    """The seat's variant as rows (name, value in words, what it changes in the brief)."""
+    from dlkit.variants import describe, variant_of
+
+    experiment = get_experiment(seat.experiment)
+    return describe(variant_of(experiment, seat.variant), experiment)
+
+
+@dataclass(frozen=True)
+class ExamRow:
+    """One seat of the examiner's live view."""
+
+    roll: str
+    name: str
+    experiment: Experiment
+    parameters: list[dict[str, str]]
+    uploads: int
+    latest: VersionState | None  # the newest upload's progress (None: nothing uploaded)
+
+    @property
+    def state(self) -> str:
+        return self.latest.state if self.latest is not None else "not uploaded"
+
+
+@dataclass
+class ExamBoard:
+    slot: ExamSlot
+    state: str  # see slot_state
+    rows: list[ExamRow]
+
+    def counts(self) -> dict[str, int]:
+        """How many seats are in each state, in the order the page shows them."""
+        order = ("not uploaded", "queued", "running", "graded")
+        counts = {name: 0 for name in order}
+        for row in self.rows:
+            counts[row.state] = counts.get(row.state, 0) + 1
+        return counts
+
+    @property
+    def live(self) -> bool:
+        """Whether the page still changes by itself (the slot open, or a grading pending)."""
+        return self.state != "closed" or any(r.latest is not None and not r.latest.final
+                                             for r in self.rows)
+
+
+def exam_board(gradebook: Gradebook, slot_id: int, at: dt.datetime) -> ExamBoard | None:
+    """The examiner's live view of a slot: every seat with its newest upload's state."""
+    slot = gradebook.exam_slot(slot_id)
+    if slot is None:
+        return None
+    positions = queue_positions(gradebook)
+    rows = [ExamRow(seat.roll, seat.name, get_experiment(seat.experiment), seat_parameters(seat),
+                    uploads, version_state(upload, run, positions) if upload else None)
+            for seat, upload, run, uploads in gradebook.exam_board(slot_id)]
+    return ExamBoard(slot, slot_state(slot, at), rows)
+
+
+@dataclass
+class StudentExam:
+    """A student's exam page: their seat, its slot's state, their uploads (newest first)."""
+
+    seat: ExamSeat
+    slot: ExamSlot
+    state: str
+    experiment: Experiment
+    parameters: list[dict[str, str]]
+    uploads: list[VersionState]
+
+
+def student_exam(gradebook: Gradebook, roll: str, at: dt.datetime) -> StudentExam | None:
+    """The roll's practical exam now (open, or within :data:`EXAM_PAGE_HOURS` of it)."""
+    seat = gradebook.exam_seat(roll, at, around=dt.timedelta(hours=EXAM_PAGE_HOURS))
+    if seat is None:
+        return None
+    positions = queue_positions(gradebook)
+    uploads = [version_state(sub, run, positions)
+               for sub, run in gradebook.versions(roll, seat.experiment, exam_slot=seat.slot_id)]
+    return StudentExam(seat, seat.slot, slot_state(seat.slot, at),
+                       get_experiment(seat.experiment), seat_parameters(seat), uploads)

@@ -199,5 +199,69 @@ def exam_context(plan: ExamPlan, sets: Mapping[str, Sequence[Question]], *,
             "out_of": course.practical.get("out_of", 25)}
 
 
-__all__ = ["ExamCandidate", "ExamPlan", "ExamPlanError", "Ineligible", "exam_context",
-           "plan_exam", "write_exam"]
+# --------------------------------------------------------------------------- the PR marks
+
+@dataclass(frozen=True)
+class PracticalMarks:
+    """A student's practical (PR) marks: the exam upload's test points scaled to the course's
+    ``practical.performance``, the examiners' viva marks scaled to ``practical.viva``, and a PR
+    mark entered by hand, which counts instead when given (the examiners' last word)."""
+
+    performance: float | None
+    viva: float | None
+    entered: float | None = None
+    #: what the performance is from: "exp 4: 16/18" (the experiment, the upload's test points)
+    source: str = ""
+
+    @property
+    def total(self) -> float | None:
+        from dlkit.reports.course import whole_marks
+
+        if self.entered is not None:
+            return self.entered
+        if self.performance is None or self.viva is None:
+            return None
+        return whole_marks(self.performance + self.viva)
+
+
+def practical_marks(gradebook, course: Course, rolls: Sequence[str]) -> dict[str, PracticalMarks]:
+    """Roll -> :class:`PracticalMarks`, read in one transaction. A course file without
+    ``practical.performance`` and ``practical.viva`` has only the PR marks entered by hand."""
+    from dlkit import queries
+
+    weights = course.practical
+    performance_of, viva_of = weights.get("performance"), weights.get("viva")
+    if (performance_of is None) != (viva_of is None) or (
+            performance_of is not None and performance_of + viva_of != weights["out_of"]):
+        raise DlkitError(f"practical: performance ({performance_of}) and viva ({viva_of}) must "
+                         f"both be given and add up to out_of ({weights['out_of']})",
+                         where="course.yml", fix="e.g. performance: 15, viva: 10, out_of: 25")
+    found = {}
+    with gradebook.session() as s:
+        for roll in rolls:
+            marks = queries.latest_marks(s, "course", roll)
+            entered, viva = marks.get("PR"), marks.get("viva")
+            result = queries.exam_result(s, roll) if performance_of else None
+            performance = source = None
+            if result is not None:
+                upload, run = result
+                performance = round(performance_of * run.score / run.max_score, 2) \
+                    if run.max_score else 0.0
+                source = f"exp {_number(upload.experiment)}: {run.score:g}/{run.max_score:g}"
+            found[roll] = PracticalMarks(
+                performance,
+                round(viva_of * viva.points / viva.max_points, 2)
+                if viva is not None and viva_of and viva.max_points else None,
+                entered.points if entered is not None else None, source or "")
+    return found
+
+
+def _number(experiment_id: str) -> str:
+    from dlkit.experiments import EXPERIMENTS
+
+    experiment = EXPERIMENTS.get(experiment_id)
+    return str(experiment.number) if experiment is not None else experiment_id
+
+
+__all__ = ["ExamCandidate", "ExamPlan", "ExamPlanError", "Ineligible", "PracticalMarks",
+           "exam_context", "plan_exam", "practical_marks", "write_exam"]

@@ -12,6 +12,8 @@ the current time. The PDFs are rendered from it by :mod:`dlkit.reports.render`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import math
 import os
@@ -72,13 +74,21 @@ def write_batch_summary(records: list[StudentRecord], course: Course, out: Path,
 
 
 def write_mark_sheet(records: list[StudentRecord], course: Course, out: Path,
-                     batch: str | None = None, *, pdf: bool = True) -> list[Path]:
+                     batch: str | None = None, *, pdf: bool = True,
+                     practical: Mapping[str, Any] | None = None) -> list[Path]:
     """``out/mark-sheet-<batch or all>.html`` (and ``.pdf``): TW, PR and total per student,
-    with columns and lines for the internal and external examiners to sign."""
+    with columns and lines for the internal and external examiners to sign. With
+    ``practical`` (roll -> :class:`dlkit.reports.exam.PracticalMarks`) PR is the exam's
+    performance plus the viva, both shown (a PR entered by hand counts instead, marked so)."""
     students = _of_batch(records, batch)
+    if practical is not None:
+        students = [dataclasses.replace(r, practical=practical[r.roll].total)
+                    if r.roll in practical else r for r in students]
     context = {**_common(course), "batch": batch, "students": students,
                "total_out_of": course.term_work["out_of"] + course.practical["out_of"],
-               "total": _grand_total}
+               "total": _grand_total, "parts": practical,
+               "performance_out_of": course.practical.get("performance"),
+               "viva_out_of": course.practical.get("viva")}
     return render("mark_sheet.html", context, out / f"mark-sheet-{batch or 'all'}.html", pdf=pdf)
 
 
@@ -182,12 +192,15 @@ def day_text(moment) -> str:
 
 # --------------------------------------------------------------------------- PR marks
 
-def read_practical_marks(path: Path, *, out_of: float = 25) -> dict[str, float]:
-    """Roll -> PR marks from a CSV with the header ``roll,pr`` (any case, more columns allowed).
+def read_practical_marks(path: Path, *, out_of: float = 25, column: str = "pr"
+                         ) -> dict[str, float]:
+    """Roll -> marks from a CSV with the header ``roll,pr`` (any case, more columns allowed);
+    ``column="viva"`` reads the examiners' viva marks (``roll,viva``) the same way.
 
     Raises :class:`PracticalMarksError` listing every problem, each with its line (header = 1).
     """
     path = Path(path)
+    columns = ("roll", column)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
@@ -200,22 +213,21 @@ def read_practical_marks(path: Path, *, out_of: float = 25) -> dict[str, float]:
     rows = csv_records(text)
     if not rows:
         raise PracticalMarksError(str(path), [
-            f"{path.name} line 1: empty file; the header must be {','.join(PR_COLUMNS)}"])
+            f"{path.name} line 1: empty file; the header must be {','.join(columns)}"])
     header_line, header = rows[0]
     names = [cell.casefold() for cell in header]
-    if not all(column in names for column in PR_COLUMNS) \
-            or any(names.count(column) > 1 for column in PR_COLUMNS):
+    if not all(c in names for c in columns) or any(names.count(c) > 1 for c in columns):
         problem = (f"{path.name} line {header_line}: unknown format: the header must be "
-                   f"{','.join(PR_COLUMNS)} (found {','.join(header) or 'nothing'})")
+                   f"{','.join(columns)} (found {','.join(header) or 'nothing'})")
         raise PracticalMarksError(str(path), [problem])
-    roll_at, pr_at = names.index("roll"), names.index("pr")
+    roll_at, pr_at = names.index("roll"), names.index(column)
     marks: dict[str, float] = {}
     first_line: dict[str, int] = {}
     problems = []
     for line, cells in rows[1:]:
         roll = cells[roll_at] if roll_at < len(cells) else ""
         value = cells[pr_at] if pr_at < len(cells) else ""
-        problem = _pr_problem(roll, value, out_of, first_line)
+        problem = _pr_problem(roll, value, out_of, first_line, column)
         if problem:
             problems.append(f"{path.name} line {line}: {problem}")
             continue
@@ -226,24 +238,26 @@ def read_practical_marks(path: Path, *, out_of: float = 25) -> dict[str, float]:
     return marks
 
 
-def _pr_problem(roll: str, value: str, out_of: float, first_line: Mapping[str, int]) -> str:
+def _pr_problem(roll: str, value: str, out_of: float, first_line: Mapping[str, int],
+                column: str = "pr") -> str:
+    what = column.upper() if column == "pr" else column
     if not roll:
         return "empty roll number"
     if roll in first_line:
         return f"duplicate roll number {roll!r} (also on line {first_line[roll]})"
     if not value:
-        return f"no PR marks for {roll}; leave the line out until the marks are known"
+        return f"no {what} marks for {roll}; leave the line out until the marks are known"
     try:
         points = float(value)
     except ValueError:
-        return f"PR marks {value!r} of {roll} are not a number"
+        return f"{what} marks {value!r} of {roll} are not a number"
     if not math.isfinite(points) or not 0 <= points <= out_of:
-        return f"PR marks {value} of {roll} are not between 0 and {marks_text(out_of)}"
+        return f"{what} marks {value} of {roll} are not between 0 and {marks_text(out_of)}"
     return ""
 
 
 def record_practical_marks(gradebook: Gradebook, marks: Mapping[str, float], by: str, *,
-                           out_of: float = 25) -> list[str]:
+                           out_of: float = 25, item: str = "PR") -> list[str]:
     """Store each student's PR marks (the newest counts); refuses them all if a roll is unknown.
 
     Returns the roll numbers recorded, in roll order.
@@ -255,7 +269,7 @@ def record_practical_marks(gradebook: Gradebook, marks: Mapping[str, float], by:
                          fix="correct the roll numbers or load the roster first")
     rolls = sorted(marks)
     for roll in rolls:
-        gradebook.set_manual_mark(roll, "course", "PR", marks[roll], out_of, by)
+        gradebook.set_manual_mark(roll, "course", item, marks[roll], out_of, by)
     return rolls
 
 

@@ -340,3 +340,14 @@ def test_html_only(tmp_path, bank, course):
     paths = write_viva(sets, {"41001": "A"}, DATE, tmp_path, batch="B 1/x", bank=bank,
                        course=course, pdf=False)
     assert [p.name for p in paths] == ["student-B-1-x.html", "examiner-B-1-x.html"]
+
+
+def test_exp4_answers_name_the_threshold_rule_k_not_a_fixed_three(bank):
+    """Exam variants ask k = 2, 2.5, 3 or 3.5: a model answer fixed on three standard deviations
+    would be wrong for most students of the practical exam."""
+    exp4 = [q for q in bank.questions if q.experiment == "exp4-autoencoder-anomaly"]
+    assert exp4
+    fixed = [q.id for q in exp4 if "three standard deviations" in f"{q.question} {q.answer}"]
+    assert fixed == []
+    (q10,) = [q for q in exp4 if q.id == "exp4-q10"]
+    assert "mean plus k standard deviations" in q10.answer

@@ -26,6 +26,10 @@ test = {   'name': 'q2_architecture',
                                                "...     assert all((a == 'relu' for a in activations[:-1])), f'hidden layers should use ReLU, found {activations[:-1]}'\n"
                                                "...     assert activations[-1] == 'softmax', f'the output layer should use softmax, found {activations[-1]}'\n"
                                                "...     assert dense[-1].units == 10, 'the output layer needs 10 units, one per digit'\n"
+                                               '...     asked = list((256, 128, 64))\n'
+                                               '...     units = [layer.units for layer in dense[:-1]]\n'
+                                               "...     assert units == asked, f'the hidden Dense layers have {units} units; this notebook asks for {asked}, in that order'\n"
+                                               "...     return {'first layer parameters (grader)': dense[0].count_params(), 'first layer units': dense[0].units}\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': True,
                                        'locked': False,

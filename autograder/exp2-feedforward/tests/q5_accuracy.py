@@ -22,7 +22,7 @@ test = {   'name': 'q5_accuracy',
                                                "...     checks.assert_not_fitted_to_test(accuracy, held_out, threshold('exp2-feedforward', 'held_out_gap'))\n"
                                                "...     least = threshold('exp2-feedforward', 'test_accuracy')\n"
                                                "...     assert accuracy >= least, f'test accuracy measured by the grader: {accuracy:.4f}; it must reach {least}'\n"
-                                               "...     return {'test accuracy (grader)': accuracy, 'held-out accuracy (grader)': held_out}\n"
+                                               "...     return {**checks.confusion_largest(data['model']), 'test accuracy (grader)': accuracy, 'held-out accuracy (grader)': held_out}\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': True,
                                        'locked': False,

@@ -35,7 +35,7 @@ test = {   'name': 'q1_data',
                                                "...         sample = data[f'{name}_sample']\n"
                                                "...         assert sample.max() <= 1.0 and sample.min() >= 0.0, f'scale {name} to [0, 1]'\n"
                                                "...     assert data['x_test_shape'][0] == 10000 and tuple(data['y_test_shape']) == (10000,), 'x_test and y_test cover the whole MNIST test set'\n"
-                                               "...     digit = data['normal_digit']\n"
+                                               '...     digit = 0\n'
                                                "...     train_digits = checks.mnist_train_digits(data['x_train'])\n"
                                                "...     val_digits = checks.mnist_train_digits(data['x_val'])\n"
                                                '...     others = int((train_digits != digit).sum())\n'

@@ -27,7 +27,7 @@ test = {   'name': 'q3_training',
                                                "...     least = int(threshold('exp4-autoencoder-anomaly', 'min_epochs'))\n"
                                                "...     assert len(loss) >= least, f'trained for {len(loss)} epoch(s); train for at least {least}'\n"
                                                "...     assert loss[-1] < loss[0], 'the training loss did not decrease'\n"
-                                               "...     checks.assert_trained_as_recorded(data['history'], data['training'], checks.mnist_reconstruction_loss(data['autoencoder'], data['digit']), "
+                                               "...     checks.assert_trained_as_recorded(data['history'], data['training'], checks.mnist_reconstruction_loss(data['autoencoder'], 0), "
                                                "model='autoencoder', absolute=0.01)\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': True,

@@ -4,20 +4,22 @@ test = {   'name': 'q4_threshold',
     'points': 4,
     'suites': [   {   'cases': [   {   'code': '>>> import numpy as np\n'
                                                '>>> import dlkit.checks as checks\n'
+                                               '>>> K = 3\n'
                                                '>>> def extract(ns):\n'
                                                "...     threshold_fn = checks.get(ns, 'anomaly_threshold')\n"
                                                "...     flag_fn = checks.get(ns, 'flag_anomalies')\n"
                                                "...     return {'threshold': float(threshold_fn(np.array([1.0, 2.0, 3.0]))), 'flags': np.asarray(flag_fn(np.array([0.1, 0.5, 0.9]), 0.5))}\n"
                                                '>>> def judge(data):\n'
-                                               '...     accepted = [2.0 + 3 * np.std([1.0, 2.0, 3.0], ddof=d) for d in (0, 1)]\n'
+                                               '...     accepted = [2.0 + K * np.std([1.0, 2.0, 3.0], ddof=d) for d in (0, 1)]\n'
                                                '...     assert any((abs(data[\'threshold\'] - a) < 1e-06 for a in accepted)), f"anomaly_threshold([1, 2, 3]) gave {data[\'threshold\']}, expected mean '
-                                               '+ 3 std = {accepted[0]:.6f} (or {accepted[1]:.6f} with the sample std)"\n'
+                                               '+ {K:g} std = {accepted[0]:.6f} (or {accepted[1]:.6f} with the sample std)"\n'
                                                "...     assert data['flags'].astype(bool).tolist() == [False, False, True], 'flag only errors strictly above the threshold'\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': False,
                                        'locked': False},
                                    {   'code': '>>> import numpy as np\n'
                                                '>>> import dlkit.checks as checks\n'
+                                               '>>> K = 3\n'
                                                '>>> def cases():\n'
                                                '...     rng = np.random.default_rng(414447)\n'
                                                '...     arrays = [rng.gamma(2.0, 0.01, size=n) for n in (5, 50, 500)]\n'
@@ -40,13 +42,13 @@ test = {   'name': 'q4_threshold',
                                                "...     out['autoencoder'] = autoencoder\n"
                                                '...     return out\n'
                                                '>>> def judge(data):\n'
-                                               '...     accepted = [2.0 + 3 * np.std([1.0, 2.0, 3.0], ddof=d) for d in (0, 1)]\n'
+                                               '...     accepted = [2.0 + K * np.std([1.0, 2.0, 3.0], ddof=d) for d in (0, 1)]\n'
                                                '...     assert any((abs(data[\'threshold\'] - a) < 1e-06 for a in accepted)), f"anomaly_threshold([1, 2, 3]) gave {data[\'threshold\']}, expected mean '
-                                               '+ 3 std = {accepted[0]:.6f} (or {accepted[1]:.6f} with the sample std)"\n'
+                                               '+ {K:g} std = {accepted[0]:.6f} (or {accepted[1]:.6f} with the sample std)"\n'
                                                "...     assert data['flags'].astype(bool).tolist() == [False, False, True], 'flag only errors strictly above the threshold'\n"
                                                '...     for i, errors in enumerate(cases()):\n'
                                                "...         got = data[f'threshold_{i}']\n"
-                                               '...         accepted = [errors.mean() + 3 * errors.std(ddof=d) for d in (0, 1) if d < len(errors)]\n'
+                                               '...         accepted = [errors.mean() + K * errors.std(ddof=d) for d in (0, 1) if d < len(errors)]\n'
                                                "...         assert any((abs(got - a) <= 1e-06 * max(1.0, abs(a)) for a in accepted)), f'anomaly_threshold gave {got:.6g} for {len(errors)} errors with "
                                                "mean {errors.mean():.6g} and std {errors.std():.6g}'\n"
                                                "...         assert data[f'flags_{i}'].tolist() == (errors > np.median(errors)).tolist(), 'flag_anomalies must flag exactly the errors above the "
