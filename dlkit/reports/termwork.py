@@ -13,7 +13,6 @@ the current time. The PDFs are rendered from it by :mod:`dlkit.reports.render`.
 from __future__ import annotations
 
 import dataclasses
-
 import datetime as dt
 import math
 import os
