@@ -105,16 +105,61 @@ def update_goldens(request) -> bool:
 FIXTURE_COURSE = Path(__file__).parent / "fixtures" / "course"
 
 
+def toy_experiment(root: Path):
+    """The toy experiment (tests/fixtures/course) with its course folder at ``root``."""
+    from dlkit.experiments import Experiment
+
+    return Experiment(id="toy", number=0, title="Toy", datasets=(), time_limit=120, root=root)
+
+
 @pytest.fixture
 def toy(tmp_path):
-    """The toy experiment (tests/fixtures/course) in a private copy of its course folder."""
+    """The toy experiment in a private copy of its course folder, not released yet."""
     import shutil
-
-    from dlkit.experiments import Experiment
 
     root = tmp_path / "course"
     shutil.copytree(FIXTURE_COURSE, root)
-    return Experiment(id="toy", number=0, title="Toy", datasets=(), time_limit=120, root=root)
+    return toy_experiment(root)
+
+
+@pytest.fixture(scope="session")
+def built_toy(tmp_path_factory) -> Path:
+    """The toy's course folder with release/ and autograder/ built, once a session (otter
+    assign takes 10-30 s); tests take copies of it."""
+    import shutil
+
+    from dlkit.release import build
+
+    root = tmp_path_factory.mktemp("toy-built") / "course"
+    shutil.copytree(FIXTURE_COURSE, root)
+    build(toy_experiment(root), root)
+    return root
+
+
+@pytest.fixture
+def toy_course(built_toy, tmp_path):
+    """The toy experiment, released (release/ and autograder/), in a private copy of its course
+    folder (a copy of the session's one build)."""
+    import shutil
+
+    root = tmp_path / "course"
+    shutil.copytree(built_toy, root)
+    return toy_experiment(root)
+
+
+@pytest.fixture(autouse=True)
+def _sandboxed_runs_only_when_marked(request, monkeypatch):
+    """A test that starts a sandboxed run in this process carries the ``sandbox`` marker, so
+    that ``-m "not sandbox"`` starts none: an unmarked one fails, naming itself."""
+    if request.node.get_closest_marker("sandbox") is not None:
+        return
+    from dlkit.sandbox import Sandbox
+
+    def refused(*_args, **_kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts a sandboxed run: mark it "
+                             "@pytest.mark.sandbox")
+
+    monkeypatch.setattr(Sandbox, "start", refused)
 
 
 #: the browser the end-to-end tests drive: Debian's chromium, never `playwright install`'s

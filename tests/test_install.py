@@ -215,6 +215,7 @@ print("KIT-PROBE", len(_seen), _seen[:5])
 """
 
 
+@pytest.mark.sandbox
 def test_the_installed_kit_grades_a_notebook_and_writes_its_papers(installed, graded_course):
     course = graded_course
     with sqlite3.connect(course / "gradebook.db") as db:
@@ -232,6 +233,7 @@ def test_the_installed_kit_grades_a_notebook_and_writes_its_papers(installed, gr
 
 
 @pytest.mark.skipif(not shutil.which("bwrap"), reason="the sandbox's isolation needs bubblewrap")
+@pytest.mark.sandbox
 def test_the_graded_notebook_could_not_read_the_installed_kit(installed, graded_course):
     outside = installed.python(PROBE)  # where nothing masks it, the probe reads every kit file
     assert int(outside.split("KIT-PROBE ")[1].split()[0]) > 100, outside
@@ -271,6 +273,7 @@ def test_a_course_of_its_own_masters_releases_into_itself(installed):
 
 
 @pytest.mark.skipif(not shutil.which("bwrap"), reason="the sandbox's isolation needs bubblewrap")
+@pytest.mark.sandbox
 def test_the_private_kit_folders_are_masked_in_the_sandbox(installed):
     """``default_sandbox`` always masks the kit and the course's masters."""
     course = installed.outside / "own-masters"

@@ -17,6 +17,8 @@ import pytest
 from dlkit import sandbox as sandbox_module
 from dlkit.sandbox import Limits, default_sandbox
 
+pytestmark = pytest.mark.sandbox  # every test here starts sandboxed runs
+
 #: Burns CPU in a loop, reports "cell 1".."cell 3", obeys "stop ..." on the control pipe.
 OBEDIENT = """
 import os, sys, threading, time

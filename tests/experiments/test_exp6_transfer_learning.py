@@ -71,6 +71,7 @@ def test_one_learning_rate_everywhere_loses_the_parameter_group_marks(tmp_path):
     assert lost(scores) == {"q5_finetune": 2}
 
 
+@pytest.mark.sandbox
 def test_a_notebook_cut_by_the_time_limit_says_not_judged_for_what_never_ran(tmp_path):
     """Graded by dlkit's own grader with 45 s of CPU time: the limit falls while the head
     trains (the cells before it use about 12 CPU s, head training about 67: the runner's

@@ -1,4 +1,4 @@
-"""Fixtures for grading tests: the toy experiment released, and a way to grade notebook variants."""
+"""Fixtures for grading tests: a way to grade variants of the toy notebook (``toy_course``: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,7 @@ import pytest
 
 from dlkit.grading.plans import plan_tests, starter_cells
 from dlkit.grading.run import grade_submission
-from dlkit.release import build
 from dlkit.sandbox import Limits, default_sandbox
-
-
-@pytest.fixture
-def toy_course(toy):
-    """The toy experiment, built (release/ and autograder/) in its private course folder."""
-    build(toy, toy.root)
-    return toy
 
 
 @pytest.fixture

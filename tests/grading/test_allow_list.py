@@ -19,8 +19,9 @@ from dlkit.sandbox import ETC_ALLOWED, ETC_WRITTEN
 from dlkit.warm import is_warm, pytensor_cache
 from tests.grading.conftest import printed_json
 
-pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None,
-                                reason="bubblewrap missing: run `make setup` as root")
+pytestmark = [pytest.mark.sandbox,
+              pytest.mark.skipif(shutil.which("bwrap") is None,
+                                 reason="bubblewrap missing: run `make setup` as root")]
 
 #: Walks "/" without descending into the allowed folders (``ALLOWED``): everything else that
 #: exists is recorded, so a stray folder anywhere outside the allow-list shows up.

@@ -51,6 +51,7 @@ def _by_roll(gradebook, experiment="toy"):
         return {s.merge(r).submission.student_roll: (r.status, r.score) for r in runs}
 
 
+@pytest.mark.sandbox
 def test_batch_goes_on_and_every_submission_gets_one_status(toy_batch):
     course, gradebook = toy_batch
     summary = grade_experiment("toy", course=course, gradebook=gradebook, workers=2,
@@ -62,6 +63,7 @@ def test_batch_goes_on_and_every_submission_gets_one_status(toy_batch):
     assert {r.device for r in runs} == {"cpu"} and all(r.sandbox for r in runs)
 
 
+@pytest.mark.sandbox
 def test_rerun_skips_graded_and_regrade_gives_the_same_marks(toy_batch):
     course, gradebook = toy_batch
     grade_experiment("toy", course=course, gradebook=gradebook, gpus="none", progress=False)
@@ -77,6 +79,7 @@ def test_rerun_skips_graded_and_regrade_gives_the_same_marks(toy_batch):
         assert s.scalar(select(func.count()).select_from(Run).where(Run.current)) == 4
 
 
+@pytest.mark.sandbox
 def test_kill_9_of_the_grader_loses_nothing_and_doubles_nothing(toy_batch, toy_course):
     course, gradebook = toy_batch
     script = (
@@ -105,6 +108,7 @@ def test_kill_9_of_the_grader_loses_nothing_and_doubles_nothing(toy_batch, toy_c
         assert s.scalar(select(func.count()).select_from(Run)) == 4
 
 
+@pytest.mark.sandbox
 def test_fallback_without_bubblewrap_is_recorded_and_can_be_refused(toy_batch, monkeypatch):
     course, gradebook = toy_batch
     monkeypatch.setattr(sandbox_module.shutil, "which", lambda name: None)
@@ -123,6 +127,7 @@ def test_device_slots():
     assert device_slots("0,1", None) == ["gpu:0", "gpu:1"]
 
 
+@pytest.mark.sandbox
 def test_gradebook_cli_summary_and_manual_marks(toy_batch):
     course, gradebook = toy_batch
     grade_experiment("toy", course=course, gradebook=gradebook, gpus="none", progress=False)

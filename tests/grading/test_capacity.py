@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from types import SimpleNamespace
 
+import pytest
 from click.testing import CliRunner
 
 from dlkit.cli import main
@@ -94,6 +95,7 @@ def test_dry_run_says_the_plan_and_grades_nothing(toy_batch, monkeypatch):  # no
     assert "1 worker(s) x 2 thread(s) (--workers); estimated 60 s" in forced.output
 
 
+@pytest.mark.sandbox
 def test_a_run_reports_where_its_time_went(grade_toy):
     outcome, work = grade_toy()
     timings = outcome.timings

@@ -37,14 +37,14 @@ from dlkit.grading.cluster import DaskExecutor, connect, local_cluster
 from dlkit.grading.grade import grade_experiment
 from dlkit.grading.tasks import GradingTask
 from dlkit.grading.workers import ClusterError, WorkersLost, expectation
-from dlkit.release import build
 from dlkit.roster import read_roster, sync_roster
 from dlkit.sandbox import Limits
 from dlkit.settings import SettingsError, slurm_settings
 
+pytestmark = pytest.mark.sandbox  # every test here starts sandboxed runs
+
 ROOT = Path(__file__).resolve().parents[2]
 EXP2 = "exp2-feedforward"
-FIXTURE_COURSE = ROOT / "tests" / "fixtures" / "course"
 TOY_VERDICTS = {"101": ("graded", 5.0), "102": ("graded", 3.0), "103": ("crashed", 0.0),
                 "104": ("missing object", 2.0)}
 
@@ -52,13 +52,12 @@ TOY_VERDICTS = {"101": ("graded", 5.0), "102": ("graded", 3.0), "103": ("crashed
 # --------------------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="module")
-def toy_root(tmp_path_factory):
-    """The toy experiment built once, known to this process and (through the environment) to
-    every worker process the tests start."""
+def toy_root(built_toy, tmp_path_factory):
+    """The toy experiment released (a copy of the session's build), known to this process and
+    (through the environment) to every worker process the tests start."""
     root = tmp_path_factory.mktemp("toy") / "course"
-    shutil.copytree(FIXTURE_COURSE, root)
+    shutil.copytree(built_toy, root)
     toy = Experiment(id="toy", number=0, title="Toy", datasets=(), time_limit=120, root=root)
-    build(toy, root)
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(EXPERIMENTS, "toy", toy)
         patch.setenv(EXTRA_EXPERIMENTS_ENV, str(root))

@@ -14,7 +14,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from dlkit.gradebook import REGRADE_STATUSES, RUN_STATUSES
+
+pytestmark = pytest.mark.sandbox  # every test here starts sandboxed runs
 
 #: About 4 s of CPU time after the answers (process_time counts CPU, not the wall clock).
 COMPUTE = ("import time\nstarted = time.process_time()\nwhile time.process_time() - started < 4:\n"

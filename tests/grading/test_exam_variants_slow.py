@@ -14,6 +14,8 @@ from dlkit.release import assign, fill_build
 from dlkit.sandbox import Limits
 from dlkit.variants import default_variant, variant_of
 
+pytestmark = pytest.mark.sandbox  # every test here starts sandboxed runs
+
 #: (experiment, a variant that is not the term work's, another student's variant)
 CASES = [
     ("exp2-feedforward", {"hidden_units": [512, 128], "epochs": 6},

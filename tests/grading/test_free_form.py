@@ -616,6 +616,7 @@ def test_a_free_form_notebook_is_not_told_of_images_it_keeps_back():
         assert all("kept_back=False" in line for line in calls), experiment_id
 
 
+@pytest.mark.sandbox
 def test_dlkit_grade_free_form_end_to_end_through_the_cli(tmp_path):
     """collect, grade --free-form, feedback: a free-form Experiment 2 notebook of the corpus
     that builds and compiles its model but never trains it (about 30 s: one sandboxed run)."""

@@ -19,7 +19,7 @@ from dlkit.grading.tasks import GradingTask
 from dlkit.sandbox import Limits
 from tests.fixtures.free_form.make_corpus import write_pack
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "free_form"
 EXPECTED = yaml.safe_load((CORPUS / "expected.yml").read_text())

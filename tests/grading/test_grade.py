@@ -26,6 +26,7 @@ def test_split_refuses_tests_outside_the_protocol():
         split_test("assert 1 == 1")
 
 
+@pytest.mark.sandbox
 def test_reference_gets_full_marks(grade_toy):
     outcome, work = grade_toy()
     assert outcome.status == "graded" and outcome.score == 5
@@ -33,6 +34,7 @@ def test_reference_gets_full_marks(grade_toy):
     assert sorted(p.name for p in work.iterdir()) == ["executed.ipynb", "exports"]
 
 
+@pytest.mark.sandbox
 def test_unanswered_gets_zero_and_names_the_missing_variable(grade_toy, toy_course):
     outcome, _ = grade_toy(solution=False)
     assert outcome.status == "missing object" and outcome.score == 0
@@ -42,6 +44,7 @@ def test_unanswered_gets_zero_and_names_the_missing_variable(grade_toy, toy_cour
         in outcome.reason and outcome.reason.count("starter notebook") == 1
 
 
+@pytest.mark.sandbox
 def test_partial_answer_gets_partial_marks(grade_toy):
     outcome, _ = grade_toy(after=["def scale(x):\n    return x"])
     assert _scores(outcome) == {("q1_mean", 0): 1, ("q1_mean", 1): 2, ("q2_scale", 0): 0}
@@ -49,6 +52,7 @@ def test_partial_answer_gets_partial_marks(grade_toy):
     assert failed["message"] == "divide by the largest absolute value"
 
 
+@pytest.mark.sandbox
 def test_invalid_notebook(toy_course, tmp_path):
     from dlkit.grading.run import grade_submission
     from dlkit.sandbox import Limits, default_sandbox
@@ -61,6 +65,7 @@ def test_invalid_notebook(toy_course, tmp_path):
     assert all(r["max_points"] > 0 for r in outcome.results)
 
 
+@pytest.mark.sandbox
 def test_stderr_and_warnings_do_not_fail_tests(grade_toy):
     outcome, _ = grade_toy(after=[
         "import sys, warnings\nwarnings.warn('framework noise', DeprecationWarning)\n"

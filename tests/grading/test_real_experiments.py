@@ -11,6 +11,8 @@ from dlkit.grading.plans import plan_tests, starter_cells
 from dlkit.grading.run import grade_submission
 from dlkit.sandbox import Limits, default_sandbox
 
+pytestmark = pytest.mark.sandbox  # every test here starts sandboxed runs
+
 
 def test_exp2_cheat_gets_the_graders_accuracy_not_its_own(tmp_path):
     experiment = get("exp2-feedforward")

@@ -61,6 +61,7 @@ def _work(course, gradebook):
     return course / "graded" / "toy" / str(run.submission_id), run
 
 
+@pytest.mark.sandbox
 def test_error_at_cell_4_is_told_in_the_gradebook_and_on_the_feedback_page(
         toy_course, tmp_path, monkeypatch):
     nb = _reference(toy_course)
@@ -147,6 +148,7 @@ print("record.json", json.dumps(record))
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_students_loaders_and_an_unseeded_fit_run_offline_and_reproducibly(
         toy_course, tmp_path, monkeypatch):
     from dlkit.data import load_mnist
@@ -208,6 +210,7 @@ print("reads.json", json.dumps({"digits": list(digits.shape), "ecg": list(ecg.sh
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_dataset_pack_import_then_a_notebook_reads_it_through_the_map(
         toy_course, tmp_path, monkeypatch, cache):
     made = make_pack(tmp_path / "LP-IV-datasets")

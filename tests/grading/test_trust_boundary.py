@@ -82,6 +82,7 @@ def _ends_fairly(outcome, work: Path, most: float = 0.0) -> None:
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_forged_verdict_and_a_crashed_judge_earn_nothing(grade_toy, decoys):
     forge = """
 import json, os
@@ -100,6 +101,7 @@ open('execution.json', 'w').write(json.dumps({'errors': [], 'timeout': False}))
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_links_to_host_files_and_to_another_student_are_never_followed(grade_toy, decoys):
     targets = [str(decoys["gradebook"]), str(decoys["script"]), str(decoys["other"]),
                str(decoys["solution"])]
@@ -135,6 +137,7 @@ threading.Thread(target=swap, daemon=True).start()
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_a_thread_rewriting_the_run_record_and_the_executed_notebook_changes_nothing(grade_toy, decoys):
     forger = """
 import json, os, threading, time
@@ -160,6 +163,7 @@ threading.Thread(target=forge, daemon=True).start()
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_the_graders_environment_and_the_hidden_tests_pipe_cannot_be_read(grade_toy, decoys,
                                                                          monkeypatch):
     monkeypatch.setenv("DLKIT_TEST_TOKEN", "token-of-the-instructors-shell")
@@ -186,6 +190,7 @@ print('PROC', ' | '.join(found))
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_stolen_hidden_extract_written_back_into_a_message_is_scrubbed(grade_toy, decoys):
     leak = """
 import json, os, threading, time
@@ -205,6 +210,7 @@ checks.export_extract = spy
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_many_processes_waking_together_cannot_fake_an_overloaded_grader(grade_toy, decoys):
     spin = """
 import multiprocessing as mp, time
@@ -264,6 +270,7 @@ def test_starvation_is_judged_from_the_rest_of_the_machine(monkeypatch):
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_a_forged_export_declaring_a_huge_array_is_refused_before_it_is_loaded(grade_toy, decoys):
     forge = """
 import os, threading, time
@@ -287,6 +294,7 @@ threading.Thread(target=forge, daemon=True).start()
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_a_disk_and_inode_flood_leaves_nothing_behind(grade_toy, decoys, tmp_path):
     flood = """
 import os
@@ -311,6 +319,7 @@ print('FLOODED')
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_the_kept_back_training_images_do_not_exist_inside_the_sandbox(grade_toy, decoys):
     from dlkit.data import HELD_OUT, held_out, load_mnist
 
@@ -335,6 +344,7 @@ print('FIRST', hashlib.sha256(x[:5000].tobytes()).hexdigest())
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_the_judge_and_the_notebook_never_run_as_root(grade_toy, decoys):
     seen: dict[str, set[int]] = {"judge": set(), "runner": set()}
     done = threading.Event()
@@ -410,6 +420,7 @@ def test_a_torch_tree_declaring_a_huge_layer_and_an_npz_of_forged_sizes_are_refu
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_a_typed_in_history_does_not_earn_the_training_question(tmp_path):
     """Experiment 2's training question, on a notebook that never trains: it compiles `model`
     and types in a History of falling losses."""
@@ -445,6 +456,7 @@ history.history = {"loss": [1.2, 0.6, 0.3], "accuracy": [0.7, 0.85, 0.93],
     assert _earned(outcome) == public["points"]
 
 
+@pytest.mark.sandbox
 def test_runs_that_are_not_the_students_doing_are_retried_three_times_then_final(
         toy_course, tmp_path, monkeypatch):
     """Canned outcomes through the coordinator's own recording: a sandbox error or an
@@ -476,6 +488,7 @@ def test_runs_that_are_not_the_students_doing_are_retried_three_times_then_final
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_a_judge_that_dies_on_a_test_is_a_grader_failure_said_as_such(toy_course, tmp_path):
     """A judge half that kills its own process (a broken hidden test): that test is a grader
     failure, named; a fresh judge judges the tests after it; nothing is read from a file."""

@@ -23,20 +23,17 @@ from dlkit.gradebook import Gradebook, Student
 from dlkit.portal.auth import issue_code, set_password
 from dlkit.portal.config import Settings, State
 
-FIXTURE_COURSE = Path(__file__).parent.parent / "fixtures" / "course"
 PASSWORD = "correct horse battery staple"
 STUDENTS = {"101": ("Asha Kulkarni", "B1"), "102": ("Rohan Deshmukh", "B1"),
             "103": ("Meera <Joshi>", "B2")}
 
 
 @pytest.fixture(scope="session")
-def toy_root(tmp_path_factory) -> Path:
-    """The toy experiment's folder with release/ and autograder/ built (once: ~10-30 s)."""
-    from dlkit.release import build
-
+def toy_root(built_toy, tmp_path_factory) -> Path:
+    """The toy experiment's folder with release/ and autograder/ built: the portal tests' own
+    copy of the session's build."""
     root = tmp_path_factory.mktemp("toy") / "experiments"
-    shutil.copytree(FIXTURE_COURSE, root)
-    build(Experiment(id="toy", number=0, title="Toy", datasets=(), time_limit=120, root=root), root)
+    shutil.copytree(built_toy, root)
     return root
 
 

@@ -28,6 +28,8 @@ from tests.conftest import launched_chromium
 
 from .conftest import PASSWORD, Server
 
+pytestmark = pytest.mark.sandbox  # every test here starts sandboxed runs
+
 DEMO = ROOT / "demo" / "submissions" / "exp2-feedforward"
 GRADING_TIMEOUT_MS = 12 * 60 * 1000  # ~1 min on an idle 2-core machine; far more when busy
 

@@ -16,6 +16,8 @@ from .conftest import PASSWORD
 from .test_browser_semester import LAPTOP, PHONE, Checked
 from .test_exam import release_exam_for
 
+pytestmark = pytest.mark.sandbox  # every test here starts sandboxed runs
+
 
 @pytest.fixture
 def chromium():

@@ -9,6 +9,7 @@ import os
 import re
 import signal
 
+import pytest
 from sqlalchemy import func, select
 
 from dlkit.gradebook import Run, Student, Submission
@@ -16,6 +17,8 @@ from dlkit.grading.grade import process_alive
 from dlkit.portal.auth import issue_code
 
 from .conftest import main_text, wait_for
+
+pytestmark = pytest.mark.sandbox  # every test here starts sandboxed runs
 
 
 def queue_states(course) -> dict[str, str]:
