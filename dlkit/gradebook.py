@@ -144,6 +144,14 @@ class Run(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     max_score: Mapped[float] = mapped_column(Float, default=0.0)
     current: Mapped[bool] = mapped_column(Boolean, default=True)  # False once regraded
+    #: "executed" (the notebook ran), "re-judged" (an earlier execution's kept exports judged
+    #: again: the judging changed, not the notebook) or "shared" (an identical notebook of the
+    #: same batch ran, once for both)
+    mode: Mapped[str] = mapped_column(String(16), default="executed")
+    #: the run whose notebook execution this run's exports come from (None: its own)
+    execution_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: JSON (:class:`dlkit.grading.execution.Execution`): what a regrade needs to re-judge it
+    execution: Mapped[str] = mapped_column(Text, default="")
     submission: Mapped[Submission] = relationship(back_populates="runs")
     results: Mapped[list[Result]] = relationship(back_populates="run", order_by="Result.id",
                                                  cascade="all, delete-orphan")

@@ -739,4 +739,21 @@ def _kit_readable() -> list[Path]:
     import dlkit
     from dlkit.data import cache_root
 
-    return [Path(sys.prefix), Path(sys.base_prefix), Path(dlkit.__file__).parent, cache_root()]
+    return [Path(sys.prefix), Path(sys.base_prefix), Path(dlkit.__file__).parent, cache_root(),
+            *linked_site_packages()]
+
+
+def linked_site_packages() -> list[Path]:
+    """``site-packages`` folders outside the interpreter's prefixes that it imports from (a
+    ``.pth`` file of the venv naming another environment's packages, as a checkout that
+    shares a second checkout's installed stack does): without them nothing imports inside."""
+    prefixes = [Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()]
+    found = []
+    for entry in sys.path:
+        path = Path(entry) if entry else None
+        if path is None or path.name not in ("site-packages", "dist-packages") or not path.is_dir():
+            continue
+        real = path.resolve()
+        if not any(real.is_relative_to(prefix) for prefix in prefixes) and real not in found:
+            found.append(real)
+    return found

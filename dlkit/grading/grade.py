@@ -8,6 +8,7 @@ what is already graded, so a crash, Ctrl-C or ``kill -9`` loses nothing and doub
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -29,10 +30,13 @@ from sqlalchemy import select, update
 
 from dlkit import __version__
 from dlkit.data import cache_root
+from dlkit.errors import DlkitError
 from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.gradebook import REGRADE_STATUSES, Gradebook, Result, Run, Submission, duration, utcnow
 from dlkit.grading.channel import CAPS, Received, receive
+from dlkit.grading.execution import (EXECUTED, REJUDGED, SHARED, Execution, exports_manifest,
+                                     extract_digest, given_digest, judge_digest)
 from dlkit.grading.split import split_test
 from dlkit.notebook.master import read_master
 from dlkit.sandbox import Limits, Running, Sandbox, default_sandbox, judge_sandbox
@@ -73,6 +77,9 @@ class GradingTask:
     datasets: tuple[tuple[str, str], ...] = ()
     #: graded on the free-form rubric (objects found by type and shape), not the master's tests
     free_form: bool = False
+    #: the :class:`~dlkit.grading.execution.Execution` (JSON) whose kept exports, in the work
+    #: folder, are judged again instead of running the notebook; "" to run it
+    rejudge: str = ""
 
 
 @dataclass
@@ -93,6 +100,10 @@ class Outcome:
     cpu_seconds: float = 0.0  # what the sandboxed run used (the limit counts this, not seconds)
     #: where the time went, in seconds (:func:`phase_timings`): for the grader's figures
     timings: dict = field(default_factory=dict)
+    #: executed, re-judged (the kept exports judged again) or shared (an identical notebook's)
+    mode: str = EXECUTED
+    #: what a later regrade needs to judge this run's exports again (None: it cannot)
+    execution: Execution | None = None
 
     @property
     def score(self) -> float:
@@ -108,6 +119,8 @@ class GradeSummary:
     seconds: float = 0.0
     sandbox: str = ""
     timings: list[dict] = field(default_factory=list)  # each run's, in the order they ended
+    rejudged: int = 0  # runs whose kept exports were judged again (no notebook ran)
+    shared: int = 0  # runs of a notebook identical to one that ran in this batch
 
 
 # --------------------------------------------------------------------------- the plan
@@ -207,6 +220,7 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
     keep_fresh(work)
     outcome = Outcome("graded", "", 0.0, slot, sandbox.kind)
     try:
+        raw = notebook.read_bytes()
         nb = _read_notebook(notebook)
     except Exception as exc:  # noqa: BLE001 - any way a file can fail to be a notebook
         outcome.status, outcome.reason = "invalid notebook", f"not a valid notebook: {exc}"[:500]
@@ -250,26 +264,78 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         else:
             stopped = _stopped(got.record)
             outcome.error = stopped if outcome.status == "error" else {}
+            execution = Execution(
+                outcome.status, outcome.reason, stopped, dict(got.uncollected),
+                sorted(questions_not_run(nb, stopped)), _from_starter(nb),
+                extracts=run_digests(plan, given_digest(raw, name, datasets, limits)),
+                judges={t.id: judge_digest(t.judge) for t in plan}, seconds=run.seconds)
             judging = time.monotonic()
-            verdicts = {**judge.finish(), **{test: {"passed": False, "message": why}
-                                             for test, why in got.uncollected.items()}}
+            judge_execution(outcome, judge, plan, execution, starter)
             outcome.timings["judge"] = round(time.monotonic() - judging, 2)
-            outcome.results = _results(plan, verdicts,
-                                       starter if _from_starter(nb) and starter else {}, stopped,
-                                       unrun=questions_not_run(nb, stopped))
-            scrub_hidden_code(outcome.results, plan)
-            failed = [r for r in outcome.results if r.pop("grader_failure", False)]
-            missing = sorted({r["message"] for r in outcome.results if r.get("missing")})
-            if failed:
-                outcome.status = "sandbox error"
-                outcome.reason = f"the grader failed while judging {failed[0]['question']}: " \
-                                 f"{failed[0]['message']}"[:1000]
-            elif outcome.status == "graded" and missing:
-                outcome.status, outcome.reason = "missing object", "; ".join(missing)[:1000]
+            try:
+                execution.exports = exports_manifest(exports)
+                outcome.execution = execution
+            except (OSError, ValueError) as exc:  # kept, but not as the channel writes them
+                log.warning("%s: the exports cannot be kept for a re-judge: %s", work, exc)
     finally:
         judge.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def run_digests(plan: list[PlannedTest], given: str) -> dict[str, str]:
+    """Test id -> the extract digest of its exports in a run given ``given``."""
+    return {t.id: extract_digest(t.extract, given) for t in plan}
+
+
+def judge_execution(outcome: Outcome, judge: _Judge, plan: list[PlannedTest],
+                    execution: Execution, starter: dict[str, int] | None) -> None:
+    """Judge an execution's exports and set the outcome's results, status and reason from
+    them and from the execution's own status: the one way a run is judged, first or again."""
+    stopped = execution.stopped
+    verdicts = {**judge.finish(), **{test: {"passed": False, "message": why}
+                                     for test, why in execution.uncollected.items()}}
+    outcome.results = _results(plan, verdicts,
+                               starter if execution.from_starter and starter else {}, stopped,
+                               unrun=frozenset(execution.unrun))
+    scrub_hidden_code(outcome.results, plan)
+    failed = [r for r in outcome.results if r.pop("grader_failure", False)]
+    missing = sorted({r["message"] for r in outcome.results if r.get("missing")})
+    outcome.status, outcome.reason = execution.status, execution.reason
+    if failed:
+        outcome.status = "sandbox error"
+        outcome.reason = f"the grader failed while judging {failed[0]['question']}: " \
+                         f"{failed[0]['message']}"[:1000]
+    elif outcome.status == "graded" and missing:
+        outcome.status, outcome.reason = "missing object", "; ".join(missing)[:1000]
+
+
+def rejudge_submission(work: Path, plan: list[PlannedTest], execution: Execution,
+                       limits: Limits, slot: str = "cpu", slots: int = 1,
+                       starter: dict[str, int] | None = None,
+                       rubrics: tuple[Path, ...] = ()) -> Outcome:
+    """Judge again the exports a run kept in ``work/exports`` (its notebook is not run): in
+    the judge's own sandbox, read as the first judging read them, under the current judge
+    halves and points. The coordinator checked first that they answer ``plan``'s extract
+    halves (:func:`~dlkit.grading.execution.rejudge_decision`)."""
+    started = time.monotonic()
+    exports = work / "exports"
+    judge = _Judge.start(plan, exports, slots, limits, rubrics)
+    outcome = Outcome(execution.status, execution.reason, 0.0, slot, judge.sandbox.kind,
+                      error=execution.stopped if execution.status == "error" else {},
+                      mode=REJUDGED)
+    try:
+        judge_execution(outcome, judge, plan, execution, starter)
+    finally:
+        judge.stop()
+    outcome.execution = dataclasses.replace(
+        execution, judges={t.id: judge_digest(t.judge) for t in plan},
+        extracts={t.id: execution.extracts[t.id] for t in plan if t.id in execution.extracts},
+        uncollected={t: w for t, w in execution.uncollected.items()
+                     if t in {p.id for p in plan}})
+    outcome.seconds = time.monotonic() - started
+    outcome.timings = {"judge": round(outcome.seconds, 2), "wall": round(outcome.seconds, 2)}
     return outcome
 
 
@@ -393,8 +459,19 @@ def _link_mounts(sandbox: Sandbox, work: Path) -> None:
 def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1,
              sandbox: Sandbox | None = None) -> Outcome:
     """Grade one task in ``work`` (wiped first) on the device ``slot``: the one function every
-    executor calls, here or on a worker. It touches no gradebook."""
+    executor calls, here or on a worker. It touches no gradebook. A task with ``rejudge``
+    judges the exports kept in ``work`` again (nothing is wiped, no notebook runs)."""
     experiment = get_experiment(task.experiment)
+    plan = _plan(experiment, task.free_form)
+    starter = {} if task.free_form else _starter(experiment)
+    if task.rejudge:
+        execution = Execution.from_json(task.rejudge)
+        if execution is None:
+            raise DlkitError("a re-judge without the record of its execution", where=str(work))
+        outcome = rejudge_submission(work, plan, execution, task.limits, slot, slots, starter,
+                                     rubrics=(experiment.rubric.parent,))
+        outcome.host = socket.gethostname()
+        return outcome
     if sandbox is None:
         sandbox = default_sandbox([experiment.root], require=task.require_sandbox,
                                   devices=_gpu_device_files() if slot.startswith("gpu") else [])
@@ -402,10 +479,8 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
     with tempfile.NamedTemporaryFile(suffix=".ipynb", prefix="dlkit-submission-") as notebook:
         notebook.write(task.notebook)
         notebook.flush()
-        outcome = grade_submission(Path(notebook.name), work, _plan(experiment, task.free_form),
-                                   sandbox, task.limits, slot, slots,
-                                   {} if task.free_form else _starter(experiment),
-                                   name=experiment.master.name, datasets=task.datasets,
+        outcome = grade_submission(Path(notebook.name), work, plan, sandbox, task.limits, slot,
+                                   slots, starter, name=experiment.master.name, datasets=task.datasets,
                                    rubrics=(experiment.rubric.parent,))
     outcome.host = socket.gethostname()
     return outcome
@@ -704,12 +779,14 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                      regrade: bool = False, require_sandbox: bool = False,
                      progress: bool = True, executor: Executor | None = None,
                      wall_factor: float = Limits.wall_factor,
-                     free_form: bool | None = None) -> GradeSummary:
+                     free_form: bool | None = None, rejudge: bool = True) -> GradeSummary:
     """Grade the newest version of every student's submission that has no current run
     (or whose run ended in a sandbox error or an overloaded grader), on ``executor`` (default:
     this machine's pool). ``free_form``: grade on the free-form rubric (default: the rubric's
     ``free_form`` switch). ``timeout``: CPU seconds (default: the experiment's limit);
-    ``wall_factor``: the wall-clock backstop, as a multiple of it."""
+    ``wall_factor``: the wall-clock backstop, as a multiple of it. A regraded submission whose
+    kept exports still answer every test is only judged again, unless ``rejudge`` is False
+    (:func:`plan_regrade`)."""
     from dlkit.grading.free_form import graded_free_form
 
     experiment = get_experiment(experiment_id)
@@ -734,7 +811,7 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
         summary = grade_submissions(todo, executor, course=course, gradebook=gradebook,
                                     limits=limits, require_sandbox=require_sandbox,
                                     progress=progress, desc=f"grade {experiment.id}",
-                                    free_form=free_form)
+                                    free_form=free_form, rejudge=rejudge)
     finally:
         if own:
             executor.close()
@@ -773,20 +850,108 @@ def _failed_attempts(session, submission_id: int) -> int:
         Run.id > func.coalesce(finished.scalar_subquery(), 0))) or 0
 
 
+@dataclass
+class RegradePlan:
+    """What a batch does with each submission: judge its kept exports again (``rejudge``:
+    submission id -> the execution and the run that executed it) or run its notebook
+    (``rerun``: submission id -> why; "" when it was never graded). ``same``: submission id ->
+    its notebook's :func:`~dlkit.grading.execution.notebook_digest`, for those that run."""
+
+    rejudge: dict[int, tuple[Execution, int]] = field(default_factory=dict)
+    rerun: dict[int, str] = field(default_factory=dict)
+    same: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def executions(self) -> int:
+        """Notebooks that will run: one per group of identical ones."""
+        return len({self.same.get(i) or f"#{i}" for i in self.rerun})
+
+    def describe(self) -> str:
+        """"18 re-judged on their kept exports, 2 re-run (the extract half of q1-0 changed)"."""
+        whys = sorted({why for why in self.rerun.values() if why})
+        runs = f"{len(self.rerun)} re-run" + (f" ({whys[0]}" + (f"; {len(whys) - 1} other "
+                                                                 "reason(s))" if len(whys) > 1
+                                                                 else ")") if whys else "")
+        shared = len(self.rerun) - self.executions
+        return (f"{len(self.rejudge)} re-judged on their kept exports, {runs}"
+                + (f", {shared} identical to another and run once with it" if shared else ""))
+
+
+#: statuses whose executions are always run again: not the student's doing, or nothing ran
+NEVER_REJUDGED = (*REGRADE_STATUSES, "invalid notebook")
+
+
+def plan_regrade(submissions: list[Submission], *, course: Path, gradebook: Gradebook,
+                 limits: Limits | None = None, free_form: bool | None = None,
+                 rejudge: bool = True) -> RegradePlan:
+    """Decide per submission whether its current run's kept exports (under
+    ``<course>/graded/<exp>/<id>/exports``) still answer every test's extract half, given the
+    same notebook, dataset map and limits: then only the judge runs again; else the notebook
+    runs (:func:`~dlkit.grading.execution.rejudge_decision`). ``rejudge=False`` runs them all."""
+    from dlkit.data.datamap import as_pairs, read_dataset_map
+    from dlkit.grading.execution import notebook_digest, rejudge_decision
+
+    datasets = as_pairs(read_dataset_map(course))
+    out = RegradePlan()
+    for submission in submissions:
+        experiment = get_experiment(submission.experiment)
+        try:
+            raw = (course / submission.path).read_bytes()
+        except OSError as exc:
+            out.rerun[submission.id] = f"its file cannot be read ({exc.strerror})"
+            continue
+        with gradebook.session() as session:
+            run = gradebook.current_run(session, submission.id)
+            current = (Execution.from_json(run.execution), run.execution_of or run.id) \
+                if run is not None else None
+        why = "" if current is None else "asked to run again" if not rejudge else \
+            rejudge_decision(current[0], run_digests(
+                _plan(experiment, _free_form(experiment, free_form)),
+                given_digest(raw, experiment.master.name, datasets,
+                             limits or Limits(seconds=experiment.time_limit))),
+                course / "graded" / submission.experiment / str(submission.id) / "exports",
+                NEVER_REJUDGED)
+        if current is not None and not why:
+            out.rejudge[submission.id] = current  # type: ignore[assignment]
+        else:
+            out.rerun[submission.id] = why
+            out.same[submission.id] = notebook_digest(raw) or ""
+    return out
+
+
+def _free_form(experiment: Experiment, free_form: bool | None) -> bool:
+    from dlkit.grading.free_form import graded_free_form
+
+    return graded_free_form(experiment) if free_form is None else free_form
+
+
+def keeps_runs(executor: Executor, course: Path) -> bool:
+    """Does ``executor`` keep its runs' exports in the course (``<course>/graded``), where a
+    regrade can judge them again? (A Dask worker's work folders go when its run ends.)"""
+    root = getattr(executor, "work_root", None)
+    return root is not None and Path(root).resolve() == (course / "graded").resolve()
+
+
 def grade_submissions(submissions: list[Submission], executor: Executor, *, course: Path,
                       gradebook: Gradebook, limits: Limits | None = None,
                       require_sandbox: bool = False, progress: bool = True,
-                      desc: str = "grade", free_form: bool | None = None) -> GradeSummary:
+                      desc: str = "grade", free_form: bool | None = None,
+                      rejudge: bool = True) -> GradeSummary:
     """Claim each submission (one grader at a time: a submission another live grader holds is
     skipped), run it on ``executor``, write each run as it ends; the coordinator is the only
-    writer of the gradebook. A claim the grader could not finish is given back."""
+    writer of the gradebook. A claim the grader could not finish is given back.
+
+    A submission whose kept exports still answer every test (:func:`plan_regrade`) is only
+    judged again; identical notebooks run once, each recorded with its own run. ``rejudge=False``
+    runs every notebook."""
     from tqdm import tqdm
 
     from dlkit.data.datamap import MAP_FILE, as_pairs, read_dataset_map, require_available
-    from dlkit.grading.free_form import graded_free_form
 
     datasets = read_dataset_map(course)
     require_available(datasets, where=str(course / MAP_FILE))  # before any claim
+    plan = plan_regrade(submissions, course=course, gradebook=gradebook, limits=limits,
+                        free_form=free_form, rejudge=rejudge and keeps_runs(executor, course))
     owner = claim_owner()
     stale = stale_owners(gradebook.claims())
     summary = GradeSummary(submissions[0].experiment if submissions else "",
@@ -794,25 +959,32 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
     if not executor.isolated:
         log.warning("grading WITHOUT isolation: %s", executor.sandbox_kind)
     started = time.monotonic()
-    futures: dict[Future, tuple[Submission, GradingTask]] = {}
+    futures: dict[Future, tuple[Submission, GradingTask, list[Submission]]] = {}
+    leaders: dict[str, list[Submission]] = {}  # notebook digest -> the one that runs, then the rest
     try:
         for submission in submissions:
             if not gradebook.claim(submission.id, owner, stale=stale):
                 summary.skipped += 1  # another grader has it now
                 continue
+            digest = plan.same.get(submission.id)
+            if digest and digest in leaders:
+                leaders[digest].append(submission)  # recorded when its twin's run ends
+                continue
             experiment = get_experiment(submission.experiment)
+            again = plan.rejudge.get(submission.id)
             task = GradingTask(submission.id, experiment.id, (course / submission.path).read_bytes(),
                                limits or Limits(seconds=experiment.time_limit),
-                               gpu=executor.gpus > 0, require_sandbox=require_sandbox,
-                               datasets=as_pairs(datasets),
-                               free_form=graded_free_form(experiment) if free_form is None
-                               else free_form)
-            futures[executor.submit(task)] = submission, task
-        with tqdm(total=len(futures), desc=desc, unit="nb", disable=not progress,
-                  file=sys.stderr) as bar:
+                               gpu=executor.gpus > 0 and again is None,
+                               require_sandbox=require_sandbox, datasets=as_pairs(datasets),
+                               free_form=_free_form(experiment, free_form),
+                               rejudge=again[0].to_json() if again else "")
+            group = leaders.setdefault(digest, [submission]) if digest else [submission]
+            futures[executor.submit(task)] = submission, task, group
+        with tqdm(total=sum(len(g) for _, _, g in futures.values()), desc=desc, unit="nb",
+                  disable=not progress, file=sys.stderr) as bar:
             failures = 0
             for future in as_completed(futures):
-                submission, task = futures.pop(future)
+                submission, task, group = futures.pop(future)
                 try:
                     outcome = future.result()
                 except Exception as exc:  # noqa: BLE001 - the executor itself failed this run
@@ -820,20 +992,59 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
                     outcome = Outcome("sandbox error", f"the grader failed: {exc}"[:500], 0.0,
                                       "?", executor.sandbox_kind,
                                       _zeros_of(task, "the grader could not run your notebook"))
+                again = plan.rejudge.get(submission.id)
                 store_outcome(course, submission, outcome)
-                record_run(gradebook, submission.id, outcome)
-                summary.graded += 1
-                summary.timings.append(outcome.timings)
-                summary.statuses[outcome.status] = summary.statuses.get(outcome.status, 0) + 1
-                failures += outcome.status not in ("graded", "missing object")
+                run_id = record_run(gradebook, submission.id, outcome,
+                                    execution_of=again[1] if again else None)
+                failures += _count(summary, outcome)
+                for twin in group[1:]:
+                    shared = share_outcome(course, submission, twin, outcome)
+                    store_outcome(course, twin, shared)
+                    record_run(gradebook, twin.id, shared, execution_of=run_id)
+                    failures += _count(summary, shared)
                 bar.set_postfix(failures=failures)
-                bar.update()
+                bar.update(len(group))
     finally:
-        for future, (submission, _) in futures.items():  # interrupted: give the rest back
+        for future, (_, _, group) in futures.items():  # interrupted: give the rest back
             future.cancel()
-            gradebook.unclaim(submission.id, owner)
+            for member in group:
+                gradebook.unclaim(member.id, owner)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _count(summary: GradeSummary, outcome: Outcome) -> bool:
+    """Add a recorded run to the summary; whether it failed."""
+    summary.graded += 1
+    summary.rejudged += outcome.mode == REJUDGED
+    summary.shared += outcome.mode == SHARED
+    summary.timings.append(outcome.timings)
+    summary.statuses[outcome.status] = summary.statuses.get(outcome.status, 0) + 1
+    return outcome.status not in ("graded", "missing object")
+
+
+def share_outcome(course: Path, ran: Submission, twin: Submission, outcome: Outcome) -> Outcome:
+    """The outcome of ``twin``, whose notebook is identical to ``ran``'s, from ``ran``'s run:
+    the same verdicts, marked shared; ``ran``'s kept exports are copied into ``twin``'s own
+    folder (when this machine kept them) so that it can be re-judged on its own later."""
+    from dlkit.grading.execution import copy_exports
+
+    started = time.monotonic()
+    shared = dataclasses.replace(outcome, mode=SHARED, results=copy.deepcopy(outcome.results),
+                                 error=dict(outcome.error), timings={}, execution=None)
+    if outcome.execution is not None:
+        source = course / "graded" / ran.experiment / str(ran.id) / "exports"
+        work = course / "graded" / twin.experiment / str(twin.id)
+        try:
+            keep_fresh(work)
+            if copy_exports(source, work / "exports") == outcome.execution.exports:
+                shared.execution = dataclasses.replace(outcome.execution)
+        except (OSError, ValueError) as exc:
+            log.warning("the exports of submission %d could not be kept for %d: %s", ran.id,
+                        twin.id, exc)
+    shared.seconds = time.monotonic() - started
+    shared.timings = {"wall": round(shared.seconds, 2)}
+    return shared
 
 
 def store_outcome(course: Path, submission: Submission, outcome: Outcome) -> None:
@@ -875,8 +1086,11 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome) -> None:
-    """Write one run and its results in one transaction; older runs stop being current."""
+def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome,
+               execution_of: int | None = None) -> int:
+    """Write one run and its results in one transaction; older runs stop being current.
+    ``execution_of``: the run whose execution this one's exports come from (a re-judge, an
+    identical notebook's). Returns the new run's id."""
     with gradebook.session() as session:
         reason = outcome.reason
         if outcome.status in REGRADE_STATUSES \
@@ -891,13 +1105,17 @@ def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome) -> No
                   device=outcome.device, host=outcome.host, sandbox=outcome.sandbox, status=outcome.status,
                   reason=reason, score=outcome.score,
                   error=json.dumps(outcome.error) if outcome.error else "",
-                  max_score=sum(r["max_points"] for r in outcome.results), current=True)
+                  max_score=sum(r["max_points"] for r in outcome.results), current=True,
+                  mode=outcome.mode, execution_of=execution_of,
+                  execution=outcome.execution.to_json() if outcome.execution else "")
         run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],
                               points=r["points"], max_points=r["max_points"],
                               passed=r["passed"], message=r["message"],
                               measured=json.dumps(r["measured"]) if r.get("measured") else "")
                        for r in outcome.results]
         session.add(run)
+        session.flush()
+        return run.id
 
 
 def _gpu_device_files() -> list[str]:
