@@ -75,6 +75,16 @@ def batch_seconds(experiment: Experiment, submissions: int, workers: int, cores:
     return math.ceil(max(submissions, 0) / workers) * run
 
 
+#: wall seconds one re-judge takes on a grader core (the judge's sandbox and imports, loading
+#: the kept exports, its measurements), measured by ``benchmarks/rejudge.py`` on Experiment 2
+REJUDGE_SECONDS = 15.0
+
+
+def rejudge_seconds(submissions: int, workers: int) -> float:
+    """Estimated wall seconds of judging ``submissions`` kept exports again on ``workers``."""
+    return math.ceil(max(submissions, 0) / max(1, workers)) * REJUDGE_SECONDS
+
+
 def minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
