@@ -877,6 +877,11 @@ class RegradePlan:
                 + (f", {shared} identical to another and run once with it" if shared else ""))
 
 
+def queue_limits(experiment: Experiment, memory_gb: float = 6.0) -> Limits:
+    """The limits a queue's worker (the portal's) grades ``experiment`` under."""
+    return Limits(seconds=experiment.time_limit, memory_bytes=int(memory_gb * 2**30))
+
+
 #: statuses whose executions are always run again: not the student's doing, or nothing ran
 NEVER_REJUDGED = (*REGRADE_STATUSES, "invalid notebook")
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from dlkit.cli import main
 from dlkit.collect import collect
+from dlkit.feedback import write_feedback
 from dlkit.gradebook import Gradebook, Run
 from dlkit.grading import grade as grade_module
 from dlkit.grading.execution import (EXTRACT_PROTOCOL, Execution, copy_exports,
@@ -118,6 +119,9 @@ def test_regrade_rejudges_when_only_judging_changed_and_reruns_when_an_extract_d
     assert all(r.id not in {o.id for o in runs.values()} for r in rejudged.values())
     with gradebook.session() as s:
         assert s.scalar(select(func.count()).select_from(Run)) == 6
+    page = {p.stem: p.read_text() for p in write_feedback("toy", course=course,
+                                                           gradebook=gradebook)}["106"]
+    assert "Re-judged on" in page and "it was not run again" in page and "5 / 5" in page
 
     # an extract half changes: those submissions run again (the twins once more)
     _edit_master(toy, "np.array([2.0, -4.0, 1.0])", "np.array([4.0, -8.0, 2.0])")
@@ -128,6 +132,8 @@ def test_regrade_rejudges_when_only_judging_changed_and_reruns_when_an_extract_d
     assert launches["runner"] == 4 and third.rejudged == 0 and third.shared == 1
     rerun = _current(gradebook)
     assert sorted(r.mode for r in rerun.values()) == ["executed", "executed", "shared"]
+    write_feedback("toy", course=course, gradebook=gradebook, students=["106"])
+    assert "Re-judged" not in (course / "feedback" / "toy" / "106.html").read_text()
     assert {roll: r.score for roll, r in rerun.items()} == {"101": 5, "106": 5, "107": 5}
 
 
