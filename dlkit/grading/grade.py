@@ -35,8 +35,16 @@ from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.gradebook import REGRADE_STATUSES, Gradebook, Result, Run, Submission, duration, utcnow
 from dlkit.grading.channel import CAPS, Received, receive
-from dlkit.grading.execution import (EXECUTED, REJUDGED, SHARED, Execution, exports_manifest,
-                                     extract_digest, given_digest, judge_digest)
+from dlkit.grading.execution import (
+    EXECUTED,
+    REJUDGED,
+    SHARED,
+    Execution,
+    exports_manifest,
+    extract_digest,
+    given_digest,
+    judge_digest,
+)
 from dlkit.grading.split import split_test
 from dlkit.notebook.master import read_master
 from dlkit.sandbox import Limits, Running, Sandbox, default_sandbox, judge_sandbox

@@ -16,8 +16,14 @@ from dlkit.collect import collect
 from dlkit.feedback import write_feedback
 from dlkit.gradebook import Gradebook, Run
 from dlkit.grading import grade as grade_module
-from dlkit.grading.execution import (EXTRACT_PROTOCOL, Execution, copy_exports,
-                                     exports_manifest, notebook_digest, rejudge_decision)
+from dlkit.grading.execution import (
+    EXTRACT_PROTOCOL,
+    Execution,
+    copy_exports,
+    exports_manifest,
+    notebook_digest,
+    rejudge_decision,
+)
 from dlkit.grading.grade import current_runs, grade_experiment
 
 
