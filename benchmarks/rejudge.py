@@ -34,7 +34,7 @@ from dlkit.grading.grade import current_runs, grade_experiment
 EXP = "exp2-feedforward"
 #: the judge's line the threshold change edits, and what it becomes
 THRESHOLD = re.compile(r"""least = threshold\((['"])exp2-feedforward\1, (['"])test_accuracy\2\)""")
-MOVED = "least = 0.95  # moved by benchmarks/rejudge.py"
+MOVED = "least = 0.999  # moved by benchmarks/rejudge.py: no reference model reaches it"
 
 
 def course_copy(root: Path) -> registry.Experiment:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import Future, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +30,6 @@ from sqlalchemy import select, update
 
 from dlkit import __version__
 from dlkit.data import cache_root
-from dlkit.errors import DlkitError
 from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.gradebook import REGRADE_STATUSES, Gradebook, Result, Run, Submission, duration, utcnow
@@ -85,9 +84,6 @@ class GradingTask:
     datasets: tuple[tuple[str, str], ...] = ()
     #: graded on the free-form rubric (objects found by type and shape), not the master's tests
     free_form: bool = False
-    #: the :class:`~dlkit.grading.execution.Execution` (JSON) whose kept exports, in the work
-    #: folder, are judged again instead of running the notebook; "" to run it
-    rejudge: str = ""
 
 
 @dataclass
@@ -278,7 +274,7 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
                 extracts=run_digests(plan, given_digest(raw, name, datasets, limits)),
                 judges={t.id: judge_digest(t.judge) for t in plan}, seconds=run.seconds)
             judging = time.monotonic()
-            judge_execution(outcome, judge, plan, execution, starter)
+            judge_execution(outcome, judge.finish(), plan, execution, starter)
             outcome.timings["judge"] = round(time.monotonic() - judging, 2)
             try:
                 execution.exports = exports_manifest(exports)
@@ -297,13 +293,14 @@ def run_digests(plan: list[PlannedTest], given: str) -> dict[str, str]:
     return {t.id: extract_digest(t.extract, given) for t in plan}
 
 
-def judge_execution(outcome: Outcome, judge: _Judge, plan: list[PlannedTest],
+def judge_execution(outcome: Outcome, verdicts: dict[str, dict], plan: list[PlannedTest],
                     execution: Execution, starter: dict[str, int] | None) -> None:
-    """Judge an execution's exports and set the outcome's results, status and reason from
-    them and from the execution's own status: the one way a run is judged, first or again."""
+    """Set the outcome's results, status and reason from the judge's ``verdicts`` on an
+    execution's exports and from the execution's own status: the one way a run is judged,
+    first or again."""
     stopped = execution.stopped
-    verdicts = {**judge.finish(), **{test: {"passed": False, "message": why}
-                                     for test, why in execution.uncollected.items()}}
+    verdicts = {**verdicts, **{test: {"passed": False, "message": why}
+                               for test, why in execution.uncollected.items()}}
     outcome.results = _results(plan, verdicts,
                                starter if execution.from_starter and starter else {}, stopped,
                                unrun=frozenset(execution.unrun))
@@ -319,32 +316,104 @@ def judge_execution(outcome: Outcome, judge: _Judge, plan: list[PlannedTest],
         outcome.status, outcome.reason = "missing object", "; ".join(missing)[:1000]
 
 
-def rejudge_submission(work: Path, plan: list[PlannedTest], execution: Execution,
-                       limits: Limits, slot: str = "cpu", slots: int = 1,
-                       starter: dict[str, int] | None = None,
-                       rubrics: tuple[Path, ...] = ()) -> Outcome:
-    """Judge again the exports a run kept in ``work/exports`` (its notebook is not run): in
-    the judge's own sandbox, read as the first judging read them, under the current judge
-    halves and points. The coordinator checked first that they answer ``plan``'s extract
-    halves (:func:`~dlkit.grading.execution.rejudge_decision`)."""
+@dataclass(frozen=True)
+class KeptRun:
+    """A run whose kept exports a regrade judges again: ``work`` holds them (``exports/``)."""
+
+    submission_id: int
+    work: Path
+    execution: Execution
+
+
+def rejudge_runs(kept: list[KeptRun], plan: list[PlannedTest], limits: Limits,
+                 slots: int = 1, starter: dict[str, int] | None = None,
+                 rubrics: tuple[Path, ...] = ()) -> list[Outcome]:
+    """Judge again the exports runs kept (their notebooks are not run), under ``plan``'s
+    current judge halves and points: one judge sandbox for them all (:func:`judge_kept`),
+    read as the first judging read them. The coordinator checked first that they answer
+    ``plan``'s extract halves (:func:`~dlkit.grading.execution.rejudge_decision`)."""
     started = time.monotonic()
-    exports = work / "exports"
-    judge = _Judge.start(plan, exports, slots, limits, rubrics)
-    outcome = Outcome(execution.status, execution.reason, 0.0, slot, judge.sandbox.kind,
-                      error=execution.stopped if execution.status == "error" else {},
-                      mode=REJUDGED)
+    verdicts = judge_kept(plan, {str(k.submission_id): k.work / "exports" for k in kept},
+                          slots, limits, rubrics)
+    seconds = (time.monotonic() - started) / max(1, len(kept))  # each run's share
+    outcomes = []
+    for run in kept:
+        execution = run.execution
+        outcome = Outcome(execution.status, execution.reason, seconds, "cpu",
+                          judge_sandbox(run.work).kind, mode=REJUDGED,
+                          error=execution.stopped if execution.status == "error" else {},
+                          timings={"judge": round(seconds, 2), "wall": round(seconds, 2)})
+        judge_execution(outcome, verdicts[str(run.submission_id)], plan, execution, starter)
+        tests = {t.id for t in plan}
+        outcome.execution = dataclasses.replace(
+            execution, judges={t.id: judge_digest(t.judge) for t in plan},
+            extracts={t: d for t, d in execution.extracts.items() if t in tests},
+            uncollected={t: w for t, w in execution.uncollected.items() if t in tests})
+        outcomes.append(outcome)
+    return outcomes
+
+
+#: kept runs one judge process judges at most (its imports are paid once for all of them)
+REJUDGE_BATCH = 16
+
+
+def judge_kept(plan: list[PlannedTest], kept: dict[str, Path], slots: int, limits: Limits,
+               rubrics: tuple[Path, ...] = ()) -> dict[str, dict[str, dict]]:
+    """Key -> verdicts of the exports in ``kept`` (key -> exports folder), from judge sandboxes
+    of :data:`REJUDGE_BATCH` runs each. A run a batch's judge did not finish (it died on one of
+    its tests: its memory or CPU limit) is judged on its own by :class:`_Judge`, which fails the
+    test it died on with the reason and judges the rest; the batch goes on without it."""
+    verdicts: dict[str, dict[str, dict]] = {}
+    left = list(kept)
+    while left:
+        chunk = left[:REJUDGE_BATCH]
+        got = _judge_batch(plan, {k: kept[k] for k in chunk}, slots, limits, rubrics)
+        for key in got.done:
+            verdicts[key] = {t.id: got.batches[key].get(t.id) or {
+                "passed": False, "grader_failure": True,
+                "message": "the grader could not judge this test"} for t in plan}
+        left = [k for k in left if k not in got.done]
+        unfinished = [k for k in chunk if k not in got.done]
+        if not unfinished:
+            continue
+        culprit = got.current if got.current in unfinished else unfinished[0]
+        log.warning("the judge of %d kept run(s) stopped at %s (%s): judging it alone",
+                    len(chunk), culprit, "; ".join(got.problems) or "no answer")
+        judge = _Judge.start(plan, kept[culprit], slots, limits, rubrics)
+        try:
+            verdicts[culprit] = judge.finish()
+        finally:
+            judge.stop()
+        left.remove(culprit)
+    return verdicts
+
+
+def _judge_batch(plan: list[PlannedTest], kept: dict[str, Path], slots: int, limits: Limits,
+                 rubrics: tuple[Path, ...]) -> Received:
+    """One judge sandbox for several runs' kept exports (all read-only there), each judged in
+    turn; what it answered, checked (:func:`channel.receive` with the runs' keys)."""
+    scratch = Path(tempfile.mkdtemp(prefix="dlkit-judge-"))
+    folders = list(kept.values())
+    sandbox = judge_sandbox(folders[0], [*rubrics, *folders[1:]])
+    ids = {t.id for t in plan}
+    running = None
     try:
-        judge_execution(outcome, judge, plan, execution, starter)
+        running = sandbox.start(
+            [sys.executable, "-P", "-m", "dlkit.grading.judge", str(folders[0])], scratch,
+            _judge_env(scratch, slots), _judge_limits(limits, len(kept)),
+            on_result=lambda stream: receive(stream, tests=ids, exports=None, caps=CAPS,
+                                             keys=frozenset(kept)))
+        running.send(json.dumps({"tests": [{"id": t.id, "judge": t.judge} for t in plan],
+                                 "exports": {k: str(p) for k, p in kept.items()}}).encode()
+                     + b"\n" + b"".join(f"go {k}\n".encode() for k in kept))
+        running.close_input()
+        result = running.wait()
+        running = None
+        return result.received or Received(problems=["the judge's channel was not read"])
     finally:
-        judge.stop()
-    outcome.execution = dataclasses.replace(
-        execution, judges={t.id: judge_digest(t.judge) for t in plan},
-        extracts={t.id: execution.extracts[t.id] for t in plan if t.id in execution.extracts},
-        uncollected={t: w for t, w in execution.uncollected.items()
-                     if t in {p.id for p in plan}})
-    outcome.seconds = time.monotonic() - started
-    outcome.timings = {"judge": round(outcome.seconds, 2), "wall": round(outcome.seconds, 2)}
-    return outcome
+        if running is not None:
+            running.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 #: characters of a hidden test's code that, found in a message, mean the message holds it
@@ -467,19 +536,10 @@ def _link_mounts(sandbox: Sandbox, work: Path) -> None:
 def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1,
              sandbox: Sandbox | None = None) -> Outcome:
     """Grade one task in ``work`` (wiped first) on the device ``slot``: the one function every
-    executor calls, here or on a worker. It touches no gradebook. A task with ``rejudge``
-    judges the exports kept in ``work`` again (nothing is wiped, no notebook runs)."""
+    executor calls, here or on a worker. It touches no gradebook."""
     experiment = get_experiment(task.experiment)
     plan = _plan(experiment, task.free_form)
     starter = {} if task.free_form else _starter(experiment)
-    if task.rejudge:
-        execution = Execution.from_json(task.rejudge)
-        if execution is None:
-            raise DlkitError("a re-judge without the record of its execution", where=str(work))
-        outcome = rejudge_submission(work, plan, execution, task.limits, slot, slots, starter,
-                                     rubrics=(experiment.rubric.parent,))
-        outcome.host = socket.gethostname()
-        return outcome
     if sandbox is None:
         sandbox = default_sandbox([experiment.root], require=task.require_sandbox,
                                   devices=_gpu_device_files() if slot.startswith("gpu") else [])
@@ -644,6 +704,19 @@ JUDGE_SECONDS = 900.0
 JUDGE_STARTS = 3
 
 
+def _judge_env(scratch: Path, slots: int) -> dict[str, str]:
+    return {"HOME": str(scratch), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            "DLKIT_DATA": str(cache_root()), "TF_CPP_MIN_LOG_LEVEL": "3", "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PYTHONPATH": import_root(),
+            **_device_env("cpu", slots)}
+
+
+def _judge_limits(limits: Limits, runs: int = 1) -> Limits:
+    """The judge's: the run's memory, :data:`JUDGE_SECONDS` of CPU time per run it judges."""
+    return Limits(seconds=JUDGE_SECONDS * runs, memory_bytes=limits.memory_bytes,
+                  processes=256, grace_seconds=30.0)
+
+
 @dataclass
 class _Judge:
     """The judging process, in a sandbox of its own (:func:`~dlkit.sandbox.judge_sandbox`),
@@ -661,14 +734,8 @@ class _Judge:
     def start(cls, plan: list[PlannedTest], exports: Path, slots: int, limits: Limits,
               rubrics: tuple[Path, ...] = ()) -> _Judge:
         scratch = Path(tempfile.mkdtemp(prefix="dlkit-judge-"))
-        env = {"HOME": str(scratch), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-               "DLKIT_DATA": str(cache_root()), "TF_CPP_MIN_LOG_LEVEL": "3", "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PYTHONPATH": import_root(),
-               **_device_env("cpu", slots)}
-        judge_limits = Limits(seconds=JUDGE_SECONDS, memory_bytes=limits.memory_bytes,
-                              processes=256, grace_seconds=30.0)
-        judge = cls(plan, exports, judge_sandbox(exports, list(rubrics)), env, judge_limits,
-                    scratch)
+        judge = cls(plan, exports, judge_sandbox(exports, list(rubrics)),
+                    _judge_env(scratch, slots), _judge_limits(limits), scratch)
         judge.running = judge._launch(plan)
         return judge
 
@@ -972,8 +1039,12 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
     if not executor.isolated:
         log.warning("grading WITHOUT isolation: %s", executor.sandbox_kind)
     started = time.monotonic()
-    futures: dict[Future, tuple[Submission, GradingTask, list[Submission]]] = {}
+    #: each future's runs: (submission, task, the identical notebooks recorded with it)
+    futures: dict[Future, list[tuple[Submission, GradingTask, list[Submission]]]] = {}
     leaders: dict[str, list[Submission]] = {}  # notebook digest -> the one that runs, then the rest
+    kept: dict[tuple[str, bool], list[tuple[Submission, GradingTask]]] = {}
+    threads = max(1, len(getattr(executor, "slots", ())))
+    judges = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dlkit-rejudge")
     try:
         for submission in submissions:
             if not gradebook.claim(submission.id, owner, stale=stale):
@@ -984,46 +1055,80 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
                 leaders[digest].append(submission)  # recorded when its twin's run ends
                 continue
             experiment = get_experiment(submission.experiment)
-            again = plan.rejudge.get(submission.id)
             task = GradingTask(submission.id, experiment.id, (course / submission.path).read_bytes(),
                                limits or Limits(seconds=experiment.time_limit),
-                               gpu=executor.gpus > 0 and again is None,
-                               require_sandbox=require_sandbox, datasets=as_pairs(datasets),
-                               free_form=_free_form(experiment, free_form),
-                               rejudge=again[0].to_json() if again else "")
+                               gpu=executor.gpus > 0, require_sandbox=require_sandbox,
+                               datasets=as_pairs(datasets),
+                               free_form=_free_form(experiment, free_form))
+            if submission.id in plan.rejudge:
+                kept.setdefault((experiment.id, task.free_form), []).append((submission, task))
+                continue
             group = leaders.setdefault(digest, [submission]) if digest else [submission]
-            futures[executor.submit(task)] = submission, task, group
-        with tqdm(total=sum(len(g) for _, _, g in futures.values()), desc=desc, unit="nb",
-                  disable=not progress, file=sys.stderr) as bar:
+            futures[executor.submit(task)] = [(submission, task, group)]
+        for items in kept.values():  # judged here, where the exports are, a batch per judge
+            size = min(REJUDGE_BATCH, -(-len(items) // threads))
+            for at in range(0, len(items), size):
+                chunk = items[at:at + size]
+                futures[judges.submit(_rejudge_chunk, chunk, plan, course, threads)] = \
+                    [(s, t, [s]) for s, t in chunk]
+        with tqdm(total=sum(len(g) for runs in futures.values() for _, _, g in runs), desc=desc,
+                  unit="nb", disable=not progress, file=sys.stderr) as bar:
             failures = 0
             for future in as_completed(futures):
-                submission, task, group = futures.pop(future)
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # noqa: BLE001 - the executor itself failed this run
-                    log.error("could not grade submission %d: %s", submission.id, exc)
-                    outcome = Outcome("sandbox error", f"the grader failed: {exc}"[:500], 0.0,
-                                      "?", executor.sandbox_kind,
-                                      _zeros_of(task, "the grader could not run your notebook"))
-                again = plan.rejudge.get(submission.id)
-                store_outcome(course, submission, outcome)
-                run_id = record_run(gradebook, submission.id, outcome,
-                                    execution_of=again[1] if again else None)
-                failures += _count(summary, outcome)
-                for twin in group[1:]:
-                    shared = share_outcome(course, submission, twin, outcome)
-                    store_outcome(course, twin, shared)
-                    record_run(gradebook, twin.id, shared, execution_of=run_id)
-                    failures += _count(summary, shared)
-                bar.set_postfix(failures=failures)
-                bar.update(len(group))
+                runs = futures.pop(future)
+                for (submission, _task, group), outcome in zip(runs, _outcomes(future, runs,
+                                                                              executor)):
+                    again = plan.rejudge.get(submission.id)
+                    store_outcome(course, submission, outcome)
+                    run_id = record_run(gradebook, submission.id, outcome,
+                                        execution_of=again[1] if again else None)
+                    failures += _count(summary, outcome)
+                    for twin in group[1:]:
+                        shared = share_outcome(course, submission, twin, outcome)
+                        store_outcome(course, twin, shared)
+                        record_run(gradebook, twin.id, shared, execution_of=run_id)
+                        failures += _count(summary, shared)
+                    bar.set_postfix(failures=failures)
+                    bar.update(len(group))
     finally:
-        for future, (_, _, group) in futures.items():  # interrupted: give the rest back
+        judges.shutdown(wait=False, cancel_futures=True)
+        for future, runs in futures.items():  # interrupted: give the rest back
             future.cancel()
-            for member in group:
-                gradebook.unclaim(member.id, owner)
+            for _, _, group in runs:
+                for member in group:
+                    gradebook.unclaim(member.id, owner)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _rejudge_chunk(chunk: list[tuple[Submission, GradingTask]], plan: RegradePlan, course: Path,
+                   threads: int) -> list[Outcome]:
+    """Judge the kept exports of ``chunk`` (one experiment's) again, in one judge sandbox."""
+    task = chunk[0][1]
+    experiment = get_experiment(task.experiment)
+    runs = [KeptRun(s.id, course / "graded" / s.experiment / str(s.id), plan.rejudge[s.id][0])
+            for s, _ in chunk]
+    outcomes = rejudge_runs(runs, _plan(experiment, task.free_form), task.limits, threads,
+                            {} if task.free_form else _starter(experiment),
+                            rubrics=(experiment.rubric.parent,))
+    for outcome in outcomes:
+        outcome.host = socket.gethostname()
+    return outcomes
+
+
+def _outcomes(future: Future, runs: list[tuple[Submission, GradingTask, list[Submission]]],
+              executor: Executor) -> list[Outcome]:
+    """The outcomes of a future's runs, in order; a sandbox error each when it failed."""
+    try:
+        result = future.result()
+        return result if isinstance(result, list) else [result]
+    except Exception as exc:  # noqa: BLE001 - the executor (or a judge) failed these runs
+        log.error("could not grade submission(s) %s: %s",
+                  ", ".join(str(s.id) for s, _, _ in runs), exc)
+        return [Outcome("sandbox error", f"the grader failed: {exc}"[:500], 0.0, "?",
+                        executor.sandbox_kind,
+                        _zeros_of(task, "the grader could not run your notebook"))
+                for _, task, _ in runs]
 
 
 def _count(summary: GradeSummary, outcome: Outcome) -> bool:

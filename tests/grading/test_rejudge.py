@@ -3,6 +3,7 @@ notebooks run once, and the kept exports read as hostile data (dlkit.grading.exe
 
 from __future__ import annotations
 
+import io
 import json
 import os
 
@@ -16,6 +17,7 @@ from dlkit.collect import collect
 from dlkit.feedback import write_feedback
 from dlkit.gradebook import Gradebook, Run
 from dlkit.grading import grade as grade_module
+from dlkit.grading.channel import CAPS, receive
 from dlkit.grading.execution import (
     EXTRACT_PROTOCOL,
     Execution,
@@ -24,7 +26,8 @@ from dlkit.grading.execution import (
     notebook_digest,
     rejudge_decision,
 )
-from dlkit.grading.grade import current_runs, grade_experiment
+from dlkit.grading.grade import PlannedTest, current_runs, grade_experiment, judge_kept
+from dlkit.sandbox import Limits
 
 
 @pytest.fixture
@@ -237,3 +240,44 @@ def test_identical_means_the_same_cells_whatever_the_outputs_and_metadata():
     digests = {notebook_digest(nbformat.writes(n).encode()) for n in (nb, code, words)}
     assert len(digests) == 3
     assert notebook_digest(b"not json") is None and notebook_digest(b'{"cells": [1]}') is None
+
+
+# --------------------------------------------------------------------------- one judge, many runs
+
+def _frames(*headers: dict) -> io.BytesIO:
+    return io.BytesIO(b"".join(json.dumps(h).encode() + b"\n" for h in headers))
+
+
+def test_a_batch_judge_answers_each_run_in_turn_or_is_not_believed():
+    verdict = {"kind": "verdict", "test": "q1-0", "verdict": {"passed": True}}
+    got = receive(_frames({"kind": "started"}, {"kind": "exports", "key": "1"}, verdict,
+                          {"kind": "done", "key": "1"}, {"kind": "exports", "key": "2"}, verdict,
+                          {"kind": "done", "key": "2"}, {"kind": "end"}),
+                  tests={"q1-0"}, exports=None, caps=CAPS, keys=frozenset({"1", "2"}))
+    assert got.done == ["1", "2"] and not got.problems and not got.verdicts
+    assert got.batches["2"]["q1-0"]["passed"] is True
+    for frames in ([{"kind": "exports", "key": "3"}],  # a run it was not given
+                   [{"kind": "exports", "key": "1"}, {"kind": "exports", "key": "2"}],
+                   [{"kind": "exports", "key": "1"}, {"kind": "done", "key": "2"}],
+                   [{"kind": "exports", "key": "1"}, {"kind": "done", "key": "1"},
+                    {"kind": "exports", "key": "1"}]):  # the same run twice
+        bad = receive(_frames(*frames, verdict), tests={"q1-0"}, exports=None, caps=CAPS,
+                      keys=frozenset({"1", "2"}))
+        assert bad.problems, frames
+
+
+def test_a_judge_that_dies_on_one_kept_run_still_judges_the_others(tmp_path):
+    kept = {}
+    for key, value in (("1", 0), ("2", 1), ("3", 0)):
+        folder = tmp_path / key / "exports" / "q1-0"
+        folder.mkdir(parents=True)
+        (folder / "outcome.json").write_text('{"ok": true}')
+        (folder / "exported.json").write_text(json.dumps({"x": {"kind": "json", "value": value}}))
+        kept[key] = folder.parent
+    judge = ("import os\n\ndef judge(data):\n    if data['x'] == 1:\n        os._exit(3)\n"
+             "    assert data['x'] == 0, 'x should be 0'\n")
+    plan = [PlannedTest("q1-0", "q1", 0, True, 1.0, "", judge)]
+    verdicts = judge_kept(plan, kept, 1, Limits(seconds=60, memory_bytes=2**30))
+    assert verdicts["1"]["q1-0"]["passed"] and verdicts["3"]["q1-0"]["passed"]
+    assert not verdicts["2"]["q1-0"]["passed"] and verdicts["2"]["q1-0"]["grader_failure"]
+    assert "exit code 3" in verdicts["2"]["q1-0"]["message"]
