@@ -6,7 +6,8 @@ limits) and the kit's extract protocol. Each run records per test an *extract di
 and a *judge digest* of its judge half (:class:`Execution`), with the sha256 of every file it
 kept under ``graded/<exp>/<id>/exports/``. A regrade whose tests' extract digests all match,
 and whose kept exports are still byte for byte what the run received, is judged again on them
-(:func:`rejudge_decision`); any other is run again.
+(:func:`rejudge_decision`); any other is run again. Only the tests whose judge digest changed
+are judged again; the others keep their verdicts (their points come from the current plan).
 
 Identical notebooks (the same cells, sources byte for byte, once outputs, execution counts,
 ids and metadata are removed: :func:`notebook_digest`) are run once per batch; each is recorded
@@ -59,8 +60,36 @@ def extract_digest(extract: str, given: str) -> str:
     return sha256(f"protocol {EXTRACT_PROTOCOL}\0{given}\0{extract}")
 
 
-def judge_digest(judge: str) -> str:
-    return sha256(judge)
+def judge_digest(judge: str, context: str) -> str:
+    """What a test's verdict on given exports depends on: its judge half, and the kit's
+    judging ``context`` (:func:`judging_context`)."""
+    return sha256(f"{context}\0{judge}")
+
+
+#: the kit's files a verdict depends on besides the judge half: its helpers and protocol
+JUDGING_FILES = ("checks.py", "grading/judge.py", "grading/channel.py")
+
+
+def judging_context() -> str:
+    """The kit's side of every verdict: its version, the judges' helpers and protocol
+    (:data:`JUDGING_FILES`) and every registered threshold (a judge half reads them by name),
+    so that a verdict is reused only where none of these changed."""
+    import dlkit
+    from dlkit import __version__
+    from dlkit.experiments import EXPERIMENTS
+
+    package = Path(dlkit.__file__).parent
+    thresholds = {e.id: {name: repr(t.value) for name, t in sorted(e.thresholds.items())}
+                  for e in EXPERIMENTS.values()}
+    return sha256(json.dumps({"version": __version__, "thresholds": thresholds,
+                              "files": {f: sha256((package / f).read_bytes())
+                                        for f in JUDGING_FILES}}, sort_keys=True))
+
+
+def judge_digests(tests: Any) -> dict[str, str]:
+    """Test id -> :func:`judge_digest` of each of ``tests`` (planned tests)."""
+    context = judging_context()
+    return {t.id: judge_digest(t.judge, context) for t in tests}
 
 
 def notebook_digest(notebook: bytes) -> str | None:
@@ -110,6 +139,9 @@ class Execution:
     judges: dict[str, str] = field(default_factory=dict)
     #: file (``<test>/<name>``) -> sha256 of what the run kept under ``exports/``
     exports: dict[str, str] = field(default_factory=dict)
+    #: test id -> the judge's verdict under ``judges[test]`` (grader failures left out): kept
+    #: by a re-judge for each test whose judge digest did not change
+    verdicts: dict[str, dict] = field(default_factory=dict)
     seconds: float = 0.0  # the execution's own wall time
     protocol: int = EXTRACT_PROTOCOL
 

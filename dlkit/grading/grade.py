@@ -42,7 +42,7 @@ from dlkit.grading.execution import (
     exports_manifest,
     extract_digest,
     given_digest,
-    judge_digest,
+    judge_digests,
 )
 from dlkit.grading.split import split_test
 from dlkit.notebook.master import read_master
@@ -272,9 +272,12 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
                 outcome.status, outcome.reason, stopped, dict(got.uncollected),
                 sorted(questions_not_run(nb, stopped)), _from_starter(nb),
                 extracts=run_digests(plan, given_digest(raw, name, datasets, limits)),
-                judges={t.id: judge_digest(t.judge) for t in plan}, seconds=run.seconds)
+                judges=judge_digests(plan), seconds=run.seconds)
             judging = time.monotonic()
-            judge_execution(outcome, judge.finish(), plan, execution, starter)
+            verdicts = judge.finish()
+            execution.verdicts = {t: v for t, v in verdicts.items()
+                                  if not v.get("grader_failure")}
+            judge_execution(outcome, verdicts, plan, execution, starter)
             outcome.timings["judge"] = round(time.monotonic() - judging, 2)
             try:
                 execution.exports = exports_manifest(exports)
@@ -329,24 +332,38 @@ def rejudge_runs(kept: list[KeptRun], plan: list[PlannedTest], limits: Limits,
                  slots: int = 1, starter: dict[str, int] | None = None,
                  rubrics: tuple[Path, ...] = ()) -> list[Outcome]:
     """Judge again the exports runs kept (their notebooks are not run), under ``plan``'s
-    current judge halves and points: one judge sandbox for them all (:func:`judge_kept`),
-    read as the first judging read them. The coordinator checked first that they answer
-    ``plan``'s extract halves (:func:`~dlkit.grading.execution.rejudge_decision`)."""
+    current judge halves and points. A test whose judge digest is the one its verdict was
+    given under keeps that verdict; the others are judged, in one judge sandbox for all the
+    runs that need the same tests (:func:`judge_kept`), read as the first judging read them.
+    The coordinator checked first that the exports answer ``plan``'s extract halves
+    (:func:`~dlkit.grading.execution.rejudge_decision`)."""
     started = time.monotonic()
-    verdicts = judge_kept(plan, {str(k.submission_id): k.work / "exports" for k in kept},
-                          slots, limits, rubrics)
+    digests = judge_digests(plan)
+    stale = {run.submission_id: tuple(t for t in plan if t.id not in run.execution.verdicts
+                                      or run.execution.judges.get(t.id) != digests[t.id])
+             for run in kept}
+    verdicts: dict[str, dict[str, dict]] = {}
+    for tests in set(stale.values()):
+        runs = [run for run in kept if stale[run.submission_id] == tests]
+        if tests:
+            verdicts.update(judge_kept(list(tests), {str(r.submission_id): r.work / "exports"
+                                                     for r in runs}, slots, limits, rubrics))
     seconds = (time.monotonic() - started) / max(1, len(kept))  # each run's share
     outcomes = []
     for run in kept:
         execution = run.execution
+        judged = {**{t.id: execution.verdicts[t.id] for t in plan
+                     if t.id in execution.verdicts}, **verdicts.get(str(run.submission_id), {})}
         outcome = Outcome(execution.status, execution.reason, seconds, "cpu",
                           judge_sandbox(run.work).kind, mode=REJUDGED,
                           error=execution.stopped if execution.status == "error" else {},
-                          timings={"judge": round(seconds, 2), "wall": round(seconds, 2)})
-        judge_execution(outcome, verdicts[str(run.submission_id)], plan, execution, starter)
+                          timings={"judge": round(seconds, 2), "wall": round(seconds, 2),
+                                   "judged": len(stale[run.submission_id])})
+        judge_execution(outcome, judged, plan, execution, starter)
         tests = {t.id for t in plan}
         outcome.execution = dataclasses.replace(
-            execution, judges={t.id: judge_digest(t.judge) for t in plan},
+            execution, judges=digests,
+            verdicts={t: v for t, v in judged.items() if not v.get("grader_failure")},
             extracts={t: d for t, d in execution.extracts.items() if t in tests},
             uncollected={t: w for t, w in execution.uncollected.items() if t in tests})
         outcomes.append(outcome)

@@ -77,14 +77,19 @@ def _current(gradebook):
         return {s.merge(r).submission.student_roll: s.merge(r) for r in current_runs(gradebook, "toy")}
 
 
-def _edit_master(experiment, old: str, new: str) -> None:
+def _edit_master(experiment, old: str, new: str, within: str = "", also: str = "",
+                 to: str = "") -> None:
+    """Replace ``old`` in the toy master (and ``also`` by ``to`` in the cells ``within`` names)."""
     nb = nbformat.read(experiment.master, as_version=4)
     edited = 0
     for cell in nb.cells:
         if old in cell.source:
             cell.source = cell.source.replace(old, new)
             edited += 1
-    assert edited, f"{old!r} is not in the toy master"
+        if within and within in cell.source and also in cell.source:
+            cell.source = cell.source.replace(also, to)
+            edited += 1
+    assert edited >= (2 if within else 1), f"{old!r} is not in the toy master"
     nbformat.write(nb, experiment.master)
     os.utime(experiment.master, ns=(0, experiment.master.stat().st_mtime_ns + 10**9))
 
@@ -120,6 +125,7 @@ def test_regrade_rejudges_when_only_judging_changed_and_reruns_when_an_extract_d
                              regrade=True, progress=False)
     assert launches["runner"] == 2, "a re-judge ran a notebook"
     assert again.rejudged == 3 and again.graded == 3
+    assert [t["judged"] for t in again.timings] == [1, 1, 1]  # only the test that changed
     rejudged = _current(gradebook)
     assert {roll: r.score for roll, r in rejudged.items()} == {"101": 5, "106": 5, "107": 5}
     assert {r.mode for r in rejudged.values()} == {"re-judged"}
@@ -132,6 +138,15 @@ def test_regrade_rejudges_when_only_judging_changed_and_reruns_when_an_extract_d
                                                            gradebook=gradebook)}["106"]
     assert "Re-judged on" in page and "it was not run again" in page and "5 / 5" in page
 
+    # points change: every verdict is kept, no judge runs, the marks follow the new points
+    _edit_master(toy, "name: q2_scale\npoints: 2", "name: q2_scale\npoints: 4",
+                 within='checks.get(ns, "scale")', also="points: 2", to="points: 4")
+    points = grade_experiment("toy", course=course, gradebook=gradebook, workers=2,
+                              gpus="none", regrade=True, progress=False)
+    assert points.rejudged == 3 and [t["judged"] for t in points.timings] == [0, 0, 0]
+    assert {roll: (r.score, r.max_score) for roll, r in _current(gradebook).items()} == {
+        "101": (7, 7), "106": (7, 7), "107": (7, 7)}
+
     # an extract half changes: those submissions run again (the twins once more)
     _edit_master(toy, "np.array([2.0, -4.0, 1.0])", "np.array([4.0, -8.0, 2.0])")
     line = _first_line(course)
@@ -143,7 +158,7 @@ def test_regrade_rejudges_when_only_judging_changed_and_reruns_when_an_extract_d
     assert sorted(r.mode for r in rerun.values()) == ["executed", "executed", "shared"]
     write_feedback("toy", course=course, gradebook=gradebook, students=["106"])
     assert "Re-judged" not in (course / "feedback" / "toy" / "106.html").read_text()
-    assert {roll: r.score for roll, r in rerun.items()} == {"101": 5, "106": 5, "107": 5}
+    assert {roll: r.score for roll, r in rerun.items()} == {"101": 7, "106": 7, "107": 7}
 
 
 # --------------------------------------------------------------------------- the rules, unit by unit
