@@ -33,6 +33,7 @@ from dlkit.data import cache_root
 from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.gradebook import REGRADE_STATUSES, Gradebook, Result, Run, Submission, duration, utcnow
+from dlkit.grading.capacity import REJUDGE_BATCH  # runs one judge process takes
 from dlkit.grading.channel import CAPS, Received, receive
 from dlkit.grading.execution import (
     EXECUTED,
@@ -370,8 +371,6 @@ def rejudge_runs(kept: list[KeptRun], plan: list[PlannedTest], limits: Limits,
     return outcomes
 
 
-#: kept runs one judge process judges at most (its imports are paid once for all of them)
-REJUDGE_BATCH = 16
 
 
 def judge_kept(plan: list[PlannedTest], kept: dict[str, Path], slots: int, limits: Limits,
