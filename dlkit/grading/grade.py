@@ -371,8 +371,6 @@ def rejudge_runs(kept: list[KeptRun], plan: list[PlannedTest], limits: Limits,
     return outcomes
 
 
-
-
 def judge_kept(plan: list[PlannedTest], kept: dict[str, Path], slots: int, limits: Limits,
                rubrics: tuple[Path, ...] = ()) -> dict[str, dict[str, dict]]:
     """Key -> verdicts of the exports in ``kept`` (key -> exports folder), from judge sandboxes
@@ -564,8 +562,8 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
         notebook.write(task.notebook)
         notebook.flush()
         outcome = grade_submission(Path(notebook.name), work, plan, sandbox, task.limits, slot,
-                                   slots, starter, name=experiment.master.name, datasets=task.datasets,
-                                   rubrics=(experiment.rubric.parent,))
+                                   slots, starter, name=experiment.master.name,
+                                   datasets=task.datasets, rubrics=(experiment.rubric.parent,))
     outcome.host = socket.gethostname()
     return outcome
 
@@ -960,12 +958,13 @@ class RegradePlan:
     def describe(self) -> str:
         """"18 re-judged on their kept exports, 2 re-run (the extract half of q1-0 changed)"."""
         whys = sorted({why for why in self.rerun.values() if why})
-        runs = f"{len(self.rerun)} re-run" + (f" ({whys[0]}" + (f"; {len(whys) - 1} other "
-                                                                 "reason(s))" if len(whys) > 1
-                                                                 else ")") if whys else "")
-        shared = len(self.rerun) - self.executions
-        return (f"{len(self.rejudge)} re-judged on their kept exports, {runs}"
-                + (f", {shared} identical to another and run once with it" if shared else ""))
+        text = f"{len(self.rejudge)} re-judged on their kept exports, {len(self.rerun)} re-run"
+        if whys:
+            more = f"; {len(whys) - 1} other reason(s)" if len(whys) > 1 else ""
+            text += f" ({whys[0]}{more})"
+        if shared := len(self.rerun) - self.executions:
+            text += f", {shared} identical to another and run once with it"
+        return text
 
 
 def queue_limits(experiment: Experiment, memory_gb: float = 6.0) -> Limits:
