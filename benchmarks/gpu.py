@@ -57,13 +57,13 @@ def stack_problems() -> list[str]:
     """What keeps the installed stack off the GPU (checked in a child: imports are slow)."""
     from importlib import metadata
 
-    problems = []
     try:
         metadata.version("tensorflow-cpu")
-        problems.append("tensorflow-cpu is installed: it never uses a GPU (run `make setup GPU=1`, "
-                        "which installs tensorflow[and-cuda])")
+        return ["tensorflow-cpu is installed: it never uses a GPU (run `make setup GPU=1`, "
+                "which installs tensorflow[and-cuda])"]
     except metadata.PackageNotFoundError:
         pass
+    problems = []
     probe = ("import torch, tensorflow as tf; "
              "print(int(torch.cuda.is_available()), len(tf.config.list_physical_devices('GPU')))")
     try:

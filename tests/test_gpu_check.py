@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "gpu.py"
 
@@ -35,6 +37,22 @@ def test_a_driver_that_sees_no_gpu_says_why(tmp_path):
     done, _ = _run([sys.executable, str(SCRIPT), "--count", "1"], f"{tmp_path}:/usr/bin:/bin")
     assert done.returncode == 3
     assert "could not communicate with the NVIDIA driver" in done.stderr
+
+
+def test_a_gpu_the_installed_stack_cannot_use_is_said_before_anything_is_graded(tmp_path):
+    from importlib import metadata
+
+    try:
+        metadata.version("tensorflow-cpu")
+    except metadata.PackageNotFoundError:
+        pytest.skip("this venv has a GPU build of TensorFlow: the probe would import it")
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0)'\n")
+    smi.chmod(0o755)
+    done, seconds = _run([sys.executable, str(SCRIPT)], f"{tmp_path}:/usr/bin:/bin")
+    assert done.returncode == 4, done.stderr
+    assert "GPUs: GPU 0: NVIDIA H100" in done.stdout
+    assert "tensorflow-cpu is installed: it never uses a GPU" in done.stderr and seconds < 30
 
 
 def test_make_gpu_check_fails_clearly_without_a_gpu(tmp_path):
