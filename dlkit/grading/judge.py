@@ -6,17 +6,17 @@ unprivileged user with its own limits, and never runs student code.
 It starts while the notebook still runs: it reads the judge halves from ``$DLKIT_INPUT_FD``
 (one JSON line), imports what they import (TensorFlow takes seconds) and then waits for the
 line ``go`` there: by then the run is over and the trusted side has put the exports it received
-under ``EXPORTS`` (read-only here).
+under ``EXPORTS`` (read-only here). For each test it loads them (safe formats only, declared
+sizes bounded first: :func:`dlkit.checks.load`) and runs the judge half on them. It sends a
+``judging`` frame before each test and a ``verdict`` after it on ``$DLKIT_RESULT_FD``
+(:mod:`dlkit.grading.channel`); a test it could not finish has no verdict, and the grader says
+so.
 
 A regrade's re-judge gives it several runs' kept exports instead (the JSON line is
 ``{"tests": [...], "exports": {key: folder}}``, every folder read-only here) and one line
 ``go KEY`` per run: it judges each in turn, between an ``exports`` frame naming the key and a
 ``done`` frame, forgetting the models it loaded for the one before; a key it was not given ends
-it. The imports are paid once for the batch. For each test it loads them (safe formats only, declared
-sizes bounded first: :func:`dlkit.checks.load`) and runs the judge half on them. It sends a
-``judging`` frame before each test and a ``verdict`` after it on ``$DLKIT_RESULT_FD``
-(:mod:`dlkit.grading.channel`); a test it could not finish has no verdict, and the grader says
-so.
+it. Its imports are paid once for the batch.
 """
 
 from __future__ import annotations
