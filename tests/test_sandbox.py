@@ -130,3 +130,23 @@ def test_a_private_folder_inside_an_allowed_one_is_masked(tmp_path):
                f"os.listdir({str(allowed / 'private')!r}))")
     result = sandbox.run([sys.executable, "-c", listing], work, {"PATH": "/usr/bin"}, Limits(10))
     assert result.stdout.strip() == "['private', 'public.txt'] []", result.stderr
+
+
+def test_site_packages_a_venv_links_in_are_readable_and_nothing_else_of_sys_path(tmp_path,
+                                                                                 monkeypatch):
+    """A venv whose ``.pth`` names another environment's site-packages (a second checkout
+    sharing the first one's stack) imports from there inside the sandbox too; the current
+    folder and other ``sys.path`` entries stay out."""
+    import dlkit.data  # noqa: F401 - imported before sys.path is replaced
+    from dlkit.sandbox import judge_sandbox, linked_site_packages
+
+    shared = tmp_path / "other-venv" / "lib" / "python3.11" / "site-packages"
+    shared.mkdir(parents=True)
+    course = tmp_path / "course"
+    course.mkdir()
+    inside = Path(sys.prefix) / "lib" / "site-packages-not-really"
+    monkeypatch.setattr(sys, "path", [str(course), "", str(shared), str(shared),
+                                      str(tmp_path / "missing" / "site-packages"), str(inside)])
+    assert linked_site_packages() == [shared.resolve()]
+    assert shared.resolve() in judge_sandbox(tmp_path / "exports").readable
+    assert course not in judge_sandbox(tmp_path / "exports").readable
