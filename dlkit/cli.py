@@ -368,7 +368,7 @@ def _cluster_options(function):
                    "seconds; the others run again.")
 @click.option("--rerun", is_flag=True,
               help="With --regrade: run every notebook again, even those that could only be "
-                   "judged again.")
+                   "judged again (identical notebooks still run once for all of them).")
 @click.option("--require-sandbox", is_flag=True,
               help="Refuse to grade without bubblewrap isolation.")
 @click.option("--free-form/--starter", "free_form", default=None,
