@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.dlkit-installed-$(subst $(comma),-,$(EXTRAS))
 PYTEST_ARGS ?=
 
 
-.PHONY: help setup system-packages test test-slow demo serve release grade reports lint clean distclean
+.PHONY: help setup system-packages test test-slow demo serve release grade gpu-check reports lint clean distclean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -84,6 +84,11 @@ release: setup  ## build release/, autograder/ and solutions/ from source/ (with
 
 grade: setup  ## grade collected submissions: make grade EXP=exp2-feedforward COURSE=path
 	$(BIN)/dlkit grade $(EXP) --course $(or $(COURSE),.)
+
+# Installs nothing: on a GPU machine run `make setup GPU=1` first. Without a GPU it says so, exits 3.
+gpu-check:  ## grade a batch of each experiment on the GPU(s), then on CPUs: notebooks/min, GPU memory
+	@test -x $(BIN)/python || { echo "no $(VENV): run 'make setup GPU=1' first"; exit 1; }
+	$(BIN)/python benchmarks/gpu.py $(GPU_CHECK_ARGS)
 
 PORT   ?= 8000
 DEMO_PASSWORD ?= demo-instructor

@@ -390,7 +390,14 @@ def _cluster_options(function):
                    "again if the machine starved it (then 'grader overloaded', regraded next time).")
 @click.option("--memory", type=click.FloatRange(0.25), default=settings.MEMORY_GB, show_default=True,
               help="Memory limit per notebook, in GB.")
-@click.option("--regrade", is_flag=True, help="Grade again submissions already graded.")
+@click.option("--regrade", is_flag=True,
+              help="Grade again submissions already graded. A submission whose kept exports "
+                   "still answer every test's extract half (only the judging changed: a "
+                   "threshold, a message, points, a judge check) is only judged again, in "
+                   "seconds; the others run again.")
+@click.option("--rerun", is_flag=True,
+              help="With --regrade: run every notebook again, even those that could only be "
+                   "judged again (identical notebooks still run once for all of them).")
 @click.option("--require-sandbox", is_flag=True,
               help="Refuse to grade without bubblewrap isolation.")
 @click.option("--free-form/--starter", "free_form", default=None,
@@ -402,8 +409,8 @@ def _cluster_options(function):
 @_course_options
 def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool,
                   timeout: float | None, backstop: float,
-                  memory: float, regrade: bool, require_sandbox: bool, free_form: bool | None,
-                  scheduler: str | None,
+                  memory: float, regrade: bool, rerun: bool, require_sandbox: bool,
+                  free_form: bool | None, scheduler: str | None,
                   cluster: str | None, jobs: int | None, job_script: bool, wait: float | None,
                   course: Path, db: str | None, **slurm_flags) -> None:
     """Grade the newest submission of every student for EXPERIMENT.
@@ -435,7 +442,9 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
             return
     gradebook = _gradebook(course, db)
     if not (scheduler or cluster == "slurm"):
-        workers = _announce_plan(experiment, gradebook, workers, gpus, memory, regrade)
+        workers = _announce_plan(experiment, gradebook, course, workers=workers, gpus=gpus,
+                                 limits=_limits(experiment, timeout, memory, backstop),
+                                 regrade=regrade, rejudge=not rerun, free_form=free_form)
     elif dry_run:
         click.echo("--dry-run estimates grading on this machine only; nothing graded")
     if dry_run:
@@ -447,29 +456,58 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
                                    workers=workers, gpus=gpus, timeout=timeout, memory_gb=memory,
                                    regrade=regrade, require_sandbox=require_sandbox,
                                    executor=executor, wall_factor=backstop,
-                                   free_form=free_form)
+                                   free_form=free_form, rejudge=not rerun)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(summary.statuses.items()))
+    how = ", ".join(f"{n} {what}" for n, what in ((summary.rejudged, "re-judged"),
+                                                   (summary.shared, "identical to another"))
+                    if n)
     click.echo(f"graded {summary.graded} submission(s) of {experiment} in {summary.seconds:.0f} s"
-               f" ({statuses or 'nothing new'}); {summary.skipped} already graded")
+               f" ({statuses or 'nothing new'}{'; ' + how if how else ''}); "
+               f"{summary.skipped} already graded")
     click.echo(f"sandbox: {summary.sandbox}")
 
 
-def _announce_plan(experiment: str, gradebook, workers: int | None, gpus: str, memory: float,
-                   regrade: bool) -> int | None:
-    """Say what this machine will grade, how, and for how long; the workers to use."""
+def _limits(experiment: str, timeout: float | None, memory: float, backstop: float):
     from dlkit.experiments import get
-    from dlkit.grading.capacity import plan_workers
-    from dlkit.grading.devices import device_slots
+    from dlkit.sandbox import Limits
 
-    todo = len(gradebook.to_grade(get(experiment).id, regrade=regrade))
+    return Limits(seconds=timeout or get(experiment).time_limit,
+                  memory_bytes=int(memory * 2**30), wall_factor=backstop)
+
+
+def _announce_plan(experiment: str, gradebook, course: Path, *, workers: int | None, gpus: str,
+                   limits, regrade: bool, rejudge: bool = True,
+                   free_form: bool | None = None) -> int | None:
+    """Say what this machine will grade, how, and for how long (with a regrade: how many are
+    only judged again, how many run again); the workers to use."""
+    import os
+
+    from dlkit.experiments import get
+    from dlkit.grading.capacity import minutes, plan_workers, rejudge_seconds
+    from dlkit.grading.devices import device_slots
+    from dlkit.grading.grade import plan_regrade
+
+    todo = gradebook.to_grade(get(experiment).id, regrade=regrade)
+    plan = plan_regrade(todo, course=course.resolve(), gradebook=gradebook, limits=limits,
+                        free_form=free_form, rejudge=rejudge)
+    how = f" ({plan.describe()})" if plan.rejudge or plan.executions < len(plan.rerun) else ""
     slots = device_slots(gpus, workers)
     if slots[0].startswith("gpu"):
-        click.echo(f"grading {todo} submission(s) of {experiment}: one worker per GPU "
+        click.echo(f"grading {len(todo)} submission(s) of {experiment}{how}: one worker per GPU "
                    f"({len(slots)} GPU(s)); no estimate (costs are measured on CPUs)")
         return workers
-    plan = plan_workers(get(experiment), todo, workers=workers, memory_limit=int(memory * 2**30))
-    click.echo(plan.describe(todo, experiment))
-    return plan.workers
+    runs = plan_workers(get(experiment), plan.executions, workers=workers,
+                        memory_limit=limits.memory_bytes)
+    if not how:
+        click.echo(runs.describe(len(todo), experiment))
+        return runs.workers
+    chosen = runs.workers if plan.executions else workers or min(len(plan.rejudge),
+                                                                 os.cpu_count() or 1)
+    seconds = (runs.seconds if plan.executions else 0.0) + \
+        rejudge_seconds(len(plan.rejudge), chosen or 1)
+    click.echo(f"grading {len(todo)} submission(s) of {experiment}{how}: "
+               f"{chosen} worker(s); estimated {minutes(seconds)}")
+    return chosen
 
 
 @main.command("worker")

@@ -110,6 +110,8 @@ class Feedback:
     #: a free-form grading (no starter): the criteria judged automatically, by name; the ones
     #: left to the instructor are the ``manual`` items
     free_form: list[str] | None = None
+    #: for a re-judged run: when, and the run whose exports it judged again ("" otherwise)
+    rejudged: str = ""
 
 
 # --------------------------------------------------------------------------- the API
@@ -172,7 +174,19 @@ def build_feedback(session: Session, experiment: Experiment, submission: Submiss
         summary=summary_line(results, run.status), questions=question_feedback(results),
         manual=manual_items(session, experiment.id, submission.student_roll or "", manual),
         newer_version=newer_version(session, submission), error=run_error(run),
-        free_form=list(free_form.auto) if free_form is not None else None)
+        free_form=list(free_form.auto) if free_form is not None else None,
+        rejudged=rejudged_words(session, run))
+
+
+def rejudged_words(session: Session, run: Run) -> str:
+    """"Re-judged on <when> ..." for a run that judged an earlier run's exports again."""
+    if run.origin != "re-judged":
+        return ""
+    executed = session.get(Run, run.execution_of) if run.execution_of else None
+    when = f" of {format_time(executed.started_at)}" if executed is not None else ""
+    return (f"Re-judged on {format_time(run.started_at)}: the grader's tests changed, not your "
+            f"notebook, so what your notebook's run{when} exported was judged again (it was not "
+            "run again).")
 
 
 def free_form_criteria(experiment: Experiment, results: list[Result]):

@@ -159,6 +159,14 @@ class Run(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     max_score: Mapped[float] = mapped_column(Float, default=0.0)
     current: Mapped[bool] = mapped_column(Boolean, default=True)  # False once regraded
+    #: how its verdicts came about: "executed" (the notebook ran), "re-judged" (an earlier
+    #: execution's kept exports judged again: the judging changed, not the notebook) or
+    #: "shared" (an identical notebook of the same batch ran, once for both)
+    origin: Mapped[str] = mapped_column(String(16), default="executed")
+    #: the run whose notebook execution this run's exports come from (None: its own)
+    execution_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: JSON (:class:`dlkit.grading.execution.Execution`): what a regrade needs to re-judge it
+    execution: Mapped[str] = mapped_column(Text, default="")
     submission: Mapped[Submission] = relationship(back_populates="runs")
     results: Mapped[list[Result]] = relationship(back_populates="run", order_by="Result.id",
                                                  cascade="all, delete-orphan")
@@ -844,9 +852,11 @@ class Gradebook:
                          or failed_attempts(s, sub.id) >= MAX_ATTEMPTS)}
         return [sub for sub in submissions if sub.id not in done]
 
-    def record_run(self, submission_id: int, outcome: Outcome) -> None:
+    def record_run(self, submission_id: int, outcome: Outcome,
+                   execution_of: int | None = None) -> int:
         """Write one run and its results in one transaction; older runs stop being current, and
-        the submission's claim is released."""
+        the submission's claim is released. ``execution_of``: the run whose notebook execution
+        this one's exports come from (a re-judge, an identical notebook's). Returns its id."""
         with self.session() as s:
             reason = outcome.reason
             if outcome.status in REGRADE_STATUSES \
@@ -860,13 +870,17 @@ class Gradebook:
                       device=outcome.device, host=outcome.host, sandbox=outcome.sandbox,
                       status=outcome.status, reason=reason, score=outcome.score,
                       error=json.dumps(outcome.error) if outcome.error else "",
-                      max_score=sum(r["max_points"] for r in outcome.results), current=True)
+                      max_score=sum(r["max_points"] for r in outcome.results), current=True,
+                      origin=outcome.origin, execution_of=execution_of,
+                      execution=outcome.execution.to_json() if outcome.execution else "")
             run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],
                                   points=r["points"], max_points=r["max_points"],
                                   passed=r["passed"], message=r["message"],
                                   measured=json.dumps(r["measured"]) if r.get("measured") else "")
                            for r in outcome.results]
             s.add(run)
+            s.flush()
+            return run.id
 
     def current_runs(self, experiment: str) -> list[Run]:
         """The current run of every graded submission of ``experiment``."""

@@ -44,6 +44,25 @@ def test_an_older_gradebook_gets_the_new_columns_and_keeps_its_rows(tmp_path, gr
         assert s.get(Student, "2").name == "अमित पाटील"
 
 
+def test_runs_of_an_older_gradebook_read_as_executed_with_nothing_to_rejudge(tmp_path, gradebook):
+    from dlkit.gradebook import Run, Submission, utcnow
+
+    with gradebook.session() as s:
+        submission = Submission(experiment="toy", student_roll="2", version=1,
+                                original_name="a.ipynb", status="stored")
+        s.add(submission)
+        s.flush()
+        s.add(Run(submission_id=submission.id, started_at=utcnow(), seconds=1.0, device="cpu",
+                  sandbox="x", status="graded"))
+    with gradebook.engine.begin() as connection:
+        for column in ("origin", "execution_of", "execution"):
+            connection.execute(text(f"ALTER TABLE runs DROP COLUMN {column}"))
+    reopened = Gradebook.open(tmp_path)
+    with reopened.session() as s:
+        run = s.scalars(select(Run)).one()
+        assert (run.origin, run.execution_of, run.execution) == ("executed", None, "")
+
+
 def test_experiments_are_recorded_once_and_updated(gradebook):
     from dlkit.gradebook import ExperimentRow
 

@@ -132,3 +132,4 @@ def test_a_private_folder_inside_an_allowed_one_is_masked(tmp_path):
                f"os.listdir({str(allowed / 'private')!r}))")
     result = sandbox.run([sys.executable, "-c", listing], work, {"PATH": "/usr/bin"}, Limits(10))
     assert result.stdout.strip() == "['private', 'public.txt'] []", result.stderr
+

@@ -723,3 +723,34 @@ def test_no_release_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setitem(experiments.EXPERIMENTS, EXP, moved)
     with pytest.raises(SimilarityError, match="dlkit release exp2-feedforward"):
         similarity_report(EXP, course=tmp_path, gradebook=Gradebook.open(tmp_path))
+
+
+def test_identical_notebooks_are_listed_first_as_identical(tmp_path):
+    """The grader runs identical notebooks once; the report lists them first, as identical,
+    above a renamed copy whose tokens match just as well."""
+    from dlkit.similarity import compare_notebooks
+    from dlkit.similarity.analysis import IDENTICAL
+    from dlkit.similarity.batch import Entry
+
+    mine = fill(ORIGINAL)
+    again = copy.deepcopy(mine)
+    again["metadata"]["widgets"] = {"saved": "on a second laptop"}
+    for cell in again["cells"]:
+        if cell["cell_type"] == "code":
+            cell["execution_count"] = 9
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "ran\n"}]
+    books = {"41001": mine, "41002": again,
+             "41003": fill(renamed(ORIGINAL, {"sgd": "opt", "early": "cb", "fig": "f"})),
+             **{roll: fill(answers) for roll, answers in list(INDEPENDENT.items())[:3]}}
+    entries = []
+    for roll, notebook in books.items():
+        path = tmp_path / f"{roll}.ipynb"
+        path.write_text(json.dumps(notebook))
+        entries.append(Entry(roll, "", path))
+    report = compare_notebooks(entries, experiment=EXP, starter=code_cells(STARTER))
+    first = report.pairs[0]
+    assert {first.a, first.b} == {"41001", "41002"} and first.identical and first.listed
+    assert first.reasons[0] == IDENTICAL
+    assert [p for p in report.pairs if p.identical] == [first]
+    renamed_copy = next(p for p in report.pairs if {p.a, p.b} == {"41001", "41003"})
+    assert not renamed_copy.identical and IDENTICAL not in renamed_copy.reasons

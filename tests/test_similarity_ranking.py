@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dlkit.similarity import Entry, Settings, code_cells, compare_notebooks
+from dlkit.similarity.analysis import IDENTICAL
 
 from .fixtures import similarity_corpus as made
 from .test_similarity import STARTER, fill
@@ -101,8 +102,12 @@ def test_a_pasted_model_cell_lists_its_source_first(ranked, corpus):
 def test_copies_come_first_and_each_listed_pair_says_why(ranked, corpus):
     top = ranked.pairs[:len(corpus.truth)]
     assert sum(frozenset((p.a, p.b)) in corpus.truth for p in top) >= 6
-    for pair in ranked.flagged:
-        assert pair.reasons and "spreads above" in pair.reasons[0]
+    for pair in ranked.flagged:  # an identical pair says so first, then why it stands out
+        why = pair.reasons[1:] if pair.identical else pair.reasons
+        assert why and "spreads above" in why[0]
+        assert pair.identical == (pair.reasons[0] == IDENTICAL)
+    assert [p.identical for p in ranked.pairs] == sorted((p.identical for p in ranked.pairs),
+                                                         reverse=True)
     listed = {frozenset((p.a, p.b)) for p in ranked.flagged}
     assert listed >= {pair for pair, kind in corpus.kinds.items()
                       if kind in ("renamed", "reordered")}

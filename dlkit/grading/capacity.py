@@ -76,6 +76,26 @@ def batch_seconds(experiment: Experiment, submissions: int, workers: int, cores:
     return math.ceil(max(submissions, 0) / workers) * run
 
 
+#: wall seconds of a re-judge on the 2-core CPU (``benchmarks/rejudge.py``, Experiment 2, 4
+#: runs, 2026-12-07: 13.8 s for two judges of two runs each, every test judged): a judge's
+#: start (its sandbox, TensorFlow's import, the MNIST test set) and each run's share after it
+REJUDGE_START_SECONDS = 10.0
+REJUDGE_RUN_SECONDS = 2.0
+#: runs one judge process takes (``dlkit.grading.grade.REJUDGE_BATCH``)
+REJUDGE_BATCH = 16
+
+
+def rejudge_seconds(submissions: int, workers: int) -> float:
+    """Estimated wall seconds of judging ``submissions`` runs' kept exports again with
+    ``workers`` judges at once, each judging up to :data:`REJUDGE_BATCH` runs after its start."""
+    if submissions <= 0:
+        return 0.0
+    workers = max(1, workers)
+    size = min(REJUDGE_BATCH, math.ceil(submissions / workers))
+    judges = math.ceil(submissions / size)
+    return math.ceil(judges / workers) * (REJUDGE_START_SECONDS + size * REJUDGE_RUN_SECONDS)
+
+
 def minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 

@@ -170,18 +170,28 @@ class Received:
     judging: str = ""
     problems: list[str] = field(default_factory=list)
     export_bytes: int = 0
+    #: a judge of several runs' kept exports: key -> its verdicts, the key it judges now, and
+    #: the keys it finished
+    batches: dict[str, dict[str, dict]] = field(default_factory=dict)
+    current: str = ""
+    done: list[str] = field(default_factory=list)
 
 
-def receive(stream: BinaryIO, *, tests: set[str], exports: Path | None, caps: Caps) -> Received:
+def receive(stream: BinaryIO, *, tests: set[str], exports: Path | None, caps: Caps,
+            keys: frozenset[str] = frozenset()) -> Received:
     """Read frames from ``stream`` until it ends or breaks a rule; never raises for what it
-    holds. Exported files go under ``exports`` (made by the caller, empty)."""
+    holds. Exported files go under ``exports`` (made by the caller, empty). ``keys``: the runs a
+    judge of several runs' exports was given (their verdicts go to ``batches``)."""
     got = Received()
     try:
         while True:
             header = _header(stream)
             if header is None:
                 break
-            _frame(header, stream, got, tests, exports, caps)
+            if header["kind"] in ("exports", "done"):
+                _batch(header, got, keys)
+            else:
+                _frame(header, stream, got, tests, exports, caps)
     except (ChannelError, OSError) as exc:
         got.problems.append(str(exc)[:300])
     finally:  # what is left unread is not believed, and must not block the sender
@@ -260,9 +270,27 @@ def _frame(header: dict, stream: BinaryIO, got: Received, tests: set[str], expor
         test, verdict = header.get("test"), header.get("verdict")
         if test not in tests:
             raise ChannelError("a verdict for a test that is not in the plan")
-        got.verdicts[test] = checked_verdict(verdict)
+        (got.batches[got.current] if got.current else got.verdicts)[test] = \
+            checked_verdict(verdict)
     else:
         raise ChannelError(f"an unknown frame {kind[:40]!r}")
+
+
+def _batch(header: dict, got: Received, keys: frozenset[str]) -> None:
+    """A judge of several runs starts (``exports``) or ends (``done``) the run ``key``: each
+    key once, in turn."""
+    key = header.get("key")
+    if not isinstance(key, str) or key not in keys:
+        raise ChannelError("judging exports the judge was not given")
+    if header["kind"] == "exports":
+        if got.current or key in got.batches:
+            raise ChannelError(f"the judge started {key[:40]!r} out of turn")
+        got.current, got.batches[key], got.judging = key, {}, ""
+    else:
+        if key != got.current:
+            raise ChannelError(f"the judge ended {key[:40]!r} out of turn")
+        got.done.append(key)
+        got.current = ""
 
 
 def _file(header: dict, stream: BinaryIO, got: Received, tests: set[str], exports: Path | None,

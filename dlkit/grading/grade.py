@@ -9,20 +9,27 @@ nothing and doubles nothing. One run is :mod:`dlkit.grading.run`.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import os
 import socket
 import sys
 import time
-from concurrent.futures import Future, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
-from dlkit.gradebook import Gradebook, Submission
-from dlkit.grading.capacity import plan_workers
+from dlkit.gradebook import REGRADE_STATUSES, Gradebook, Submission, current_run
+from dlkit.grading.capacity import REJUDGE_BATCH, plan_workers
+from dlkit.grading.execution import REJUDGED, SHARED, Execution, given_digest
 from dlkit.grading.executors import LocalPool
 from dlkit.grading.free_form import graded_free_form
-from dlkit.grading.plans import plan_for
+from dlkit.grading.judging import KeptRun, rejudge_runs
+from dlkit.grading.plans import plan_for, starter_for
+from dlkit.grading.run import keep_fresh, run_digests
 from dlkit.grading.tasks import Executor, GradeSummary, GradingTask, Outcome
 from dlkit.grading.verdicts import zero_results
 from dlkit.sandbox import Limits
@@ -37,12 +44,14 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                      regrade: bool = False, require_sandbox: bool = False,
                      progress: bool = True, executor: Executor | None = None,
                      wall_factor: float = WALL_FACTOR,
-                     free_form: bool | None = None) -> GradeSummary:
+                     free_form: bool | None = None, rejudge: bool = True) -> GradeSummary:
     """Grade the newest version of every student's submission that has no current run
     (or whose run ended in a sandbox error or an overloaded grader), on ``executor`` (default:
     this machine's pool). ``free_form``: grade on the free-form rubric (default: the rubric's
     ``free_form`` switch). ``timeout``: CPU seconds (default: the experiment's limit);
-    ``wall_factor``: the wall-clock backstop, as a multiple of it."""
+    ``wall_factor``: the wall-clock backstop, as a multiple of it. A regraded submission whose
+    kept exports still answer every test is only judged again, unless ``rejudge`` is False
+    (:func:`plan_regrade`)."""
     experiment = get_experiment(experiment_id)
     course = course.resolve()
     plan = plan_for(experiment, graded_free_form(experiment) if free_form is None else free_form)
@@ -62,7 +71,7 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
         summary = grade_submissions(todo, executor, course=course, gradebook=gradebook,
                                     limits=limits, require_sandbox=require_sandbox,
                                     progress=progress, desc=f"grade {experiment.id}",
-                                    free_form=free_form)
+                                    free_form=free_form, rejudge=rejudge)
     finally:
         if own:
             executor.close()
@@ -70,19 +79,112 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
     return summary
 
 
+@dataclass
+class RegradePlan:
+    """What a batch does with each submission: judge its kept exports again (``rejudge``:
+    submission id -> the execution and the run that executed it) or run its notebook
+    (``rerun``: submission id -> why; "" when it was never graded). ``same``: submission id ->
+    its notebook's :func:`~dlkit.grading.execution.notebook_digest`, for those that run."""
+
+    rejudge: dict[int, tuple[Execution, int]] = field(default_factory=dict)
+    rerun: dict[int, str] = field(default_factory=dict)
+    same: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def executions(self) -> int:
+        """Notebooks that will run: one per group of identical ones."""
+        return len({self.same.get(i) or f"#{i}" for i in self.rerun})
+
+    def describe(self) -> str:
+        """"18 re-judged on their kept exports, 2 re-run (the extract half of q1-0 changed)"."""
+        whys = sorted({why for why in self.rerun.values() if why})
+        text = f"{len(self.rejudge)} re-judged on their kept exports, {len(self.rerun)} re-run"
+        if whys:
+            more = f"; {len(whys) - 1} other reason(s)" if len(whys) > 1 else ""
+            text += f" ({whys[0]}{more})"
+        if shared := len(self.rerun) - self.executions:
+            text += f", {shared} identical to another and run once with it"
+        return text
+
+
+def queue_limits(experiment: Experiment, memory_gb: float = MEMORY_GB) -> Limits:
+    """The limits a queue's worker (the portal's) grades ``experiment`` under."""
+    return Limits(seconds=experiment.time_limit, memory_bytes=int(memory_gb * 2**30))
+
+
+#: statuses whose executions are always run again: not the student's doing, or nothing ran
+NEVER_REJUDGED = (*REGRADE_STATUSES, "invalid notebook")
+
+
+def plan_regrade(submissions: list[Submission], *, course: Path, gradebook: Gradebook,
+                 limits: Limits | None = None, free_form: bool | None = None,
+                 rejudge: bool = True) -> RegradePlan:
+    """Decide per submission whether its current run's kept exports (under
+    ``<course>/graded/<exp>/<id>/exports``) still answer every test's extract half, given the
+    same notebook, dataset map and limits: then only the judge runs again; else the notebook
+    runs (:func:`~dlkit.grading.execution.rejudge_decision`). ``rejudge=False`` runs them all."""
+    from dlkit.data.datamap import as_pairs, read_dataset_map
+    from dlkit.grading.execution import notebook_digest, rejudge_decision
+
+    datasets = as_pairs(read_dataset_map(course))
+    out = RegradePlan()
+    for submission in submissions:
+        experiment = get_experiment(submission.experiment)
+        try:
+            raw = (course / submission.path).read_bytes()
+        except OSError as exc:
+            out.rerun[submission.id] = f"its file cannot be read ({exc.strerror})"
+            continue
+        with gradebook.session() as session:
+            run = current_run(session, submission.id)
+            current = (Execution.from_json(run.execution), run.execution_of or run.id) \
+                if run is not None else None
+        why = "" if current is None else "asked to run again" if not rejudge else \
+            rejudge_decision(current[0], run_digests(
+                plan_for(experiment, _free_form(experiment, free_form)),
+                given_digest(raw, experiment.master.name, datasets,
+                             limits or Limits(seconds=experiment.time_limit))),
+                course / "graded" / submission.experiment / str(submission.id) / "exports",
+                NEVER_REJUDGED)
+        if current is not None and not why:
+            out.rejudge[submission.id] = current  # type: ignore[assignment]
+        else:
+            out.rerun[submission.id] = why
+            out.same[submission.id] = notebook_digest(raw) or ""
+    return out
+
+
+def _free_form(experiment: Experiment, free_form: bool | None) -> bool:
+    return graded_free_form(experiment) if free_form is None else free_form
+
+
+def keeps_runs(executor: Executor, course: Path) -> bool:
+    """Does ``executor`` keep its runs' exports in the course (``<course>/graded``), where a
+    regrade can judge them again? (A Dask worker's work folders go when its run ends.)"""
+    root = getattr(executor, "work_root", None)
+    return root is not None and Path(root).resolve() == (course / "graded").resolve()
+
+
 def grade_submissions(submissions: list[Submission], executor: Executor, *, course: Path,
                       gradebook: Gradebook, limits: Limits | None = None,
                       require_sandbox: bool = False, progress: bool = True,
-                      desc: str = "grade", free_form: bool | None = None) -> GradeSummary:
+                      desc: str = "grade", free_form: bool | None = None,
+                      rejudge: bool = True) -> GradeSummary:
     """Claim each submission (one grader at a time: a submission another live grader holds is
     skipped), run it on ``executor``, write each run as it ends; the coordinator is the only
-    writer of the gradebook. A claim the grader could not finish is given back."""
+    writer of the gradebook. A claim the grader could not finish is given back.
+
+    A submission whose kept exports still answer every test (:func:`plan_regrade`) is only
+    judged again; identical notebooks run once, each recorded with its own run. ``rejudge=False``
+    runs every notebook."""
     from tqdm import tqdm
 
     from dlkit.data.datamap import MAP_FILE, as_pairs, read_dataset_map, require_available
 
     datasets = read_dataset_map(course)
     require_available(datasets, where=str(course / MAP_FILE))  # before any claim
+    plan = plan_regrade(submissions, course=course, gradebook=gradebook, limits=limits,
+                        free_form=free_form, rejudge=rejudge and keeps_runs(executor, course))
     owner = claim_owner()
     stale = stale_owners(gradebook.claims())
     summary = GradeSummary(submissions[0].experiment if submissions else "",
@@ -90,46 +192,130 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
     if not executor.isolated:
         log.warning("grading WITHOUT isolation: %s", executor.sandbox_kind)
     started = time.monotonic()
-    futures: dict[Future, tuple[Submission, GradingTask]] = {}
+    #: each future's runs: (submission, task, the identical notebooks recorded with it)
+    futures: dict[Future, list[tuple[Submission, GradingTask, list[Submission]]]] = {}
+    leaders: dict[str, list[Submission]] = {}  # notebook digest -> the one that runs, then the rest
+    kept: dict[tuple[str, bool], list[tuple[Submission, GradingTask]]] = {}
+    threads = max(1, len(getattr(executor, "slots", ())))
+    judges = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="dlkit-rejudge")
     try:
         for submission in submissions:
             if not gradebook.claim(submission.id, owner, stale=stale):
                 summary.skipped += 1  # another grader has it now
+                continue
+            digest = plan.same.get(submission.id)
+            if digest and digest in leaders:
+                leaders[digest].append(submission)  # recorded when its twin's run ends
                 continue
             experiment = get_experiment(submission.experiment)
             task = GradingTask(submission.id, experiment.id, (course / submission.path).read_bytes(),
                                limits or Limits(seconds=experiment.time_limit),
                                gpu=executor.gpus > 0, require_sandbox=require_sandbox,
                                datasets=as_pairs(datasets),
-                               free_form=graded_free_form(experiment) if free_form is None
-                               else free_form, variant=submission.variant or "")
-            futures[executor.submit(task)] = submission, task
-        with tqdm(total=len(futures), desc=desc, unit="nb", disable=not progress,
-                  file=sys.stderr) as bar:
+                               free_form=_free_form(experiment, free_form))
+            if submission.id in plan.rejudge:
+                kept.setdefault((experiment.id, task.free_form), []).append((submission, task))
+                continue
+            group = leaders.setdefault(digest, [submission]) if digest else [submission]
+            futures[executor.submit(task)] = [(submission, task, group)]
+        for items in kept.values():  # judged here, where the exports are, a batch per judge
+            size = min(REJUDGE_BATCH, -(-len(items) // threads))
+            for at in range(0, len(items), size):
+                chunk = items[at:at + size]
+                futures[judges.submit(_rejudge_chunk, chunk, plan, course, threads)] = \
+                    [(s, t, [s]) for s, t in chunk]
+        with tqdm(total=sum(len(g) for runs in futures.values() for _, _, g in runs), desc=desc,
+                  unit="nb", disable=not progress, file=sys.stderr) as bar:
             failures = 0
             for future in as_completed(futures):
-                submission, task = futures.pop(future)
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # noqa: BLE001 - the executor itself failed this run
-                    log.error("could not grade submission %d: %s", submission.id, exc)
-                    outcome = Outcome("sandbox error", f"the grader failed: {exc}"[:500], 0.0,
-                                      "?", executor.sandbox_kind,
-                                      _zeros_of(task, "the grader could not run your notebook"))
-                store_outcome(course, submission, outcome)
-                gradebook.record_run(submission.id, outcome)
-                summary.graded += 1
-                summary.timings.append(outcome.timings)
-                summary.statuses[outcome.status] = summary.statuses.get(outcome.status, 0) + 1
-                failures += outcome.status not in ("graded", "missing object")
-                bar.set_postfix(failures=failures)
-                bar.update()
+                runs = futures.pop(future)
+                for (submission, _task, group), outcome in zip(runs, _outcomes(future, runs,
+                                                                              executor)):
+                    again = plan.rejudge.get(submission.id)
+                    store_outcome(course, submission, outcome)
+                    run_id = gradebook.record_run(submission.id, outcome,
+                                        execution_of=again[1] if again else None)
+                    failures += _count(summary, outcome)
+                    for twin in group[1:]:
+                        shared = share_outcome(course, submission, twin, outcome)
+                        store_outcome(course, twin, shared)
+                        gradebook.record_run(twin.id, shared, execution_of=run_id)
+                        failures += _count(summary, shared)
+                    bar.set_postfix(failures=failures)
+                    bar.update(len(group))
     finally:
-        for future, (submission, _) in futures.items():  # interrupted: give the rest back
+        judges.shutdown(wait=False, cancel_futures=True)
+        for future, runs in futures.items():  # interrupted: give the rest back
             future.cancel()
-            gradebook.unclaim(submission.id, owner)
+            for _, _, group in runs:
+                for member in group:
+                    gradebook.unclaim(member.id, owner)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _rejudge_chunk(chunk: list[tuple[Submission, GradingTask]], plan: RegradePlan, course: Path,
+                   threads: int) -> list[Outcome]:
+    """Judge the kept exports of ``chunk`` (one experiment's) again, in one judge sandbox."""
+    task = chunk[0][1]
+    experiment = get_experiment(task.experiment)
+    runs = [KeptRun(s.id, course / "graded" / s.experiment / str(s.id), plan.rejudge[s.id][0])
+            for s, _ in chunk]
+    outcomes = rejudge_runs(runs, plan_for(experiment, task.free_form), task.limits, threads,
+                            {} if task.free_form else starter_for(experiment),
+                            rubrics=(experiment.rubric.parent,))
+    for outcome in outcomes:
+        outcome.host = socket.gethostname()
+    return outcomes
+
+
+def _outcomes(future: Future, runs: list[tuple[Submission, GradingTask, list[Submission]]],
+              executor: Executor) -> list[Outcome]:
+    """The outcomes of a future's runs, in order; a sandbox error each when it failed."""
+    try:
+        result = future.result()
+        return result if isinstance(result, list) else [result]
+    except Exception as exc:  # noqa: BLE001 - the executor (or a judge) failed these runs
+        log.error("could not grade submission(s) %s: %s",
+                  ", ".join(str(s.id) for s, _, _ in runs), exc)
+        return [Outcome("sandbox error", f"the grader failed: {exc}"[:500], 0.0, "?",
+                        executor.sandbox_kind,
+                        _zeros_of(task, "the grader could not run your notebook"))
+                for _, task, _ in runs]
+
+
+def _count(summary: GradeSummary, outcome: Outcome) -> bool:
+    """Add a recorded run to the summary; whether it failed."""
+    summary.graded += 1
+    summary.rejudged += outcome.origin == REJUDGED
+    summary.shared += outcome.origin == SHARED
+    summary.timings.append(outcome.timings)
+    summary.statuses[outcome.status] = summary.statuses.get(outcome.status, 0) + 1
+    return outcome.status not in ("graded", "missing object")
+
+
+def share_outcome(course: Path, ran: Submission, twin: Submission, outcome: Outcome) -> Outcome:
+    """The outcome of ``twin``, whose notebook is identical to ``ran``'s, from ``ran``'s run:
+    the same verdicts, marked shared; ``ran``'s kept exports are copied into ``twin``'s own
+    folder (when this machine kept them) so that it can be re-judged on its own later."""
+    from dlkit.grading.execution import copy_exports
+
+    started = time.monotonic()
+    shared = dataclasses.replace(outcome, origin=SHARED, results=copy.deepcopy(outcome.results),
+                                 error=dict(outcome.error), timings={}, execution=None)
+    if outcome.execution is not None:
+        source = course / "graded" / ran.experiment / str(ran.id) / "exports"
+        work = course / "graded" / twin.experiment / str(twin.id)
+        try:
+            keep_fresh(work)
+            if copy_exports(source, work / "exports") == outcome.execution.exports:
+                shared.execution = dataclasses.replace(outcome.execution)
+        except (OSError, ValueError) as exc:
+            log.warning("the exports of submission %d could not be kept for %d: %s", ran.id,
+                        twin.id, exc)
+    shared.seconds = time.monotonic() - started
+    shared.timings = {"wall": round(shared.seconds, 2)}
+    return shared
 
 
 def _zeros_of(task: GradingTask, message: str) -> list[dict]:

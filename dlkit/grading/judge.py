@@ -11,6 +11,12 @@ sizes bounded first: :func:`dlkit.checks.load`) and runs the judge half on them.
 ``judging`` frame before each test and a ``verdict`` after it on ``$DLKIT_RESULT_FD``
 (:mod:`dlkit.grading.channel`); a test it could not finish has no verdict, and the grader says
 so.
+
+A regrade's re-judge gives it several runs' kept exports instead (the JSON line is
+``{"tests": [...], "exports": {key: folder}}``, every folder read-only here) and one line
+``go KEY`` per run: it judges each in turn, between an ``exports`` frame naming the key and a
+``done`` frame, forgetting the models it loaded for the one before; a key it was not given ends
+it. Its imports are paid once for the batch.
 """
 
 from __future__ import annotations
@@ -92,16 +98,31 @@ def main(exports: Path) -> None:
     if not fd.isdigit():
         raise SystemExit("the judge was started without its input")
     with os.fdopen(int(fd), "rb") as given:
-        tests = json.loads(given.readline())
+        plan = json.loads(given.readline())
+        tests, folders = (plan["tests"], plan["exports"]) if isinstance(plan, dict) else (plan, None)
         out.send("started")
         warm_up(tests)
-        if given.readline().strip() != b"go":
-            return  # the grader gave up on this submission
+        if folders is None:
+            if given.readline().strip() != b"go":
+                return  # the grader gave up on this submission
+            judge_all(tests, exports, out)
+        else:
+            for line in given:
+                word, _, key = line.decode(errors="replace").strip().partition(" ")
+                if word != "go" or key not in folders:
+                    break
+                _LOADED.clear()
+                out.send("exports", key=key)
+                judge_all(tests, Path(folders[key]), out)
+                out.send("done", key=key)
+    out.send("end")
+    out.close()
+
+
+def judge_all(tests: list[dict], exports: Path, out: Sender) -> None:
     for item in tests:
         out.send("judging", test=item["id"])
         out.send("verdict", test=item["id"], verdict=judge_one(item, exports))
-    out.send("end")
-    out.close()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 no gradebook. :func:`grade_submission` does the work: the runner (:mod:`dlkit.grading.runner`)
 executes the notebook and sends the extract halves' exports over the channel into ``exports/``;
 the judge (:mod:`dlkit.grading.judge`), started early so its imports overlap the notebook's run,
-judges them; :mod:`dlkit.grading.verdicts` turns both into the outcome.
+judges them (:mod:`dlkit.grading.judging`); :mod:`dlkit.grading.verdicts` turns both into the
+outcome. What a later regrade needs to judge the exports again without running the notebook
+is kept with it (:class:`~dlkit.grading.execution.Execution`).
 """
 
 from __future__ import annotations
@@ -17,28 +19,27 @@ import socket
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from dlkit.data import cache_root
 from dlkit.experiments import get as get_experiment
-from dlkit.gradebook import REGRADE_STATUSES, duration
+from dlkit.gradebook import REGRADE_STATUSES
 from dlkit.grading.channel import CAPS, Received, receive
 from dlkit.grading.devices import device_env, gpu_device_files
+from dlkit.grading.execution import Execution, exports_manifest, extract_digest, given_digest, judge_digests
+from dlkit.grading.judging import Judge, judge_execution
 from dlkit.grading.plans import plan_for, starter_for
 from dlkit.grading.tasks import GradingTask, Outcome, PlannedTest
 from dlkit.grading.verdicts import (
     from_starter,
     questions_not_run,
-    results_for,
     run_status,
-    scrub_hidden_code,
     stopped_at,
     zero_results,
 )
-from dlkit.sandbox import Limits, Running, Sandbox, default_sandbox, judge_sandbox
+from dlkit.sandbox import Limits, Sandbox, default_sandbox
 from dlkit.stack import import_root
 from dlkit.warm import RUN_FOLDER
 
@@ -98,6 +99,7 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
     keep_fresh(work)
     outcome = Outcome("graded", "", 0.0, slot, sandbox.kind)
     try:
+        raw = notebook.read_bytes()
         nb = _read_notebook(notebook)
     except Exception as exc:  # noqa: BLE001 - any way a file can fail to be a notebook
         outcome.status, outcome.reason = "invalid notebook", f"not a valid notebook: {exc}"[:500]
@@ -122,7 +124,7 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
     }
     given = json.dumps({"notebook": nbformat.writes(nb),
                         "extracts": [{"id": t.id, "code": t.extract} for t in plan]}).encode()
-    judge = _Judge.start(plan, exports, slots, limits, rubrics)  # warms up while the notebook runs
+    judge = Judge.start(plan, exports, slots, limits, rubrics)  # warms up while the notebook runs
     launched = time.time()
     try:
         run = _run_sandboxed(sandbox, scratch, name, env, given, limits, plan, exports)
@@ -141,27 +143,32 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         else:
             stopped = stopped_at(got.record)
             outcome.error = stopped if outcome.status == "error" else {}
+            execution = Execution(
+                outcome.status, outcome.reason, stopped, dict(got.uncollected),
+                sorted(questions_not_run(nb, stopped)), from_starter(nb),
+                extracts=run_digests(plan, given_digest(raw, name, datasets, limits)),
+                judges=judge_digests(plan), seconds=run.seconds)
             judging = time.monotonic()
-            verdicts = {**judge.finish(), **{test: {"passed": False, "message": why}
-                                             for test, why in got.uncollected.items()}}
+            verdicts = judge.finish()
+            execution.verdicts = {t: v for t, v in verdicts.items()
+                                  if not v.get("grader_failure")}
+            judge_execution(outcome, verdicts, plan, execution, starter)
             outcome.timings["judge"] = round(time.monotonic() - judging, 2)
-            outcome.results = results_for(plan, verdicts,
-                                       starter if from_starter(nb) and starter else {}, stopped,
-                                       unrun=questions_not_run(nb, stopped))
-            scrub_hidden_code(outcome.results, plan)
-            failed = [r for r in outcome.results if r.pop("grader_failure", False)]
-            missing = sorted({r["message"] for r in outcome.results if r.get("missing")})
-            if failed:
-                outcome.status = "sandbox error"
-                outcome.reason = f"the grader failed while judging {failed[0]['question']}: " \
-                                 f"{failed[0]['message']}"[:1000]
-            elif outcome.status == "graded" and missing:
-                outcome.status, outcome.reason = "missing object", "; ".join(missing)[:1000]
+            try:
+                execution.exports = exports_manifest(exports)
+                outcome.execution = execution
+            except (OSError, ValueError) as exc:  # kept, but not as the channel writes them
+                log.warning("%s: the exports cannot be kept for a re-judge: %s", work, exc)
     finally:
         judge.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def run_digests(plan: list[PlannedTest], given: str) -> dict[str, str]:
+    """Test id -> the extract digest of its exports in a run given ``given``."""
+    return {t.id: extract_digest(t.extract, given) for t in plan}
 
 
 def keep_fresh(work: Path) -> None:
@@ -256,97 +263,3 @@ def _read_notebook(path: Path) -> nbformat.NotebookNode:
             cell.setdefault("id", nbformat.v4.new_code_cell().id)
         nbformat.validate(nb)
     return nb
-
-
-#: what the judge may use: CPU seconds, memory (the run's), processes, the size of its files
-JUDGE_SECONDS = 900.0
-
-
-#: judges started for one run: one that dies on a test is started again for the tests after it
-JUDGE_STARTS = 3
-
-
-@dataclass
-class _Judge:
-    """The judging process, in a sandbox of its own (:func:`~dlkit.sandbox.judge_sandbox`),
-    started early so that its imports overlap the notebook's run."""
-
-    plan: list[PlannedTest]
-    exports: Path
-    sandbox: Sandbox
-    env: dict[str, str]
-    limits: Limits
-    scratch: Path
-    running: Running | None = None
-
-    @classmethod
-    def start(cls, plan: list[PlannedTest], exports: Path, slots: int, limits: Limits,
-              rubrics: tuple[Path, ...] = ()) -> _Judge:
-        scratch = Path(tempfile.mkdtemp(prefix="dlkit-judge-"))
-        env = {"HOME": str(scratch), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
-               "DLKIT_DATA": str(cache_root()), "TF_CPP_MIN_LOG_LEVEL": "3", "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "PYTHONPATH": import_root(),
-               **device_env("cpu", slots)}
-        judge_limits = Limits(seconds=JUDGE_SECONDS, memory_bytes=limits.memory_bytes,
-                              processes=256, grace_seconds=30.0)
-        judge = cls(plan, exports, judge_sandbox(exports, list(rubrics)), env, judge_limits,
-                    scratch)
-        judge.running = judge._launch(plan)
-        return judge
-
-    def _launch(self, tests: list[PlannedTest]) -> Running:
-        ids = {t.id for t in self.plan}
-        running = self.sandbox.start(
-            [sys.executable, "-P", "-m", "dlkit.grading.judge", str(self.exports)], self.scratch,
-            self.env, self.limits,
-            on_result=lambda stream: receive(stream, tests=ids, exports=None, caps=CAPS))
-        running.send(json.dumps([{"id": t.id, "judge": t.judge} for t in tests]).encode() + b"\n")
-        return running
-
-    def finish(self) -> dict[str, dict]:
-        """Say ``go`` and gather the verdicts. A test the judge died on is failed with the
-        reason (its memory limit: the student's exports; anything else: a grader failure); a
-        judge is started again for the tests after it."""
-        verdicts: dict[str, dict] = {}
-        remaining = list(self.plan)
-        for _ in range(JUDGE_STARTS):
-            running, self.running = self.running or self._launch(remaining), None
-            running.send(b"go\n")
-            running.close_input()
-            result = running.wait()
-            got: Received = result.received or Received(problems=["no channel"])
-            verdicts.update(got.verdicts)
-            remaining = [t for t in remaining if t.id not in verdicts]
-            if got.ended and not got.problems or not remaining:
-                break
-            culprit = got.judging if got.judging in {t.id for t in remaining} else None
-            why = self._failure(result, got)
-            log.warning("the judge stopped%s: %s", f" at {culprit}" if culprit else "", why)
-            if culprit is None:
-                break
-            verdicts[culprit] = {"passed": False, "message": why,
-                                 "grader_failure": not result.memory_exceeded}
-            remaining = [t for t in remaining if t.id != culprit]
-            if not remaining:
-                break
-        for test in remaining:
-            verdicts.setdefault(test.id, {"passed": False, "grader_failure": True,
-                                          "message": "the grader could not judge this test"})
-        return verdicts
-
-    def _failure(self, result, got: Received) -> str:
-        if result.memory_exceeded:
-            return (f"the grader ran out of memory ({self.limits.memory_bytes / 2**30:g} GB) "
-                    "loading or judging what this test exported: your exported objects are too "
-                    "large")
-        if result.timed_out:
-            return f"judging this test took more than {duration(self.limits.seconds)} of CPU time"
-        if got.problems:
-            return f"the judge's answer broke the rules ({got.problems[0]})"
-        return f"the judge stopped (exit code {result.returncode})"
-
-    def stop(self) -> None:
-        if self.running is not None:
-            self.running.kill()
-            self.running = None
-        shutil.rmtree(self.scratch, ignore_errors=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from dlkit import __version__
+from dlkit.grading.execution import EXECUTED, Execution
 from dlkit.sandbox import Limits
 
 
@@ -68,6 +69,11 @@ class Outcome:
     cpu_seconds: float = 0.0  # what the sandboxed run used (the limit counts this, not seconds)
     #: where the time went, in seconds (:func:`phase_timings`): for the grader's figures
     timings: dict = field(default_factory=dict)
+    #: how its verdicts came about: executed, re-judged (an earlier execution's kept exports
+    #: judged again) or shared (an identical notebook of the batch ran, once for both)
+    origin: str = EXECUTED
+    #: what a later regrade needs to judge this run's exports again (None: it cannot)
+    execution: Execution | None = None
 
     @property
     def score(self) -> float:
@@ -83,6 +89,8 @@ class GradeSummary:
     seconds: float = 0.0
     sandbox: str = ""
     timings: list[dict] = field(default_factory=list)  # each run's, in the order they ended
+    rejudged: int = 0  # runs whose kept exports were judged again (no notebook ran)
+    shared: int = 0  # runs of a notebook identical to one that ran in this batch
 
 
 class Executor(Protocol):

@@ -48,6 +48,7 @@ from starlette.staticfiles import StaticFiles
 from dlkit import collect as collecting
 from dlkit.errors import DlkitError
 from dlkit.experiments import EXPERIMENTS
+from dlkit.experiments import get as get_experiment
 from dlkit.feedback import environment, manual_questions
 from dlkit.gradebook import Gradebook, duration, utcnow
 from dlkit.portal import auth, pages
@@ -109,6 +110,14 @@ class Portal:
         if self._schedule is None or time.monotonic() - self._schedule[0] > 5:
             self._schedule = (time.monotonic(), load_schedule(self.course))
         return self._schedule[1]
+
+    def regrade_plan(self, experiment_id: str, submissions: list):
+        """What the workers will do with ``submissions`` regraded: re-judge or run again."""
+        from dlkit.grading.grade import plan_regrade, queue_limits
+
+        return plan_regrade(submissions, course=self.course, gradebook=self.gradebook,
+                            limits=queue_limits(get_experiment(experiment_id),
+                                                self.settings.memory_gb))
 
     @property
     def uploads_per_hour(self) -> int:
@@ -844,9 +853,10 @@ async def regrade_all(request: Request) -> Response:
     await form_of(request)
     experiment_id = _experiment(request)
     latest = await run_in_threadpool(portal.gradebook.latest_submissions, experiment_id)
+    plan = await run_in_threadpool(portal.regrade_plan, experiment_id, latest)
     queued = [await run_in_threadpool(portal.gradebook.enqueue, sub.id) for sub in latest]
     return redirect(request, f"/i/{experiment_id}",
-                    f"{sum(queued)} submission(s) queued for grading again; "
+                    f"{sum(queued)} submission(s) queued for grading again ({plan.describe()}); "
                     f"{len(queued) - sum(queued)} were already queued or running")
 
 

@@ -109,9 +109,8 @@ def grade_one(submission: Submission, course: Path, gradebook: Gradebook, pools:
     sandbox error, so the student is told and ``dlkit grade`` tries it again."""
     from dlkit.experiments import get as get_experiment
     from dlkit.grading.executors import LocalPool
-    from dlkit.grading.grade import grade_submissions
+    from dlkit.grading.grade import grade_submissions, queue_limits
     from dlkit.grading.tasks import Outcome
-    from dlkit.sandbox import Limits
 
     try:
         experiment = get_experiment(submission.experiment)
@@ -119,9 +118,9 @@ def grade_one(submission: Submission, course: Path, gradebook: Gradebook, pools:
             gpus = slot.split(":", 1)[1] if slot.startswith("gpu:") else "none"
             pools[experiment.id] = LocalPool.for_course(course, experiment, gpus=gpus, workers=1,
                                                         share=share)
-        limits = Limits(seconds=experiment.time_limit, memory_bytes=int(memory_gb * 2**30))
         summary = grade_submissions([submission], pools[experiment.id], course=course,
-                                    gradebook=gradebook, limits=limits, progress=False)
+                                    gradebook=gradebook, progress=False,
+                                    limits=queue_limits(experiment, memory_gb))
     except Exception as exc:  # noqa: BLE001 - whatever broke, the submission gets a status
         log.exception("grading submission %d failed", submission.id)
         current = gradebook.submission(submission.id)

@@ -118,6 +118,9 @@ class Match:
     fragments: tuple[Fragment, ...] = ()  # longest first
     listed: bool = False
     reasons: tuple[str, ...] = ()
+    #: the two notebooks are identical once outputs, execution counts and metadata are removed
+    #: (graded with one execution): listed first, whatever the class looks like
+    identical: bool = False
 
     @property
     def score(self) -> float:
@@ -128,7 +131,7 @@ class Match:
         return max(self.tokens_a, self.tokens_b)
 
     def rank_key(self) -> tuple:
-        return (-self.similarity, -self.longest, self.a, self.b)
+        return (not self.identical, -self.similarity, -self.longest, self.a, self.b)
 
 
 @dataclass(frozen=True)
@@ -416,10 +419,16 @@ def reasons(pair: Match, base: Baseline, settings: Settings, mutual: bool = True
     return tuple(found)
 
 
+#: why an identical pair is listed
+IDENTICAL = ("identical notebooks: the same cells byte for byte once outputs, execution counts "
+             "and metadata are removed (graded with one execution)")
+
+
 def list_pairs(pairs: Iterable[Match], settings: Settings) -> tuple[list[Match], Baseline]:
-    """The pairs ranked (similarity, then longest fragment), those that stand out listed."""
+    """The pairs ranked (identical ones first, then similarity, then longest fragment),
+    those that stand out listed, identical ones always."""
     ranked = sorted(pairs, key=Match.rank_key)
-    base = baseline(ranked)
+    base = baseline([p for p in ranked if not p.identical])
     best: dict[str, float] = {}
     for pair in ranked:  # best first
         best.setdefault(pair.a, pair.similarity)
@@ -427,7 +436,7 @@ def list_pairs(pairs: Iterable[Match], settings: Settings) -> tuple[list[Match],
     out = []
     for pair in ranked:
         mutual = pair.similarity >= max(best[pair.a], best[pair.b])
-        why = reasons(pair, base, settings, mutual)
+        why = ((IDENTICAL,) if pair.identical else ()) + reasons(pair, base, settings, mutual)
         out.append(replace(pair, listed=bool(why), reasons=why) if why else pair)
     return out, base
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from dlkit.experiments import get as get_experiment
 from dlkit.similarity.analysis import (
     Fingerprint,
+    Match,
     Notebook,
     Settings,
     SimilarityError,
@@ -118,6 +119,8 @@ def compare_notebooks(students: Iterable[Entry], *, experiment: str = "", title:
     kit's digests of them, :mod:`dlkit.similarity.manual`, or ``manual``), the ``against``
     files' and the k-grams of more than ``settings.common_share`` of the students, between
     students only."""
+    students = list(students)
+    same = identical_notebooks(students)
     given = given_lines(starter)
     boilerplate = {"starter": _hashes(clean_cell(s) for s in starter)}
     for path in templates:
@@ -149,7 +152,7 @@ def compare_notebooks(students: Iterable[Entry], *, experiment: str = "", title:
     counts_in_class = notebooks_with([f for _, f in peers])
     for _, f in peers:
         f.weigh(counts_in_class, len(peers))
-    scored = [compare(a.key, f, b.key, g)
+    scored = [_identical(compare(a.key, f, b.key, g), same)
               for i, (a, f) in enumerate(peers) for b, g in peers[i + 1:]]
     pairs, base = list_pairs(scored, settings)
     return SimilarityReport(
@@ -159,6 +162,29 @@ def compare_notebooks(students: Iterable[Entry], *, experiment: str = "", title:
         clusters=clusters(p for p in pairs if p.listed), baseline=base,
         boilerplate={k: v for k, v in counts.items() if v}, templates=[str(p) for p in templates],
         skipped=skipped, empty=empty)
+
+
+def identical_notebooks(entries: Iterable[Entry]) -> dict[str, str]:
+    """Key -> the notebook's :func:`~dlkit.grading.execution.notebook_digest` (what the grader
+    runs once for identical notebooks), for the entries that are notebooks."""
+    from dlkit.grading.execution import notebook_digest
+
+    digests = {}
+    for entry in entries:
+        try:
+            digest = notebook_digest(entry.path.read_bytes())
+        except OSError:
+            continue
+        if digest:
+            digests[entry.key] = digest
+    return digests
+
+
+def _identical(match: Match, same: dict[str, str]) -> Match:
+    from dataclasses import replace
+
+    digest = same.get(match.a)
+    return replace(match, identical=True) if digest and digest == same.get(match.b) else match
 
 
 def _hashes(cells: Iterable[str]) -> frozenset[int]:

@@ -375,7 +375,8 @@ def test_regrade_one_and_all(portal, course):
     assert "queued for grading again" in main_text(one)
     assert course.gradebook.submission(ids["101"]).queue == "queued"
     everything = client.post("/i/toy/regrade", form_page="/i/toy")
-    assert "1 submission(s) queued for grading again; 2 were already queued" in main_text(everything)
+    assert ("1 submission(s) queued for grading again (0 re-judged on their kept exports, 3 re-run "
+            "(no record of what its exports came from)); 2 were already queued") in main_text(everything)
     assert {s.queue for s in stored(course)} == {"queued"}
     queue = main_text(client.get("/i/queue"))
     assert "Waiting (3)" in queue and "no grading workers" in queue

@@ -142,3 +142,19 @@ def test_the_second_cpu_worker_leaves_an_experiment_that_runs_best_alone_to_the_
                         dataclasses.replace(heavy, cost=registry.Cost(30, 1.0, 1.0)))
     assert next_submission(course.gradebook, Ranked(2, 6.0, cores=2).takes)[0].id \
         == upload.submission_id
+
+
+def test_regrade_all_through_the_worker_rejudges_the_kept_exports(course):
+    from dlkit.collect import collect_upload
+    from dlkit.portal.worker import run
+
+    upload = collect_upload("toy", "101", "a.ipynb", course.notebook(), course=course.folder,
+                            gradebook=course.gradebook, enqueue=True)
+    run(course.folder, name="first", once=True)
+    assert course.gradebook.enqueue(upload.submission_id)  # what "regrade all" does for each
+    run(course.folder, name="again", once=True)
+    with course.gradebook.session() as s:
+        runs = s.scalars(select(Run).order_by(Run.id)).all()
+        assert [(r.origin, r.status, r.score, r.current) for r in runs] == [
+            ("executed", "graded", 5.0, False), ("re-judged", "graded", 5.0, True)]
+        assert runs[1].execution_of == runs[0].id
