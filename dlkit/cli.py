@@ -129,7 +129,11 @@ def data_import(folder: Path, replace: bool) -> None:
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path), envvar="DLKIT_COURSE",
               default=Path("."), show_default=True,
               help="The course folder holding datasets.yml (or set DLKIT_COURSE).")
-def data_map(course: Path) -> None:
+@click.option("--check", "check", metavar="EXPERIMENT", default=None,
+              help="Before grading: list every path or URL the collected notebooks of "
+                   "EXPERIMENT read that the course does not provide (not in datasets.yml, not "
+                   "in the data registry), with the students who read it.")
+def data_map(course: Path, check: str | None) -> None:
     """Check the course's dataset map (<course>/datasets.yml) and show where each path mounts.
 
     The map gives, one per line, a path students' notebooks read and the registry entry that
@@ -147,6 +151,9 @@ def data_map(course: Path) -> None:
     from dlkit.data.datamap import MAP_FILE, check_available, read_dataset_map
 
     paths = read_dataset_map(course)
+    if check is not None:
+        _check_batch_reads(check, course)
+        return
     if not paths:
         click.echo(f"no dataset map: {course / MAP_FILE} does not exist (or lists nothing)")
         return
@@ -160,6 +167,27 @@ def data_map(course: Path) -> None:
     if problems:
         raise DlkitError("; ".join(problems), where=str(course / MAP_FILE))
     click.echo(f"\nall {len(paths)} path(s) available in the data cache")
+
+
+def _check_batch_reads(experiment_id: str, course: Path) -> None:
+    from dlkit.experiments import get as get_experiment
+    from dlkit.gradebook import Gradebook
+    from dlkit.grading.not_provided import batch_reads
+
+    experiment = get_experiment(experiment_id)
+    missing = batch_reads(experiment.id, course, Gradebook.open(course))
+    if not missing:
+        click.echo(f"every path the notebooks of {experiment.id} read is provided (or none is "
+                   "read by a literal path)")
+        return
+    rows = [("path or URL the notebooks read", "students", "who")]
+    for path, rolls in sorted(missing.items(), key=lambda item: (-len(item[1]), item[0])):
+        rows.append((path, str(len(rolls)), ", ".join(rolls[:6]) + (" ..." if len(rolls) > 6 else "")))
+    click.echo(_table(rows))
+    click.echo(f"\n{len(missing)} path(s) not provided: import the files (`dlkit data import "
+               f"FOLDER`) and map each path to its entry in {course / 'datasets.yml'}; a notebook "
+               "that stops on one is graded \"data not provided\", not blamed")
+    sys.exit(1)
 
 
 @main.command("warm")

@@ -42,6 +42,8 @@ RUN_STATUSES = {
     "graded": "graded",
     "missing object": "graded, but the notebook lacks an object a test needs",
     "error": "the notebook stopped with an error",
+    "data not provided": "the notebook reads data the course has not provided to the grader "
+                         "(not the student's fault)",
     "timeout": "the notebook used more than its CPU time limit",
     "memory limit": "the notebook used more memory than allowed",
     "crashed": "the notebook's kernel died",

@@ -33,6 +33,7 @@ from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.gradebook import REGRADE_STATUSES, Gradebook, Result, Run, Submission, duration, utcnow
 from dlkit.grading.channel import CAPS, Received, receive
+from dlkit.grading.not_provided import STATUS as NOT_PROVIDED
 from dlkit.grading.split import split_test
 from dlkit.notebook.master import read_master
 from dlkit.sandbox import Limits, Running, Sandbox, default_sandbox, judge_sandbox
@@ -196,13 +197,14 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
                      limits: Limits, slot: str = "cpu", slots: int = 1,
                      starter: dict[str, int] | None = None, name: str = "submission.ipynb",
                      datasets: tuple[tuple[str, str], ...] = (), rubrics: tuple[Path, ...] = (),
-                     ) -> Outcome:
+                     experiment_id: str = "EXPERIMENT") -> Outcome:
     """Run, extract, judge one notebook; always returns an Outcome, never raises for its content.
 
     ``work`` is where the trusted side keeps the run (``executed.ipynb``, ``exports/``): written
     only from what came over the channel (:mod:`dlkit.grading.channel`). The notebook itself
     runs in a scratch folder of its own (a tmpfs inside bubblewrap) that nothing is read from.
-    ``rubrics``: folders the judge reads (the free-form rubric's bars)."""
+    ``rubrics``: folders the judge reads (the free-form rubric's bars); ``experiment_id`` names
+    the experiment in what the instructor is told to run."""
     started = time.monotonic()
     keep_fresh(work)
     outcome = Outcome("graded", "", 0.0, slot, sandbox.kind)
@@ -216,13 +218,16 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
     exports = work / "exports"
     exports.mkdir(mode=0o755)
     scratch = Path(tempfile.mkdtemp(prefix="dlkit-run-"))
+    urls: dict[str, str] = {}
     if datasets:  # the course's dataset map, from this machine's data cache
-        from dlkit.data.datamap import dataset_mounts
+        from dlkit.data.datamap import dataset_mounts, mapped_urls
 
         sandbox = dataclasses.replace(sandbox, mounts=[*sandbox.mounts,
                                                        *dataset_mounts(datasets, scratch)])
+        urls = mapped_urls(datasets, scratch)
     _link_mounts(sandbox, scratch)
     env = {
+        **({"DLKIT_URLS": json.dumps(urls)} if urls else {}),
         "HOME": str(scratch), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "DLKIT_DATA": str(cache_root()), "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",  # seeds, not deterministic ops
@@ -242,6 +247,9 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         if got.executed:
             (work / "executed.ipynb").write_bytes(got.executed)
         outcome.status, outcome.reason = _status(run, got, limits)
+        if outcome.status == "error":
+            outcome.status, outcome.reason, not_provided = _data_not_provided(
+                got.record, datasets, experiment_id, outcome.reason)
         if outcome.status in REGRADE_STATUSES:
             outcome.results = _zero(plan, "the grader could not run your notebook"
                                     if outcome.status == "sandbox error" else
@@ -249,7 +257,9 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
                                     "graded again")
         else:
             stopped = _stopped(got.record)
-            outcome.error = stopped if outcome.status == "error" else {}
+            outcome.error = stopped if outcome.status in ("error", NOT_PROVIDED) else {}
+            if outcome.status == NOT_PROVIDED:
+                stopped = outcome.error = {**stopped, "not_provided": not_provided}
             judging = time.monotonic()
             verdicts = {**judge.finish(), **{test: {"passed": False, "message": why}
                                              for test, why in got.uncollected.items()}}
@@ -406,7 +416,8 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
                                    sandbox, task.limits, slot, slots,
                                    {} if task.free_form else _starter(experiment),
                                    name=experiment.master.name, datasets=task.datasets,
-                                   rubrics=(experiment.rubric.parent,))
+                                   rubrics=(experiment.rubric.parent,),
+                                   experiment_id=experiment.id)
     outcome.host = socket.gethostname()
     return outcome
 
@@ -483,6 +494,21 @@ def _status(run, got: Received, limits: Limits) -> tuple[str, str]:
     return "graded", ""
 
 
+def _data_not_provided(record: dict | None, datasets, experiment_id: str,
+                       reason: str) -> tuple[str, str, str]:
+    """An "error" that is a read of a path or URL the course does not provide (not in its
+    dataset map) becomes "data not provided", with the path; any other stays as it was."""
+    from dlkit.data.datamap import from_pairs
+    from dlkit.grading import not_provided
+
+    stopped = _stopped(record)
+    path = not_provided.missing_read(stopped)
+    if path is None or not_provided.provided(path, from_pairs(datasets)):
+        return "error", reason, ""
+    return NOT_PROVIDED, not_provided.reason(path[:300], stopped.get("cell", "?"), experiment_id), \
+        path[:300]
+
+
 def _stopped(record: dict | None) -> dict:
     """The error the notebook stopped at (the runner stops at the first one, as Run All does),
     or the cell a timeout or a dead kernel stopped it at; {} when it ran to the end."""
@@ -507,6 +533,10 @@ def error_reason(error: dict) -> str:
 def _stopped_words(stopped: dict) -> str:
     """Why a test was not judged: where the notebook stopped, and on what."""
     cell = stopped.get("cell", "?")
+    if stopped.get("not_provided"):
+        from dlkit.grading.not_provided import not_judged_words
+
+        return not_judged_words(stopped["not_provided"], cell)
     if stopped.get("error") == "timeout":
         return f"not judged: the notebook was stopped at cell {cell} by the time limit"
     if stopped.get("error") == "the kernel died":
