@@ -112,6 +112,9 @@ class Feedback:
     #: a free-form grading (no starter): the criteria judged automatically, by name; the ones
     #: left to the instructor are the ``manual`` items
     free_form: list[str] | None = None
+    #: how the run was graded ("starter", "free-form"; "" for runs before modes were kept), why
+    mode: str = ""
+    mode_reason: str = ""
 
 
 # --------------------------------------------------------------------------- the API
@@ -188,7 +191,9 @@ def build_feedback(session: Session, experiment: Experiment, submission: Submiss
         summary=summary_line(results, run.status), questions=question_feedback(results),
         manual=manual_items(session, experiment.id, submission.student_roll or "", manual),
         newer_version=newer_version(session, submission), error=run_error(run),
-        free_form=list(free_form.auto) if free_form is not None else None)
+        free_form=list(free_form.auto) if free_form is not None else None,
+        mode=run.mode or ("free-form" if free_form is not None else ""),
+        mode_reason=run.mode_reason or "")
 
 
 def free_form_criteria(experiment: Experiment, results: list[Result]):

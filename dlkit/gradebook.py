@@ -145,6 +145,9 @@ class Run(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     score: Mapped[float] = mapped_column(Float, default=0.0)
     max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    #: how it was graded ("starter", "free-form"; "" before modes were recorded) and why
+    mode: Mapped[str] = mapped_column(String(16), default="")
+    mode_reason: Mapped[str] = mapped_column(Text, default="")
     current: Mapped[bool] = mapped_column(Boolean, default=True)  # False once regraded
     submission: Mapped[Submission] = relationship(back_populates="runs")
     results: Mapped[list[Result]] = relationship(back_populates="run", order_by="Result.id",

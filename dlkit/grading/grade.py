@@ -72,8 +72,9 @@ class GradingTask:
     #: the course's dataset map: (path the notebook reads, registry entry[/file]) pairs, mounted
     #: read-only there from the worker's data cache (see :mod:`dlkit.data.datamap`)
     datasets: tuple[tuple[str, str], ...] = ()
-    #: graded on the free-form rubric (objects found by type and shape), not the master's tests
-    free_form: bool = False
+    #: graded on the free-form rubric (objects found by type and shape), not the master's
+    #: tests; None: the notebook decides (:func:`grading_mode`)
+    free_form: bool | None = False
 
 
 @dataclass
@@ -94,6 +95,8 @@ class Outcome:
     cpu_seconds: float = 0.0  # what the sandboxed run used (the limit counts this, not seconds)
     #: where the time went, in seconds (:func:`phase_timings`): for the grader's figures
     timings: dict = field(default_factory=dict)
+    mode: str = ""  # "starter" or "free-form" (:func:`grading_mode`)
+    mode_reason: str = ""
 
     @property
     def score(self) -> float:
@@ -156,6 +159,73 @@ def starter_cells(experiment: Experiment) -> dict[str, int]:
                 for name in re.findall(r"^def\s+([A-Za-z_]\w*)", cell.source, re.M):
                     cells.setdefault(name, number)
     return cells
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How a notebook is graded, and why (the page and the gradebook say both)."""
+
+    free_form: bool
+    why: str
+
+    @property
+    def name(self) -> str:
+        return "free-form" if self.free_form else "starter"
+
+
+def starter_objects(plan: list[PlannedTest]) -> list[str]:
+    """The names the starter's tests take from the student's notebook, in the plan's order."""
+    names: dict[str, None] = {}
+    for test in plan:
+        names.update(dict.fromkeys(re.findall(r"\bns\s*,\s*[\"'](\w+)[\"']", test.extract)))
+    return list(names)
+
+
+def defined_names(nb) -> set[str]:
+    """The names a notebook's code cells define themselves (assignments, functions, classes,
+    loop and ``with`` targets); imports are not the student's own objects."""
+    import ast
+
+    names: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        source = "\n".join("" if line.lstrip().startswith(("!", "%")) else line
+                           for line in cell.source.splitlines())
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
+
+
+def grading_mode(experiment: Experiment, nb, forced: bool | None = None) -> Mode:
+    """Starter or free-form: ``forced`` (``--starter``/``--free-form``, the rubric's switch)
+    when given; else free-form when the notebook does not come from the starter (no otter
+    cell) and defines fewer than half of the objects the starter's tests ask for."""
+    from dlkit.grading.free_form import load_rubric
+
+    if forced is not None:
+        return Mode(forced, "asked for by the instructor (" + ("--free-form or the rubric's "
+                    "free_form switch)" if forced else "--starter)"))
+    if _from_starter(nb):
+        return Mode(False, "the notebook comes from the starter (it has the starter's cells)")
+    asked = starter_objects(_cached(plan_tests, experiment))
+    defined = [name for name in asked if name in defined_names(nb)]
+    counted = f"defines {len(defined)} of the {len(asked)} objects the starter's tests ask for" + \
+        (f" ({', '.join(f'`{n}`' for n in defined[:6])})" if defined else "")
+    if len(defined) * 2 >= len(asked):
+        return Mode(False, f"the notebook {counted}")
+    if load_rubric(experiment) is None:
+        return Mode(False, f"the notebook does not come from the starter and {counted}, but "
+                           f"{experiment.id} has no free-form rubric")
+    return Mode(True, f"the notebook does not come from the starter (no starter cells) and "
+                      f"{counted}")
 
 
 # --------------------------------------------------------------------------- devices
@@ -409,20 +479,32 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
         sandbox = default_sandbox([experiment.root], require=task.require_sandbox,
                                   devices=_gpu_device_files() if slot.startswith("gpu") else [])
     work.parent.mkdir(parents=True, exist_ok=True)
+    mode = task_mode(experiment, task)
     with tempfile.NamedTemporaryFile(suffix=".ipynb", prefix="dlkit-submission-") as notebook:
         notebook.write(task.notebook)
         notebook.flush()
-        outcome = grade_submission(Path(notebook.name), work, _plan(experiment, task.free_form),
+        outcome = grade_submission(Path(notebook.name), work, _plan(experiment, mode.free_form),
                                    sandbox, task.limits, slot, slots,
-                                   {} if task.free_form else _starter(experiment),
+                                   {} if mode.free_form else _starter(experiment),
                                    name=experiment.master.name, datasets=task.datasets,
                                    rubrics=(experiment.rubric.parent,),
                                    experiment_id=experiment.id)
     outcome.host = socket.gethostname()
+    outcome.mode, outcome.mode_reason = mode.name, mode.why
     return outcome
 
 
-def _plan(experiment: Experiment, free_form: bool = False) -> list[PlannedTest]:
+def task_mode(experiment: Experiment, task: GradingTask) -> Mode:
+    """The task's grading mode; a notebook that cannot be read is graded as forced (or on the
+    starter), and fails as an invalid notebook there."""
+    try:
+        nb = nbformat.reads(task.notebook.decode("utf-8"), as_version=4)
+    except Exception:  # noqa: BLE001 - any way a file can fail to be a notebook
+        return Mode(bool(task.free_form), "the notebook could not be read")
+    return grading_mode(experiment, nb, task.free_form)
+
+
+def _plan(experiment: Experiment, free_form: bool | None = False) -> list[PlannedTest]:
     return free_form_plan(experiment) if free_form else _cached(plan_tests, experiment)
 
 
@@ -715,7 +797,8 @@ def _zeros_of(task: GradingTask, message: str) -> list[dict]:
     """Zero marks under the task's own plan (the free-form criteria for a free-form task); none
     when even the plan cannot be read (an unknown experiment, a rubric gone wrong)."""
     try:
-        return _zero(_plan(get_experiment(task.experiment), task.free_form), message)
+        experiment = get_experiment(task.experiment)
+        return _zero(_plan(experiment, task_mode(experiment, task).free_form), message)
     except Exception:  # noqa: BLE001 - the run already failed: record it with what there is
         log.exception("no plan for submission %d", task.submission_id)
         return []
@@ -737,14 +820,16 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                      free_form: bool | None = None) -> GradeSummary:
     """Grade the newest version of every student's submission that has no current run
     (or whose run ended in a sandbox error or an overloaded grader), on ``executor`` (default:
-    this machine's pool). ``free_form``: grade on the free-form rubric (default: the rubric's
-    ``free_form`` switch). ``timeout``: CPU seconds (default: the experiment's limit);
+    this machine's pool). ``free_form``: grade on the free-form rubric, or on the starter's tests
+    (default: the rubric's ``free_form`` switch when on, else each notebook's own
+    :func:`grading_mode`). ``timeout``: CPU seconds (default: the experiment's limit);
     ``wall_factor``: the wall-clock backstop, as a multiple of it."""
     from dlkit.grading.free_form import graded_free_form
 
     experiment = get_experiment(experiment_id)
     course = course.resolve()
     plan = _plan(experiment, graded_free_form(experiment) if free_form is None else free_form)
+    free_form = True if free_form is None and graded_free_form(experiment) else free_form
     gradebook.note_experiment(experiment.id, experiment.number, experiment.title,
                               sum(t.points for t in plan))
     submissions = gradebook.latest_submissions(experiment.id)
@@ -835,8 +920,8 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
                                limits or Limits(seconds=experiment.time_limit),
                                gpu=executor.gpus > 0, require_sandbox=require_sandbox,
                                datasets=as_pairs(datasets),
-                               free_form=graded_free_form(experiment) if free_form is None
-                               else free_form)
+                               free_form=True if free_form is None and
+                               graded_free_form(experiment) else free_form)
             futures[executor.submit(task)] = submission, task
         with tqdm(total=len(futures), desc=desc, unit="nb", disable=not progress,
                   file=sys.stderr) as bar:
@@ -921,6 +1006,7 @@ def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome) -> No
                   device=outcome.device, host=outcome.host, sandbox=outcome.sandbox, status=outcome.status,
                   reason=reason, score=outcome.score,
                   error=json.dumps(outcome.error) if outcome.error else "",
+                  mode=outcome.mode, mode_reason=outcome.mode_reason[:500],
                   max_score=sum(r["max_points"] for r in outcome.results), current=True)
         run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],
                               points=r["points"], max_points=r["max_points"],
