@@ -45,6 +45,11 @@ class MissingObject(AssertionError):
     """The notebook does not define an object the test needs."""
 
 
+class LeftToInstructor(AssertionError):
+    """The grader cannot measure this criterion here (the corpus is the student's own, no test
+    images were imported): the instructor judges it. Never a fail: out of the automatic score."""
+
+
 def get(ns: Mapping[str, Any], name: str, kind: type | tuple[type, ...] | None = None) -> Any:
     """``ns[name]``, or a :class:`MissingObject` a student understands."""
     if name not in ns or ns[name] is Ellipsis:

@@ -54,6 +54,10 @@ RUN_STATUSES = {
 }
 #: Run statuses that were not the student's doing: ``dlkit grade`` runs those submissions again.
 REGRADE_STATUSES = ("sandbox error", "grader overloaded")
+#: What became of one test of a run: judged (passed or failed), not judged (the notebook stopped
+#: before its object existed, or could not be run: neither a pass nor a fail), or left to the
+#: instructor (the grader cannot measure it: out of the automatic score, in the marking queue).
+RESULT_STATES = ("judged", "not judged", "instructor")
 #: The longest regrade request (and answer), in characters.
 MAX_REQUEST = 1000
 #: Statuses of a collected file.
@@ -168,6 +172,7 @@ class Result(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     message: Mapped[str] = mapped_column(Text, default="")
     measured: Mapped[str] = mapped_column(Text, default="")  # JSON figures the judge returned
+    state: Mapped[str] = mapped_column(String(16), default="judged")  # one of RESULT_STATES
     run: Mapped[Run] = relationship(back_populates="results")
 
 
@@ -704,6 +709,21 @@ def _add_missing_columns(engine) -> None:
                 clause = f" DEFAULT {default!r}" if isinstance(default, (str, int, float)) else ""
                 connection.execute(text(
                     f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{clause}'))
+
+
+def result_state(result) -> str:
+    """A result's :data:`RESULT_STATES` entry (a row from before states were kept: from its
+    message)."""
+    state = getattr(result, "state", "") or "judged"
+    if state == "judged" and not result.passed and str(result.message).startswith("not judged"):
+        return "not judged"
+    return state
+
+
+def instructor_items(run) -> dict[str, float]:
+    """What a run left to the instructor (criterion -> its marks): the marking queue's items."""
+    return {r.question: r.max_points for r in (run.results if run is not None else [])
+            if result_state(r) == "instructor"}
 
 
 def duration(seconds: float) -> str:

@@ -306,6 +306,8 @@ def checked_verdict(verdict: Any) -> dict:
         raise ChannelError("a verdict with fields of the wrong type")
     out = {"passed": verdict["passed"], "message": message[:2000],
            "measured": {k[:100]: float(v) for k, v in list(measured.items())[:20]}}
+    if verdict.get("manual") is True:
+        out["manual"] = True
     if verdict.get("missing") is True:
         out["missing"] = True
     if isinstance(verdict.get("grader_failure"), bool):

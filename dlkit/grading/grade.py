@@ -784,11 +784,14 @@ def _results(plan: list[PlannedTest], judged: dict, starter: dict[str, int],
                 asks = "the starter notebook asks you to define it"
                 message = message.replace(asks, f"{asks} in cell {cell}") if asks in message \
                     else message + f" (the starter notebook asks for it in cell {cell})"
+        state = "instructor" if verdict.get("manual") and not stopped else \
+            "not judged" if message.startswith("not judged") and not verdict.get("passed") \
+            else "judged"
         results.append({"question": test.question, "test": test.index, "hidden": test.hidden,
                         "points": test.points if verdict.get("passed") else 0.0,
                         "max_points": test.points, "passed": bool(verdict.get("passed")),
                         "message": message, "missing": bool(verdict.get("missing")),
-                        "measured": verdict.get("measured") or {},
+                        "measured": verdict.get("measured") or {}, "state": state,
                         "grader_failure": bool(verdict.get("grader_failure"))})
     return results
 
@@ -806,7 +809,8 @@ def _zeros_of(task: GradingTask, message: str) -> list[dict]:
 
 def _zero(plan: list[PlannedTest], message: str) -> list[dict]:
     return [{"question": t.question, "test": t.index, "hidden": t.hidden, "points": 0.0,
-             "max_points": t.points, "passed": False, "message": message} for t in plan]
+             "max_points": t.points, "passed": False, "message": message, "state": "not judged"}
+            for t in plan]
 
 
 # --------------------------------------------------------------------------- the batch
@@ -1007,11 +1011,13 @@ def record_run(gradebook: Gradebook, submission_id: int, outcome: Outcome) -> No
                   reason=reason, score=outcome.score,
                   error=json.dumps(outcome.error) if outcome.error else "",
                   mode=outcome.mode, mode_reason=outcome.mode_reason[:500],
-                  max_score=sum(r["max_points"] for r in outcome.results), current=True)
+                  max_score=sum(r["max_points"] for r in outcome.results
+                                if r.get("state") != "instructor"), current=True)
         run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],
                               points=r["points"], max_points=r["max_points"],
                               passed=r["passed"], message=r["message"],
-                              measured=json.dumps(r["measured"]) if r.get("measured") else "")
+                              measured=json.dumps(r["measured"]) if r.get("measured") else "",
+                              state=r.get("state", "judged"))
                        for r in outcome.results]
         session.add(run)
 

@@ -40,6 +40,7 @@ from dlkit.gradebook import (
     Run,
     Student,
     Submission,
+    instructor_items,
 )
 from dlkit.notebook.master import read_master
 from dlkit.portal.cells import Cell, answer_region, render_cells
@@ -284,8 +285,8 @@ def dashboard_state(state: VersionState | None, manual: dict[str, float],
         return "not submitted"
     if not state.final:
         return "queued"
-    if state.state == "not graded" or state.state in REGRADE_STATUSES:
-        return "not graded"  # nothing the student did: the grader runs it again
+    if state.state == "not graded" or state.state in (*REGRADE_STATUSES, "data not provided"):
+        return "not graded"  # nothing the student did: the grader (or the instructor's data)
     if state.state not in DONE:
         return "stopped with an error"
     return "needs marking" if set(manual) - marked else "graded"
@@ -305,9 +306,10 @@ def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str,
         for student in students:
             counts["students"] += 1
             submission = latest.get(student.roll)
-            state = None
+            state, pending = None, manual
             if submission is not None:
                 run = gradebook.current_run(s, submission.id)
+                pending = {**manual, **instructor_items(run)}
                 state = version_state(submission, run, positions)
                 counts["submitted"] += 1
                 if state.score is not None:
@@ -315,7 +317,7 @@ def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str,
                     top = max(top, state.max_score or 0)
             marks = latest_marks(s, experiment.id, student.roll)
             given = [m for item, m in marks.items() if item in manual]
-            where = dashboard_state(state, manual, set(marks))
+            where = dashboard_state(state, pending, set(marks))
             counts[where] += 1
             rows.append(StudentRow(student.roll, student.name, student.batch, state,
                                    f"{sum(m.points for m in given):g}/{sum(manual.values()):g}"

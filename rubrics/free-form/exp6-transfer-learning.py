@@ -86,9 +86,11 @@ def judge(data):
     found = data["found"]
     classes = found["output_shape"][0]
     scores = free_form.image_folder_scores(data["model"], found["input_shape"], classes)
-    assert scores, f"no image folder of the college (Caltech-101) is imported, so the grader cannot measure the accuracy of `{found['name']}`: your instructor judges it (instructor: `dlkit data import` the pack's image folder, e.g. 101_ObjectCategories)"
+    if not scores:
+        raise checks.LeftToInstructor(f"no image folder of the college (Caltech-101) is imported, so the grader cannot measure the accuracy of `{found['name']}`: your instructor judges it (instructor: `dlkit data import` the pack's image folder, e.g. 101_ObjectCategories)")
     folders = ", ".join(f"{name} ({count} classes)" for name, count in scores.get("folders", {}).items())
-    assert "accuracy" in scores, f"`{found['name']}` gives {classes} classes but the imported image folders have other numbers of classes ({folders}), so the grader cannot measure its accuracy on them: your instructor judges it"
+    if "accuracy" not in scores:
+        raise checks.LeftToInstructor(f"`{found['name']}` gives {classes} classes but the imported image folders have other numbers of classes ({folders}), so the grader cannot measure its accuracy on them: your instructor judges it")
     least = free_form.free_form_threshold("exp6-transfer-learning", "test_accuracy")
     assert scores["accuracy"] >= least, f"accuracy of `{found['name']}` measured by the grader on {scores['images']} images of {scores['data']} (a few of each class, drawn with a fixed seed, resized to {scores['size']}, inputs {scores['scaling']}): {scores['accuracy']:.4f}; it must reach {least}"
     return {"test accuracy (grader)": scores["accuracy"], "images (grader)": scores["images"]}

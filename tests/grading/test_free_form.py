@@ -400,7 +400,7 @@ def test_the_feedback_page_says_what_was_judged_and_what_is_left_to_the_instruct
     (page,) = write_feedback(EXP, course=tmp_path, gradebook=gradebook)
     html = " ".join(page.read_text(encoding="utf-8").split())
     assert "graded free-form" in html
-    assert ("judged automatically <strong>architecture</strong>, <strong>optimizer</strong>, "
+    assert ("Judged automatically: <strong>architecture</strong>, <strong>optimizer</strong>, "
             "<strong>training</strong>, <strong>test_accuracy</strong>.") in html
     assert ("Left to your instructor: <strong>data_preparation</strong> (1), "
             "<strong>learning_curves</strong> (2), <strong>q7_fitting</strong> (2).") in html
@@ -650,7 +650,7 @@ def test_dlkit_grade_free_form_end_to_end_through_the_cli(tmp_path):
     html = " ".join((course / "feedback" / "exp2-feedforward" / "41001.html")
                     .read_text(encoding="utf-8").split())
     assert "graded free-form" in html and "5 / 11" in html
-    assert ("judged automatically <strong>architecture</strong>, <strong>optimizer</strong>, "
+    assert ("Judged automatically: <strong>architecture</strong>, <strong>optimizer</strong>, "
             "<strong>training</strong>, <strong>test_accuracy</strong>.") in html
     assert ("Left to your instructor: <strong>data_preparation</strong> (1), "
             "<strong>learning_curves</strong> (2), <strong>q7_fitting</strong> (2).") in html
