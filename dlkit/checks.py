@@ -55,10 +55,43 @@ def get(ns: Mapping[str, Any], name: str, kind: type | tuple[type, ...] | None =
     if name not in ns or ns[name] is Ellipsis:
         raise MissingObject(f"no variable `{name}`: the starter notebook asks you to define it")
     value = ns[name]
+    origin = library_origin(value)
+    if origin is not None:
+        raise MissingObject(f"`{name}` is {origin}'s {_what(value)}, imported, not one of your "
+                            f"own: the starter notebook asks you to define it (the grader "
+                            f"judges only your own `{name}`)")
     if kind is not None and not isinstance(value, kind):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise MissingObject(f"`{name}` should be a {names}, not {type(value).__name__}")
+        raise MissingObject(f"`{name}` should be a {names}, not {type(value).__name__}: the "
+                            f"grader found a {type(value).__name__} under that name, so it has "
+                            f"no `{name}` of yours to judge")
     return value
+
+
+def library_origin(value: Any) -> str | None:
+    """The library a function or class comes from (``sklearn.metrics.pairwise``) when it was
+    imported rather than defined in the notebook (or a module of its folder); else None."""
+    import inspect
+    import sys
+
+    if not (inspect.isfunction(value) or inspect.isbuiltin(value) or inspect.isclass(value)):
+        return None
+    module = getattr(value, "__module__", None) or ""
+    if not module or module == "__main__":
+        return None
+    top = module.split(".")[0]
+    loaded = sys.modules.get(module) or sys.modules.get(top)
+    where = str(getattr(loaded, "__file__", "") or "")
+    if top in sys.stdlib_module_names or top == "builtins" or "site-packages" in where \
+            or "dist-packages" in where or where.startswith(sys.base_prefix):
+        return module
+    return None
+
+
+def _what(value: Any) -> str:
+    import inspect
+
+    return "class" if inspect.isclass(value) else "function"
 
 
 def call(function: Callable[..., Any], given: str, *args: Any, **kwargs: Any) -> Any:
