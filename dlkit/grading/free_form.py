@@ -265,9 +265,13 @@ def _describe_torch(name: str, module: Any, ns: Mapping[str, Any],
 
 def _torch_training(module: Any, ns: Mapping[str, Any]) -> tuple[int, str]:
     """(steps, optimizer class): steps from an optimizer in the namespace that holds the
-    module's parameters (Adam counts them; momentum buffers mean one at least); else 1 when its
-    parameters carry gradients (a backward pass ran), else 0."""
+    module's parameters: the grader's count of its ``step()`` calls in the kernel
+    (:data:`~dlkit.grading.kernel_env.STEP_COUNT`), else its state (Adam counts them; momentum
+    buffers mean one at least); else 1 when its parameters carry gradients (a backward pass
+    ran), else 0."""
     import torch
+
+    from dlkit.grading.kernel_env import STEP_COUNT
 
     params = {id(p) for p in module.parameters()}
     for value in list(ns.values()):
@@ -278,8 +282,9 @@ def _torch_training(module: Any, ns: Mapping[str, Any]) -> tuple[int, str]:
             continue
         counts = [int(checks.as_numpy(s["step"], "step").max()) for p in mine
                   if isinstance(s := value.state.get(p), dict) and "step" in s]
-        steps = max(counts) if counts else int(any(value.state.get(p) for p in mine)
-                                                 or any(p.grad is not None for p in mine))
+        counted = getattr(value, STEP_COUNT, 0)
+        steps = counted if isinstance(counted, int) and counted > 0 else max(counts) if counts \
+            else int(any(value.state.get(p) for p in mine) or any(p.grad is not None for p in mine))
         return steps, type(value).__name__
     return int(any(p.grad is not None for p in module.parameters())), ""
 

@@ -140,6 +140,20 @@ def _seed_torch(torch) -> None:
     torch.manual_seed(SEED)
 
 
+#: the attribute where the kernel counts an optimizer's steps (torch keeps no count for SGD)
+STEP_COUNT = "_dlkit_steps"
+
+
+def count_optimizer_steps(optimizer_module):
+    """Count every torch optimizer's ``step()`` calls (a global post-step hook), so that a loop
+    of 50 plain-SGD steps reads 50: SGD without momentum keeps no state to count from."""
+
+    def counted(optimizer, args, kwargs) -> None:
+        setattr(optimizer, STEP_COUNT, getattr(optimizer, STEP_COUNT, 0) + 1)
+
+    return optimizer_module.register_optimizer_step_post_hook(counted)
+
+
 # --------------------------------------------------------------------------- the registry
 
 def registry_file(url: str | None = None, name: str | None = None) -> Path | None:
@@ -379,6 +393,7 @@ HOOKS = {
     "tensorflow": _seed_tensorflow,
     "torch": _seed_torch,
     "torch.hub": _answer_torch_hub,
+    "torch.optim.optimizer": count_optimizer_steps,
     "urllib.request": _answer_urlopen,
     "torchvision.datasets.utils": _answer_torchvision,
     "keras.src.utils.file_utils": _answer_keras_get_file,

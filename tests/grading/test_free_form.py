@@ -418,6 +418,25 @@ def test_dlkit_grade_offers_free_form_grading():
     assert result.exit_code == 0 and "--free-form / --starter" in result.output
 
 
+def test_a_torch_loop_of_50_plain_sgd_steps_reports_50():
+    import importlib
+
+    import torch
+
+    from dlkit.grading.kernel_env import count_optimizer_steps
+
+    counting = count_optimizer_steps(importlib.import_module("torch.optim.optimizer"))  # as the grader's kernel does
+    try:
+        net = Net.make()
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.01)  # no momentum: no state at all
+        _train_torch(net, optimizer, steps=50)
+        assert not optimizer.state
+        found = find_model({"net": net, "optimizer": optimizer}, DIGITS, 10, "classifier")
+        assert (found.steps, found.optimizer) == (50, "SGD")
+    finally:
+        counting.remove()
+
+
 def test_a_subclass_of_keras_model_is_found_by_the_shape_it_was_built_with():
     import keras
 
