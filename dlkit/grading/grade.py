@@ -34,6 +34,7 @@ from dlkit.experiments import get as get_experiment
 from dlkit.gradebook import REGRADE_STATUSES, Gradebook, Result, Run, Submission, duration, utcnow
 from dlkit.grading.channel import CAPS, Received, receive
 from dlkit.grading.not_provided import STATUS as NOT_PROVIDED
+from dlkit.grading.version_changes import explain as explain_version_change
 from dlkit.grading.split import split_test
 from dlkit.notebook.master import read_master
 from dlkit.sandbox import Limits, Running, Sandbox, default_sandbox, judge_sandbox
@@ -330,6 +331,10 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
             outcome.error = stopped if outcome.status in ("error", NOT_PROVIDED) else {}
             if outcome.status == NOT_PROVIDED:
                 stopped = outcome.error = {**stopped, "not_provided": not_provided}
+            elif outcome.status == "error" and (change := explain_version_change(stopped)):
+                outcome.error = {**stopped, "version_change": change}
+                outcome.reason = f"{outcome.reason} — a library version change, not a " \
+                                 f"mistake: {change}"[:1500]
             judging = time.monotonic()
             verdicts = {**judge.finish(), **{test: {"passed": False, "message": why}
                                              for test, why in got.uncollected.items()}}
