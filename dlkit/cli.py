@@ -396,7 +396,10 @@ def _cluster_options(function):
               help="Grade notebooks written without the starter: the grader finds the model, "
                    "History and threshold by type and shape and judges the free-form rubric "
                    "(rubrics/free-form/EXPERIMENT.py); the rest is left to the instructor. "
-                   "Default: the rubric's `free_form` switch.")
+                   "--starter grades every notebook on the starter's tests. Default: the "
+                   "rubric's `free_form` switch when on, else each notebook's own mode "
+                   "(free-form when it has no starter cells and lacks most of the starter's "
+                   "objects); the page and the gradebook say which and why.")
 @_cluster_options
 @_course_options
 def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool,
