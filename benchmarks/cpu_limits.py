@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 
 from dlkit.experiments import EXPERIMENTS, get
-from dlkit.grading.grade import _plan, _starter, grade_submission
+from dlkit.grading.plans import plan_for, starter_for
+from dlkit.grading.run import grade_submission
 from dlkit.sandbox import Limits, default_sandbox
 
 
@@ -28,10 +29,10 @@ def measure(experiment_id: str, slots: int) -> dict:
     reference = experiment.root / "autograder" / experiment.id / f"{experiment.id}.ipynb"
     with tempfile.TemporaryDirectory(prefix=f"dlkit-cpu-{experiment.id}-") as folder:
         work = Path(folder) / "work"
-        outcome = grade_submission(reference, work, _plan(experiment),
+        outcome = grade_submission(reference, work, plan_for(experiment),
                                    default_sandbox([Path(folder), experiment.root]),
                                    Limits(seconds=7200, wall_factor=5.0), slots=slots,
-                                   starter=_starter(experiment), name=reference.name)
+                                   starter=starter_for(experiment), name=reference.name)
     return {"experiment": experiment.id, "status": outcome.status, "reason": outcome.reason,
             "score": outcome.score, "max": sum(r["max_points"] for r in outcome.results),
             "cpu_seconds": round(outcome.cpu_seconds, 1), "wall_seconds": round(outcome.seconds, 1),

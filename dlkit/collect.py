@@ -27,10 +27,9 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import nbformat
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dlkit import experiments
+from dlkit import experiments, queries
 from dlkit.errors import CollectError
 from dlkit.gradebook import Gradebook, Student, Submission, duration, utcnow
 from dlkit.roster import RosterEntry
@@ -185,9 +184,7 @@ class _Collector:
     def _accept(self, item: _Input, roll: str, data: bytes) -> Submission:
         sha = hashlib.sha256(data).hexdigest()
         self._student(roll, create=True)
-        stored = self.session.scalars(select(Submission).where(
-            Submission.experiment == self.report.experiment, Submission.student_roll == roll,
-            Submission.status == "stored").order_by(Submission.version)).all()
+        stored = queries.stored_versions(self.session, self.report.experiment, roll)
         same = next((row for row in stored if row.sha256 == sha), None)
         if same is not None:
             reason = f"identical to version {same.version}, already stored"

@@ -15,21 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dlkit import queries
 from dlkit.errors import UnknownName
 from dlkit.experiments import EXPERIMENTS, Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.feedback import (
-    latest_marks,
     load_manifest,
     manual_questions,
     points,
     safe_filename,
     student_hint,
     summary_line,
-    write_atomic,
 )
 from dlkit.gradebook import (
     RUN_STATUSES,
@@ -39,8 +37,10 @@ from dlkit.gradebook import (
     Student,
     Submission,
     counted_versions,
+    current_run,
     result_state,
 )
+from dlkit.reports.render import write_atomic
 
 NBGRADER_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name",
                     "email", "raw_score", "late_submission_penalty", "score", "max_score")
@@ -104,12 +104,10 @@ def collect_grades(session: Session, experiment: Experiment, config=None,
     default_max = float(manifest.get("points", {}).get("auto", 0.0))
     newest = counted_versions(session, experiment.id)  # pinned, else the newest
     grades = []
-    for student in session.scalars(select(Student).order_by(Student.roll)):
+    for student in queries.students(session):
         submission = newest.get(student.roll)
-        run = session.scalars(select(Run).where(Run.submission_id == submission.id,
-                                                Run.current.is_(True))).first() \
-            if submission else None
-        marks = latest_marks(session, experiment.id, student.roll)
+        run = current_run(session, submission.id) if submission else None
+        marks = queries.latest_marks(session, experiment.id, student.roll)
         extra_max = sum(m.max_points for item, m in marks.items() if item not in manual)
         course_marks = experiment_record(session, config, experiment.id, student.roll,
                                          course_folder=folder or Path()).marks \

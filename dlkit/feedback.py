@@ -18,18 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dlkit import queries
 from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.gradebook import (
     RUN_STATUSES,
     Gradebook,
-    ManualMark,
     Result,
     Run,
-    Student,
     Submission,
     duration,
     result_state,
@@ -138,7 +136,7 @@ def write_feedback(experiment_id: str, *, course: Path, gradebook: Gradebook,
     manual = manual_questions(experiment)
     with gradebook.session() as session:
         pages = [build_feedback(session, experiment, submission, run, manual)
-                 for submission, run in graded_submissions(session, experiment.id, students)]
+                 for submission, run in queries.graded_submissions(session, experiment.id, students)]
     template = environment().get_template("feedback.html")
     written = []
     for page in pages:
@@ -158,27 +156,13 @@ def ungraded_students(experiment_id: str, gradebook: Gradebook,
                       students: list[str] | None = None) -> list[str]:
     """Rolls (of ``students``, or of the whole roster) that have no graded run to give feedback on."""
     with gradebook.session() as session:
-        graded = {sub.student_roll for sub, _ in graded_submissions(session, experiment_id,
+        graded = {sub.student_roll for sub, _ in queries.graded_submissions(session, experiment_id,
                                                                       students)}
-        rolls = students if students is not None else session.scalars(
-            select(Student.roll).order_by(Student.roll)).all()
+        rolls = students if students is not None else [s.roll for s in queries.students(session)]
     return [roll for roll in rolls if roll not in graded]
 
 
 # --------------------------------------------------------------------------- gathering
-
-def graded_submissions(session: Session, experiment_id: str,
-                       students: list[str] | None = None) -> list[tuple[Submission, Run]]:
-    """Each student's newest stored submission that has a current run, with that run."""
-    query = (select(Submission, Run).join(Run, Run.submission_id == Submission.id)
-             .where(Submission.experiment == experiment_id, Submission.status == "stored",
-                    Submission.student_roll.is_not(None), Run.current.is_(True))
-             .order_by(Submission.student_roll, Submission.version))
-    if students is not None:
-        query = query.where(Submission.student_roll.in_(students))
-    newest = {sub.student_roll: (sub, run) for sub, run in session.execute(query)}
-    return list(newest.values())
-
 
 def build_feedback(session: Session, experiment: Experiment, submission: Submission, run: Run,
                    manual: dict[str, float]) -> Feedback:
@@ -299,18 +283,10 @@ def manual_questions(experiment: Experiment) -> dict[str, float]:
     return {}
 
 
-def latest_marks(session: Session, experiment_id: str, roll: str) -> dict[str, ManualMark]:
-    """The newest mark of each item of one student in one experiment."""
-    marks = session.scalars(select(ManualMark).where(
-        ManualMark.experiment == experiment_id, ManualMark.student_roll == roll)
-        .order_by(ManualMark.at, ManualMark.id)).all()
-    return {mark.item: mark for mark in marks}
-
-
 def manual_items(session: Session, experiment_id: str, roll: str,
                  manual: dict[str, float]) -> list[ManualItem]:
     """Manual questions (marked or not yet), then any other items the instructor marked."""
-    marks = latest_marks(session, experiment_id, roll)
+    marks = queries.latest_marks(session, experiment_id, roll)
     items = []
     for name, max_points in manual.items():
         mark = marks.pop(name, None)
@@ -322,10 +298,7 @@ def manual_items(session: Session, experiment_id: str, roll: str,
 
 def newer_version(session: Session, submission: Submission) -> int | None:
     """The newest stored version, when it is newer than the graded one (not graded yet)."""
-    newest = session.scalars(select(Submission.version).where(
-        Submission.experiment == submission.experiment,
-        Submission.student_roll == submission.student_roll, Submission.status == "stored")
-        .order_by(Submission.version.desc())).first()
+    newest = queries.newest_version(session, submission.experiment, submission.student_roll)
     return newest if newest is not None and newest != submission.version else None
 
 

@@ -8,9 +8,11 @@ either the whole run or nothing — a rerun finishes the rest with nothing lost 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     select,
     update,
 )
@@ -36,6 +39,9 @@ from sqlalchemy.orm import (
 )
 
 from dlkit import __version__
+
+if TYPE_CHECKING:
+    from dlkit.grading.tasks import Outcome
 
 #: The statuses a submission's grading run can end with, and what each tells a student.
 RUN_STATUSES = {
@@ -58,6 +64,9 @@ REGRADE_STATUSES = ("sandbox error", "grader overloaded")
 #: before its object existed, or could not be run: neither a pass nor a fail), or left to the
 #: instructor (the grader cannot measure it: out of the automatic score, in the marking queue).
 RESULT_STATES = ("judged", "not judged", "instructor")
+#: Runs of one submission that may end in a status that is not the student's doing (a sandbox
+#: error, an overloaded grader) before that status is final, over every ``dlkit grade``.
+MAX_ATTEMPTS = 3
 #: The longest regrade request (and answer), in characters.
 MAX_REQUEST = 1000
 #: Statuses of a collected file.
@@ -347,7 +356,7 @@ class Gradebook:
                                and (experiment is None or k[1] == experiment))
                 for _, exp in keys or [(student.roll, experiment or "-")]:
                     sub = newest.get((student.roll, exp))
-                    run = self.current_run(s, sub.id) if sub else None
+                    run = current_run(s, sub.id) if sub else None
                     marks = manual.get((student.roll, exp), {}).values()
                     rows.append((
                         student.roll, student.name, exp, f"v{sub.version}" if sub else "-",
@@ -398,7 +407,7 @@ class Gradebook:
             rows = s.scalars(select(Submission).where(
                 Submission.experiment == experiment, Submission.student_roll == roll,
                 Submission.status == "stored").order_by(Submission.version.desc())).all()
-            return [(row, self.current_run(s, row.id)) for row in rows]
+            return [(row, current_run(s, row.id)) for row in rows]
 
     def uploads_since(self, roll: str, since: dt.datetime, source: str,
                       statuses: tuple[str, ...] | None = None) -> int:
@@ -605,8 +614,7 @@ class Gradebook:
             return _revoke_sessions(s, roll, why)
 
     def open_sessions(self, roll: str) -> int:
-        from sqlalchemy import func
-
+        """How many portal sessions of student ``roll`` are open."""
         with self.session() as s:
             return s.scalar(select(func.count()).select_from(PortalSession).where(
                 PortalSession.role == "student", PortalSession.roll == roll,
@@ -657,9 +665,67 @@ class Gradebook:
             owners.setdefault(owner, []).append(submission_id)
         return owners
 
-    def current_run(self, session: Session, submission_id: int) -> Run | None:
-        return session.scalars(select(Run).where(Run.submission_id == submission_id,
-                                                 Run.current.is_(True))).first()
+    # -- grading runs (the coordinator is their one writer) --------------------------------------
+    def to_grade(self, experiment: str, *, regrade: bool = False) -> list[Submission]:
+        """The newest submission of each student that has no current run, or whose run was not
+        the student's doing (a sandbox error, an overloaded grader) fewer than
+        :data:`MAX_ATTEMPTS` times; every newest one with ``regrade``."""
+        submissions = self.latest_submissions(experiment)
+        if regrade:
+            return submissions
+        with self.session() as s:
+            done = {sub.id for sub in submissions if (run := current_run(s, sub.id))
+                    and (run.status not in REGRADE_STATUSES
+                         or failed_attempts(s, sub.id) >= MAX_ATTEMPTS)}
+        return [sub for sub in submissions if sub.id not in done]
+
+    def record_run(self, submission_id: int, outcome: Outcome) -> None:
+        """Write one run and its results in one transaction; older runs stop being current, and
+        the submission's claim is released."""
+        with self.session() as s:
+            reason = outcome.reason
+            if outcome.status in REGRADE_STATUSES \
+                    and failed_attempts(s, submission_id) + 1 >= MAX_ATTEMPTS:
+                reason = (f"{reason} — graded {MAX_ATTEMPTS} times with this result, so it is "
+                          "final: the instructor can grade it again with --regrade")[:1500]
+            s.execute(update(Run).where(Run.submission_id == submission_id).values(current=False))
+            s.execute(update(Submission).where(Submission.id == submission_id)
+                      .values(queue="", claimed_by="", claimed_at=None))
+            run = Run(submission_id=submission_id, started_at=utcnow(), seconds=outcome.seconds,
+                      device=outcome.device, host=outcome.host, sandbox=outcome.sandbox,
+                      status=outcome.status, reason=reason, score=outcome.score,
+                      error=json.dumps(outcome.error) if outcome.error else "",
+                      mode=outcome.mode, mode_reason=outcome.mode_reason[:500],
+                      max_score=sum(r["max_points"] for r in outcome.results
+                                    if r.get("state") != "instructor"), current=True)
+            run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],
+                                  points=r["points"], max_points=r["max_points"],
+                                  passed=r["passed"], message=r["message"],
+                                  measured=json.dumps(r["measured"]) if r.get("measured") else "",
+                                  state=r.get("state", "judged"))
+                           for r in outcome.results]
+            s.add(run)
+
+    def current_runs(self, experiment: str) -> list[Run]:
+        """The current run of every graded submission of ``experiment``."""
+        with self.session() as s:
+            return list(s.scalars(select(Run).join(Submission).where(
+                Submission.experiment == experiment, Run.current.is_(True))).all())
+
+
+def current_run(session: Session, submission_id: int) -> Run | None:
+    """The submission's current run (its newest, unless regraded since), or None."""
+    return session.scalars(select(Run).where(Run.submission_id == submission_id,
+                                             Run.current.is_(True))).first()
+
+
+def failed_attempts(session: Session, submission_id: int) -> int:
+    """Runs of the submission since its last run the grader did finish."""
+    finished = select(func.max(Run.id)).where(Run.submission_id == submission_id,
+                                              Run.status.not_in(REGRADE_STATUSES))
+    return session.scalar(select(func.count(Run.id)).where(
+        Run.submission_id == submission_id, Run.status.in_(REGRADE_STATUSES),
+        Run.id > func.coalesce(finished.scalar_subquery(), 0))) or 0
 
 
 def counted_versions(session: Session, experiment: str,

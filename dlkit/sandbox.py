@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlkit.errors import DlkitError
+from dlkit.settings import MEMORY_BYTES, WALL_FACTOR
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 #: ``/etc`` entries bound read-only when present (the dynamic linker's cache, fonts, time zone,
@@ -86,11 +87,11 @@ class Limits:
     """What one run may use. ``seconds`` is CPU time, all its processes and threads together."""
 
     seconds: float = 600.0
-    memory_bytes: int = 6 * 2**30
+    memory_bytes: int = MEMORY_BYTES
     processes: int = 512
     file_bytes: int = 512 * 2**20
     #: the wall-clock backstop: this many times each CPU allowance
-    wall_factor: float = 3.0
+    wall_factor: float = WALL_FACTOR
     #: CPU seconds to stop and to collect the answers once the notebook has ended or was stopped
     grace_seconds: float = 300.0
 

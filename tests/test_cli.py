@@ -33,6 +33,18 @@ def test_unavailable_entry_is_one_error_line_and_exit_1(cache):
     assert "Traceback" not in result.output
 
 
+def test_verbose_shows_the_kits_info_messages(cache):
+    """-v: each source the registry tried, with why it failed (an INFO message); by default
+    and with -q those lines are not shown, the one Error line is."""
+    verbose = CliRunner().invoke(main, ["-v", "data", "fetch", "cifar10"])
+    assert verbose.exit_code == 1
+    assert "INFO dlkit.data.registry: cifar10: upstream www.cs.toronto.edu failed after" in verbose.output
+    for flags in ([], ["-q"]):
+        plain = CliRunner().invoke(main, [*flags, "data", "fetch", "cifar10"])
+        assert plain.exit_code == 1 and "INFO" not in plain.output
+        assert "Error: cifar10 unavailable" in plain.output
+
+
 def test_unknown_dataset_lists_known_ones():
     result = CliRunner().invoke(main, ["data", "fetch", "nosuch"])
     assert result.exit_code == 1

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dlkit.feedback import summary_line, write_feedback
 from dlkit.gradebook import Gradebook, Result, Student
-from dlkit.grading.grade import PlannedTest, _results
+from dlkit.grading.tasks import PlannedTest
+from dlkit.grading.verdicts import results_for
 from tests.test_feedback import _result, _run, _submission
 
 EXP5 = "exp5-cbow"
@@ -18,9 +19,9 @@ def test_an_instructor_verdict_is_out_of_the_score_and_a_stop_is_not_judged():
               "training-0": {"passed": False, "message": "never trained"},
               "neighbour_quality-0": {"passed": False, "manual": True,
                                       "message": "your instructor judges them"}}
-    results = _results(plan, judged, {})
+    results = results_for(plan, judged, {})
     assert [r["state"] for r in results] == ["judged", "judged", "instructor"]
-    stopped = _results(plan, {}, {}, {"cell": 5, "error": "KeyError", "message": "'acc'"})
+    stopped = results_for(plan, {}, {}, {"cell": 5, "error": "KeyError", "message": "'acc'"})
     assert {r["state"] for r in stopped} == {"not judged"}
 
 

@@ -3,11 +3,12 @@
 Adding a dataset is adding one entry here and, if it needs parsing, one loader in
 :mod:`dlkit.data.loaders`. A college's own files (its dataset pack) are not entries here: ``dlkit
 data import`` stores them in the cache and the registry lists them after these
-(:mod:`dlkit.data.pack`).
+(:mod:`dlkit.data.imported`).
 """
 
 from __future__ import annotations
 
+from dlkit.data.imported import imported_entries
 from dlkit.data.registry import Entry, Registry, TorchHubCache, Url, Wheel
 
 _MNIST_FILES = {
@@ -35,8 +36,6 @@ def _torchvision_weights(name: str, file: str, title: str) -> Entry:
 
 def _imported() -> list[Entry]:
     """The college's dataset pack, as ``dlkit data import`` stored it in the cache."""
-    from dlkit.data.pack import imported_entries
-
     return [item.entry for item in imported_entries()]
 
 

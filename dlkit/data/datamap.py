@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlkit.errors import DlkitError
+from dlkit.settings import DATASETS_FILE
 
-MAP_FILE = "datasets.yml"
+MAP_FILE = DATASETS_FILE
 #: where a mount would hide what the grader itself needs
 FORBIDDEN = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc",
              "/dev", "/sys", "/run", "/var", "/boot")
@@ -97,7 +98,7 @@ class MappedPath:
     def source(self, root: Path | None = None) -> Path:
         """The file or folder in the data cache (the entry must be available)."""
         from dlkit.data.catalog import REGISTRY
-        from dlkit.data.pack import imported_entries
+        from dlkit.data.imported import imported_entries
 
         entry = REGISTRY[self.entry]
         if self.file:

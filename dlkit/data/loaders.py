@@ -7,6 +7,7 @@ folders inside a wheel (BBC News), a string literal (KJV), CSV (KDD-TSAD), state
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import pickle
@@ -19,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from dlkit.data.catalog import REGISTRY
+from dlkit.data.imported import imported_entries
 from dlkit.errors import DataError, UnknownName
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -375,3 +377,54 @@ def imagenet_transform(name: str = "efficientnet-lite0"):
         transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC),
         transforms.CenterCrop(224), transforms.ToTensor(), transforms.Normalize(mean, std),
     ])
+
+
+# --------------------------------------------------------------------------- the pack's CSVs
+
+def numeric_row(row: list[str]) -> bool:
+    """Whether every value of a CSV row is a number (a data row, not a header)."""
+    try:
+        [float(value) for value in row]
+    except ValueError:
+        return False
+    return True
+
+
+def label_column(values, classes: int) -> int | None:
+    """0 or -1: the column that holds integer labels in 0..classes-1. When both could (an
+    image's corner pixel is 0 in every row), the one with more distinct values; the first on a tie."""
+    import numpy as np
+
+    candidates = []
+    for column in (0, -1):
+        labels = values[:, column]
+        if np.all(labels == np.round(labels)) and labels.min() >= 0 and labels.max() < classes:
+            candidates.append((len(np.unique(labels)), -abs(column), column))
+    return max(candidates)[2] if candidates else None
+
+
+def image_csv_splits(kind: str, root: Path | None = None):
+    """``(x_train, y_train), (x_test, y_test)`` as uint8 arrays from the pack's ``<kind>-csv``
+    files (one whose name says "test", one that does not), as Keras' loaders return them; None
+    when the pack lacks either."""
+    files = [p for p in imported_entries(root) if p.kind == f"{kind}-csv" and REGISTRY.cached(p.entry)]
+    test = next((p for p in files if "test" in p.top.lower()), None)
+    train = next((p for p in files if p is not test and "train" in p.top.lower()), None) or \
+        next((p for p in files if p is not test), None)
+    if train is None or test is None:
+        return None
+    return read_image_csv(train.data), read_image_csv(test.data)
+
+
+def read_image_csv(path: Path, side: int = 28):
+    """A label-and-pixels CSV as ``(images uint8 (N, side, side[, 3]), labels uint8 (N,))``."""
+    import pandas as pd
+
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        first = next(csv.reader(io.StringIO(stream.readline())))
+    values = pd.read_csv(path, header=0 if not numeric_row(first) else None).to_numpy()
+    column = label_column(values.astype("float64"), 10)
+    labels = values[:, column if column is not None else 0]
+    pixels = np.delete(values, column if column is not None else 0, axis=1)
+    shape = (side, side) if pixels.shape[1] == side * side else (side, side, 3)
+    return pixels.astype(np.uint8).reshape(len(pixels), *shape), labels.astype(np.uint8)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -31,27 +30,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dlkit.data.registry import PROVENANCE, Entry, SourceFailed, cache_root
+from dlkit.data.catalog import REGISTRY
+from dlkit.data.imported import ENTRY_FILE, KINDS, read_record
+from dlkit.data.loaders import label_column, load_mnist, numeric_row
+from dlkit.data.registry import PROVENANCE, Entry, cache_root
 from dlkit.errors import DataError
 
-ENTRY_FILE = "ENTRY.json"
 IMAGE_MAGIC = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png", b"GIF87a": "gif",
                b"GIF89a": "gif", b"BM": "bmp"}
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-#: what each kind of file is, in words
-KINDS = {
-    "mnist-csv": "MNIST digits as CSV (a label and 784 pixels per row)",
-    "fashion-mnist-csv": "Fashion-MNIST as CSV (a label and 784 pixels per row)",
-    "cifar10-csv": "CIFAR-10 as CSV (a label and 3,072 pixel values per row)",
-    "ecg-csv": "ECG heartbeats as CSV (140 values and a label per row, ECG5000)",
-    "creditcard-csv": "credit-card transactions (Time, V1-V28, Amount, Class)",
-    "csv": "a CSV table",
-    "text": "a plain-text corpus",
-    "npz": "NumPy arrays (.npz)",
-    "image-folders": "images, one folder per class",
-    "keras-h5": "Keras weights or model (.h5)",
-    "torch-checkpoint": "a torch checkpoint (.pth)",
-}
 MNIST_MEAN_PIXEL, FASHION_MEAN_PIXEL = 33.3, 72.9  # over each whole training set
 SAMPLE_BYTES = 1 << 16
 _CHUNK = 1 << 20
@@ -70,23 +57,6 @@ class Found:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-@dataclass(frozen=True)
-class PackEntry:
-    """An imported entry: the registry's :class:`Entry` and what the import found."""
-
-    entry: Entry
-    kind: str
-    summary: str
-    top: str  # the imported file or folder, relative to the entry's folder
-    imported_from: str
-    root: Path  # the cache it lives in
-
-    @property
-    def data(self) -> Path:
-        """The imported file or folder in the cache (what the dataset map mounts)."""
-        return self.entry.folder(self.root) / self.top
 
 
 @dataclass
@@ -200,14 +170,6 @@ def _is_table(rows: list[list[str]], path: Path) -> bool:
         (path.suffix.lower() in (".csv", ".data", ".txt", "") or width >= 3)
 
 
-def _numeric(row: list[str]) -> bool:
-    try:
-        [float(value) for value in row]
-    except ValueError:
-        return False
-    return True
-
-
 # --------------------------------------------------------------------------- checks
 
 def check_csv(path: Path, rows: list[list[str]]) -> Found:
@@ -215,12 +177,12 @@ def check_csv(path: Path, rows: list[list[str]]) -> Found:
     import numpy as np
     import pandas as pd
 
-    header = not _numeric(rows[0])
+    header = not numeric_row(rows[0])
     width = len(rows[0])
     names = [c.strip().strip('"').lower() for c in rows[0]] if header else []
     if names[:1] == ["time"] and names[-2:] == ["amount", "class"] and width == 31:
         return _check_creditcard(path)
-    if width not in (785, 3073, 141) or not all(_numeric(r) for r in rows[1 if header else 0:]):
+    if width not in (785, 3073, 141) or not all(numeric_row(r) for r in rows[1 if header else 0:]):
         try:
             frame = pd.read_csv(path, header=0 if header else None, low_memory=False)
         except (ValueError, pd.errors.ParserError) as exc:
@@ -240,24 +202,11 @@ def check_csv(path: Path, rows: list[list[str]]) -> Found:
     return _check_image_csv(path, values, 28 if width == 785 else 32)
 
 
-def _label_column(values, classes: int) -> int | None:
-    """0 or -1: the column that holds integer labels in 0..classes-1. When both could (an
-    image's corner pixel is 0 in every row), the one with more distinct values; the first on a tie."""
-    import numpy as np
-
-    candidates = []
-    for column in (0, -1):
-        labels = values[:, column]
-        if np.all(labels == np.round(labels)) and labels.min() >= 0 and labels.max() < classes:
-            candidates.append((len(np.unique(labels)), -abs(column), column))
-    return max(candidates)[2] if candidates else None
-
-
 def _check_image_csv(path: Path, values, side: int) -> Found:
     import numpy as np
 
     pixels_per_row = side * side * (1 if side == 28 else 3)
-    column = _label_column(values, 10)
+    column = label_column(values, 10)
     kind = "mnist-csv" if side == 28 else "cifar10-csv"
     if column is None:
         return Found(path, kind, problems=["no column of labels 0-9 (first or last)"])
@@ -279,11 +228,7 @@ def _mnist_or_fashion(path: Path, pixels) -> tuple[str, str]:
     the pixel statistics (MNIST's mean pixel ≈ 33, Fashion-MNIST's ≈ 73)."""
     import numpy as np
 
-    from dlkit.data.catalog import REGISTRY
-
     if REGISTRY.cached(REGISTRY["mnist"]):
-        from dlkit.data.loaders import load_mnist
-
         (x_train, _), (x_test, _) = load_mnist()
         known = {row.tobytes() for row in np.concatenate([x_train, x_test]).reshape(-1, 784)}
         sample = pixels[: min(len(pixels), 50)].astype(np.uint8)
@@ -300,7 +245,7 @@ def _mnist_or_fashion(path: Path, pixels) -> tuple[str, str]:
 def _check_ecg(path: Path, values) -> Found:
     import numpy as np
 
-    column = _label_column(values, 10)
+    column = label_column(values, 10)
     if column is None:
         return Found(path, "ecg-csv", problems=["no column of integer class labels (first or last)"])
     labels = values[:, column].astype(int)
@@ -468,7 +413,6 @@ def import_pack(folder: Path, *, root: Path | None = None, replace: bool = False
     already taken is refused unless ``replace``."""
     from tqdm import tqdm
 
-    from dlkit.data.catalog import REGISTRY
 
     root = root or cache_root()
     found, skipped = scan(folder)
@@ -521,7 +465,7 @@ def store(item: Found, root: Path, *, replace: bool = False) -> str:
             destination = staging / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             checksums[relative] = f"sha256:{_copy_hashing(path, destination)}"
-        existing = _read(target / ENTRY_FILE)
+        existing = read_record(target / ENTRY_FILE)
         if existing.get("files") == checksums:
             return "unchanged"
         if target.exists() and not replace:
@@ -555,103 +499,6 @@ def _copy_hashing(source: Path, destination: Path) -> str:
             dst.write(chunk)
     shutil.copystat(source, destination)
     return digest.hexdigest()
-
-
-# --------------------------------------------------------------------------- the registry's view
-
-@dataclass(frozen=True)
-class Imported:
-    """The registry source of an imported entry: the file or folder it was imported from (so a
-    cache copy that went missing comes back while the pack is still there)."""
-
-    path: str
-    kind = "imported"
-
-    @property
-    def label(self) -> str:
-        return f"imported from {self.path}"
-
-    def provide(self, files, workdir: Path, progress: bool) -> dict[str, Path]:
-        base = Path(self.path).parent
-        out = {}
-        for name in files:
-            source = base / name
-            if not source.is_file():
-                raise SourceFailed(f"{source} is gone")
-            out[name] = workdir / name
-            out[name].parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, out[name])
-        return out
-
-    def probe(self) -> str | None:
-        return None if Path(self.path).exists() else f"{self.path} is gone"
-
-
-_SEEN: dict[Path, tuple[float, PackEntry]] = {}
-
-
-def imported_entries(root: Path | None = None) -> list[PackEntry]:
-    """Every entry ``dlkit data import`` stored under ``root`` (default: the cache)."""
-    root = root or cache_root()
-    entries = []
-    for path in sorted(root.glob(f"*/{ENTRY_FILE}")) if root.is_dir() else []:
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError:
-            continue
-        seen = _SEEN.get(path)
-        if seen is None or seen[0] != stamp:
-            record = _read(path)
-            if not record.get("files") or record.get("kind") not in KINDS:
-                continue
-            entry = Entry(
-                name=path.parent.name,
-                description=f"{KINDS[record['kind']]}: {record.get('summary', '')}"[:200],
-                files=record["files"], sources=(Imported(record.get("imported_from", "")),),
-                license="the college's dataset pack",
-                fix="import the college's dataset pack again: `dlkit data import FOLDER`")
-            seen = (stamp, PackEntry(entry, record["kind"], record.get("summary", ""),
-                                     record.get("top", ""), record.get("imported_from", ""), root))
-            _SEEN[path] = seen
-        entries.append(seen[1])
-    return entries
-
-
-def image_csv_splits(kind: str, root: Path | None = None):
-    """``(x_train, y_train), (x_test, y_test)`` as uint8 arrays from the pack's ``<kind>-csv``
-    files (one whose name says "test", one that does not), as Keras' loaders return them; None
-    when the pack lacks either."""
-    from dlkit.data.catalog import REGISTRY
-
-    files = [p for p in imported_entries(root) if p.kind == f"{kind}-csv" and REGISTRY.cached(p.entry)]
-    test = next((p for p in files if "test" in p.top.lower()), None)
-    train = next((p for p in files if p is not test and "train" in p.top.lower()), None) or \
-        next((p for p in files if p is not test), None)
-    if train is None or test is None:
-        return None
-    return read_image_csv(train.data), read_image_csv(test.data)
-
-
-def read_image_csv(path: Path, side: int = 28):
-    """A label-and-pixels CSV as ``(images uint8 (N, side, side[, 3]), labels uint8 (N,))``."""
-    import numpy as np
-    import pandas as pd
-
-    with open(path, encoding="utf-8", errors="replace") as stream:
-        first = next(csv.reader(io.StringIO(stream.readline())))
-    values = pd.read_csv(path, header=0 if not _numeric(first) else None).to_numpy()
-    column = _label_column(values.astype("float64"), 10)
-    labels = values[:, column if column is not None else 0]
-    pixels = np.delete(values, column if column is not None else 0, axis=1)
-    shape = (side, side) if pixels.shape[1] == side * side else (side, side, 3)
-    return pixels.astype(np.uint8).reshape(len(pixels), *shape), labels.astype(np.uint8)
-
-
-def _read(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _write(path: Path, data: dict) -> None:

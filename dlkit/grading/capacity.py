@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dlkit.experiments import Experiment
+from dlkit.settings import MEMORY_BYTES
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class WorkerPlan:
 
 def plan_workers(experiment: Experiment, submissions: int, *, workers: int | None = None,
                  cores: int | None = None, memory_bytes: int | None = None,
-                 memory_limit: int = 6 * 2**30) -> WorkerPlan:
+                 memory_limit: int = MEMORY_BYTES) -> WorkerPlan:
     """The worker count for grading ``submissions`` notebooks of ``experiment`` on CPUs:
     ``workers`` when given, else the fastest for the measured cost (see the module)."""
     cores = cores or os.cpu_count() or 1
@@ -54,7 +55,7 @@ def plan_workers(experiment: Experiment, submissions: int, *, workers: int | Non
 
 def queue_plans(experiments: Iterable[Experiment], *, cores: int | None = None,
                 memory_bytes: int | None = None,
-                memory_limit: int = 6 * 2**30) -> dict[str, WorkerPlan]:
+                memory_limit: int = MEMORY_BYTES) -> dict[str, WorkerPlan]:
     """For a server's queue, a stream of single submissions: each experiment's plan for a full
     queue (one submission per core). The portal runs as many CPU workers as the largest plan;
     its k-th worker grades an experiment only when that plan grades k or more at once, with the

@@ -39,12 +39,11 @@ import socket
 import sys
 import threading
 import time
-import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, InvalidStateError
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,20 +51,17 @@ import dlkit
 from dlkit.errors import DlkitError
 from dlkit.experiments import EXPERIMENTS, Experiment
 from dlkit.experiments import get as get_experiment
-from dlkit.grading.grade import (
-    GradingTask,
-    Outcome,
-    _gpu_device_files,
-    _plan,
-    detect_gpus,
-    run_task,
-)
+from dlkit.grading.devices import detect_gpus, gpu_device_files
+from dlkit.grading.plans import plan_for
+from dlkit.grading.run import run_task
+from dlkit.grading.tasks import GradingTask, Outcome
 from dlkit.sandbox import default_sandbox
+from dlkit.settings import SlurmSettings, slurm_settings
 
 if TYPE_CHECKING:
     from distributed import Client
 
-    from dlkit.grading.executors import Executor
+    from dlkit.grading.tasks import Executor
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +75,6 @@ GPUS_ENV = "DLKIT_WORKER_GPUS"
 #: Runs this machine grades at once, over all its workers (the CPU threads are shared among
 #: them); default: the worker's own threads. Set it when several workers share one machine.
 HOST_SLOTS_ENV = "DLKIT_HOST_SLOTS"
-#: The course's settings file, read for the ``[slurm]`` table.
-SETTINGS_FILE = "dlkit.toml"
 
 
 class WorkerRefused(DlkitError):
@@ -123,7 +117,7 @@ class Expectation:
 def autograder_digest(experiment: Experiment) -> str:
     """sha256 of what decides the marks: each test's extract and judge halves and points, and
     the experiment's thresholds."""
-    plan = [asdict(test) for test in _plan(experiment)]
+    plan = [asdict(test) for test in plan_for(experiment)]
     thresholds = {name: t.value for name, t in experiment.thresholds.items()}
     text = json.dumps({"tests": plan, "thresholds": thresholds}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -338,7 +332,7 @@ def grade_on_worker(task: GradingTask, expected: Expectation, hide: tuple[str, .
     device = _take_gpu(worker.address, inventory["gpus"]) if task.gpu else None
     hidden = [Path(p) for p in hide if Path(p).exists()]
     sandbox = default_sandbox([experiment.root, *hidden], require=task.require_sandbox,
-                              devices=_gpu_device_files() if device is not None else [])
+                              devices=gpu_device_files() if device is not None else [])
     work = (Path(worker.local_directory) / "dlkit-grading" / task.experiment
             / f"{task.submission_id}-{uuid.uuid4().hex[:8]}")
     try:
@@ -655,84 +649,38 @@ def local_cluster(*, workers: int | None = None, gpus: str = "auto", **options: 
     return DaskExecutor(client, cluster=cluster, gpus=None if gpu_ids else False, **options)
 
 
-@dataclass(frozen=True)
-class SlurmSettings:
-    """Workers as SLURM jobs (dask-jobqueue): each job runs ``python -m dlkit worker``.
+def slurm_jobqueue(settings: SlurmSettings) -> Any:
+    """dask-jobqueue's SLURMCluster for ``settings`` (no job submitted yet): each job runs
+    ``dlkit worker``; the ``[slurm]`` options are passed on as they are, and dask-jobqueue's
+    refusal of one is the error."""
+    import dask
+    from dask_jobqueue import SLURMCluster
 
-    Read from the ``[slurm]`` table of ``<course>/dlkit.toml``; the CLI's flags override it.
-    """
-
-    queue: str | None = None  # partition (-p)
-    account: str | None = None  # -A
-    cores: int = 4  # CPUs per job (--cpus-per-task) = runs at once on CPUs
-    memory: str = "16GB"  # per job (--mem)
-    walltime: str = "02:00:00"  # -t
-    gpus: int = 0  # --gres=gpu:N per job; runs then hold a GPU each
-    python: str = sys.executable  # the venv's python on the compute nodes
-    jobs: int = 1  # jobs to start
-    data_cache: str | None = None  # DLKIT_DATA on the nodes (a shared, fetched cache)
-    local_directory: str | None = None  # fast node-local scratch for work folders
-    log_directory: str | None = None  # where SLURM writes the jobs' output
-    interface: str | None = None  # network interface (ib0, eth0) for scheduler and workers
-    job_extra: tuple[str, ...] = ()  # more #SBATCH directives, e.g. "--constraint=a100"
-    prologue: tuple[str, ...] = ()  # shell lines before the worker, e.g. "module load cuda"
-
-    @classmethod
-    def for_course(cls, course: Path, **overrides: Any) -> SlurmSettings:
-        """The settings of ``<course>/dlkit.toml`` ``[slurm]``, with ``overrides`` (None: unset)."""
-        path = course / SETTINGS_FILE
-        table: dict[str, Any] = {}
-        if path.exists():
-            try:
-                table = tomllib.loads(path.read_text(encoding="utf-8")).get("slurm", {})
-            except tomllib.TOMLDecodeError as exc:
-                raise ClusterError(f"{SETTINGS_FILE} is not valid TOML: {exc}", where=str(path),
-                                   fix="correct the file") from None
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(table) - set(known))
-        if unknown:
-            raise ClusterError(f"unknown setting(s) {', '.join(unknown)} in [slurm]", where=str(path),
-                               fix=f"known settings: {', '.join(known)}")
-        values: dict[str, Any] = {}
-        for name, value in {**table, **{k: v for k, v in overrides.items() if v is not None}}.items():
-            default = known[name].default
-            if isinstance(default, tuple):
-                if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-                    raise ClusterError(f"[slurm] {name} must be a list of strings", where=str(path))
-                value = tuple(value)
-            elif isinstance(default, int) and (type(value) is not int or value < 0):
-                raise ClusterError(f"[slurm] {name} must be a whole number >= 0, not {value!r}",
-                                   where=str(path))
-            elif not isinstance(default, int) and not isinstance(value, str):
-                raise ClusterError(f"[slurm] {name} must be a string, not {value!r}",
-                                   where=str(path))
-            values[name] = value
-        return cls(**values)
-
-    def cluster(self) -> Any:
-        """The dask-jobqueue SLURMCluster (no job submitted yet; ``.job_script()`` shows one)."""
-        import dask
-        from dask_jobqueue import SLURMCluster
-
-        directives = [f"--gres=gpu:{self.gpus}"] if self.gpus else []
-        prologue = [f"export DLKIT_DATA={self.data_cache}"] if self.data_cache else []
+    options = settings.cluster_options
+    options["job_extra_directives"] = ([f"--gres=gpu:{settings.gpus}"] if settings.gpus else []) \
+        + list(options.get("job_extra_directives", []))
+    options["job_script_prologue"] = ([f"export DLKIT_DATA={settings.data_cache}"]
+                                      if settings.data_cache else []) \
+        + list(options.get("job_script_prologue", []))
+    try:
         with dask.config.set({"distributed.scheduler.allowed-failures": RETRIES}):
-            return SLURMCluster(
-                job_name="dlkit-worker", queue=self.queue, account=self.account, cores=self.cores, processes=1,
-                memory=self.memory, walltime=self.walltime, python=self.python,
-                worker_command="dlkit worker",
-                worker_extra_args=["--gpus", "auto" if self.gpus else "none"],
-                job_extra_directives=directives + list(self.job_extra),
-                job_script_prologue=prologue + list(self.prologue),
-                local_directory=self.local_directory, log_directory=self.log_directory,
-                interface=self.interface, scheduler_options={"dashboard_address": ":0"})
+            return SLURMCluster(job_name="dlkit-worker", processes=1, worker_command="dlkit worker",
+                                worker_extra_args=["--gpus", "auto" if settings.gpus else "none"],
+                                scheduler_options={"dashboard_address": ":0"}, **options)
+    except (TypeError, ValueError) as exc:
+        raise ClusterError(f"dask-jobqueue's SLURMCluster refused the [slurm] options "
+                           f"{settings.options}: {exc}"[:1000], where=settings.where,
+                           fix="use SLURMCluster's parameter names and types (cores: a number, "
+                               "memory: '16GB', job_script_prologue: a list of lines)") from None
 
-    def job_script(self) -> str:
-        cluster = self.cluster()
-        try:
-            return cluster.job_script()
-        finally:
-            cluster.close()
+
+def slurm_job_script(settings: SlurmSettings) -> str:
+    """The sbatch script of one worker job."""
+    cluster = slurm_jobqueue(settings)
+    try:
+        return cluster.job_script()
+    finally:
+        cluster.close()
 
 
 def slurm_cluster(settings: SlurmSettings, **options: Any) -> DaskExecutor:
@@ -743,7 +691,7 @@ def slurm_cluster(settings: SlurmSettings, **options: Any) -> DaskExecutor:
         raise ClusterError("sbatch not found: this machine cannot submit SLURM jobs",
                            fix="run dlkit grade on the cluster's login node (add --job-script "
                                "to see a job's script anywhere)")
-    cluster = settings.cluster()
+    cluster = slurm_jobqueue(settings)
     cluster.scale(jobs=settings.jobs)
     client = Client(cluster, set_as_default=False)
     return DaskExecutor(client, cluster=cluster, gpus=None if settings.gpus else False,
@@ -770,7 +718,7 @@ def cluster_executor(course: Path, *, scheduler: str | None = None, cluster: str
     elif cluster == "local":
         executor = local_cluster(workers=workers, gpus=gpus, **options)
     elif cluster == "slurm":
-        executor = slurm_cluster(slurm or SlurmSettings.for_course(course), **options)
+        executor = slurm_cluster(slurm or slurm_settings(course), **options)
     elif cluster is None:
         executor = None
     else:
@@ -843,9 +791,9 @@ async def _serve(scheduler: str, **options: Any) -> None:
 
 
 __all__ = [
-    "ClusterError", "DaskExecutor", "Expectation", "SlurmSettings", "WorkerRefused",
+    "ClusterError", "DaskExecutor", "Expectation", "WorkerRefused",
     "WorkersLost", "autograder_digest", "build_inventory", "cluster_executor", "connect",
     "data_resource", "describe_inventory", "expectation", "grade_on_worker", "local_cluster",
-    "refusal", "run_worker", "slurm_cluster", "worker_gpus", "worker_inventory",
-    "worker_resources",
+    "refusal", "run_worker", "slurm_cluster", "slurm_job_script", "slurm_jobqueue", "worker_gpus",
+    "worker_inventory", "worker_resources",
 ]

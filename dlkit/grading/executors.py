@@ -1,12 +1,9 @@
-"""Executors: where grading tasks run. One seam, several engines.
+"""This machine's executor: grading tasks run in threads of this process, one per device slot.
 
-An executor takes a :class:`~dlkit.grading.grade.GradingTask` and returns a
-:class:`concurrent.futures.Future` of its :class:`~dlkit.grading.grade.Outcome`; the coordinator
-(``dlkit grade``, the portal's queue) records the outcomes, so the gradebook has one writer.
-
-- :class:`LocalPool` runs tasks in threads of this process, one per device slot of this machine
-  (a CPU share or one GPU each); each task's sandboxed run is its own process tree.
-- A Dask cluster runs the same function, :func:`~dlkit.grading.grade.run_task`, on its workers.
+The :class:`~dlkit.grading.tasks.Executor` protocol is in :mod:`dlkit.grading.tasks`; the other
+engine, a Dask cluster (:mod:`dlkit.grading.cluster`), runs the same function,
+:func:`~dlkit.grading.run.run_task`, on its workers. Each slot is a CPU share or one GPU; each
+task's sandboxed run is its own process tree.
 """
 
 from __future__ import annotations
@@ -14,23 +11,12 @@ from __future__ import annotations
 import queue
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
 
 from dlkit.experiments import Experiment
-from dlkit.grading.grade import GradingTask, Outcome, _gpu_device_files, device_slots, run_task
+from dlkit.grading.devices import device_slots, gpu_device_files
+from dlkit.grading.run import run_task
+from dlkit.grading.tasks import GradingTask, Outcome
 from dlkit.sandbox import Sandbox, default_sandbox
-
-
-class Executor(Protocol):
-    """What the coordinator needs of an engine."""
-
-    sandbox_kind: str  # how runs are confined, for the record
-    isolated: bool
-    gpus: int  # GPUs a task may ask for (0: CPU only)
-
-    def submit(self, task: GradingTask) -> Future[Outcome]: ...
-
-    def close(self) -> None: ...
 
 
 class LocalPool:
@@ -58,7 +44,7 @@ class LocalPool:
         experiment's folder hidden from student code. Refuses early when the sandbox is required
         and missing."""
         slots = device_slots(gpus, workers)
-        devices = _gpu_device_files() if slots[0].startswith("gpu") else []
+        devices = gpu_device_files() if slots[0].startswith("gpu") else []
         sandbox = default_sandbox([course, experiment.root], require=require_sandbox,
                                   devices=devices)
         sandbox.command(["true"], course, {})  # raises SandboxUnavailable when required

@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from dlkit import checks
 from dlkit.checks import MissingObject
+from dlkit.settings import rubric_data
 
 #: The rubric key of the free-form marks scheme, and of its switch.
 RUBRIC_KEY = "free_form_rubric"
@@ -108,8 +108,7 @@ def criterion_cells(text: str) -> dict[str, str]:
 
 
 def _rubric_yml(experiment) -> dict:
-    path = experiment.rubric
-    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}) if path.exists() else {}
+    return rubric_data(experiment.rubric)
 
 
 # --------------------------------------------------------------------------- the finder
@@ -458,7 +457,7 @@ class ImageFolder:
 
 def image_folders(root: Path | None = None) -> list[ImageFolder]:
     """The image-class folders imported from the college's pack (``dlkit data import``)."""
-    from dlkit.data.pack import imported_entries
+    from dlkit.data.imported import imported_entries
 
     found = []
     for entry in imported_entries(root):
@@ -561,7 +560,7 @@ def anomaly_data(features: int) -> list[AnomalyData]:
                             (xb, (y_back != d).astype(int))) for d in range(10)]
     import pandas as pd
 
-    from dlkit.data.pack import imported_entries
+    from dlkit.data.imported import imported_entries
 
     found = []
     for entry in imported_entries():

@@ -179,7 +179,7 @@ def registry_file(url: str | None = None, name: str | None = None) -> Path | Non
                         return entry.path(file)
     name = name or (os.path.basename(urlsplit(url).path) if url else None)
     if name and name not in AMBIGUOUS_NAMES:
-        from dlkit.data.pack import imported_entries
+        from dlkit.data.imported import imported_entries
 
         for item in imported_entries():
             for file in item.entry.files:
@@ -260,7 +260,7 @@ def _keras_fashion_mnist(module) -> None:
 
     def load_data(*args, **kwargs):
         """Fashion-MNIST from the course's dataset pack (its CSV files), as uint8 arrays."""
-        from dlkit.data.pack import image_csv_splits
+        from dlkit.data.loaders import image_csv_splits
 
         splits = image_csv_splits("fashion-mnist")
         if splits is None:
@@ -346,7 +346,7 @@ def _pack_idx(url: str, target: str) -> bool:
     name = os.path.basename(parts.path)
     if kind is None or not name.endswith("-ubyte.gz"):
         return False
-    from dlkit.data.pack import image_csv_splits
+    from dlkit.data.loaders import image_csv_splits
 
     splits = image_csv_splits(kind)
     if splits is None:

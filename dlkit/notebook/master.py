@@ -118,7 +118,7 @@ def _secret_cells(master: Master) -> set[int]:
     """Indexes (0-based) of whole cells inside solution or tests regions (and the markers)."""
     cells, region = set(), None
     for index, cell in enumerate(master.notebook.cells):
-        marker = _marker(cell)
+        marker = cell_marker(cell)
         if marker and marker[1] in ("SOLUTION", "TESTS"):
             region = marker[1] if marker[0] == "BEGIN" else None
             cells.add(index)
@@ -127,7 +127,8 @@ def _secret_cells(master: Master) -> set[int]:
     return cells
 
 
-def _marker(cell) -> tuple[str, str] | None:
+def cell_marker(cell) -> tuple[str, str] | None:
+    """A raw marker cell's ``(BEGIN|END, REGION)``, e.g. ``("BEGIN", "QUESTION")``; None for any other cell."""
     if cell.cell_type != "raw" or not cell.source.strip():
         return None
     match = _MARKER.match(cell.source.strip().splitlines()[0].strip())

@@ -28,7 +28,7 @@ import nbformat
 
 from dlkit.errors import NotebookFormatError
 from dlkit.experiments import Experiment
-from dlkit.notebook.master import Master, Test, _marker
+from dlkit.notebook.master import Master, Test, cell_marker
 
 #: The two checks, by the names their refusals carry.
 UNSTATED = "criterion not in the brief"
@@ -91,7 +91,7 @@ def question_texts(master: Master) -> dict[str, str]:
     region: str | None = None
     names = iter(q.name for q in master.questions)
     for cell in master.notebook.cells:
-        marker = _marker(cell)
+        marker = cell_marker(cell)
         if marker:
             kind, what = marker
             if what == "QUESTION":

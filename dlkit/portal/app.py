@@ -3,8 +3,11 @@
 Students (``/s/...``) log in with their roll number and access code and see only their own
 submissions; instructors (``/i/...``) log in with the course password. Every page is rendered
 from the reports' Jinja environment (autoescaped) and sent with a Content-Security-Policy that
-forbids inline script; every form carries a CSRF token; sessions are signed, HttpOnly, SameSite
-cookies. The web process only queues submissions: workers grade them (see ``supervisor``).
+forbids inline script. Who is asking is Starlette's ``request.user`` (:class:`SessionUsers`, from
+a server-side session behind a signed, HttpOnly, SameSite cookie) and each route names its role
+with :func:`requires`; every unsafe request from another origin is refused (:class:`SameOrigin`)
+and every form carries a CSRF token. The web process only queues submissions: workers grade them
+(see ``supervisor``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import inspect
 import io
 import secrets
 import threading
@@ -22,16 +26,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.authentication import AuthCredentials, AuthenticationBackend, BaseUser
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
     HTMLResponse,
     JSONResponse,
+    PlainTextResponse,
     RedirectResponse,
     Response,
 )
@@ -59,10 +66,20 @@ FORM_BYTES = 64 * 1024  # any request but an upload
 
 
 @dataclass(frozen=True)
-class User:
+class User(BaseUser):
+    """Who is logged in (Starlette's ``request.user``, set by :class:`SessionUsers`)."""
+
     role: str  # student | instructor
     roll: str = ""
     name: str = ""
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.roll
 
 
 class BodyTooLarge(Exception):
@@ -143,14 +160,9 @@ class Portal:
         _forget(request.session)
 
     # -- who is asking ---------------------------------------------------------------------
-    def user(self, request: Request) -> User | None:
-        """The logged-in user, while their code (or the password) is still the current one
-        (checked once a request)."""
-        if "dlkit.user" not in request.scope:
-            request.scope["dlkit.user"] = self._user(request)
-        return request.scope["dlkit.user"]
-
-    def _user(self, request: Request) -> User | None:
+    def session_user(self, request: Request) -> User | None:
+        """The logged-in user of this browser's session, while their code (or the password) is
+        still the current one."""
         token = request.session.get("sid")
         if not token:
             return None
@@ -165,24 +177,6 @@ class Portal:
             return User("instructor", name=row.name)
         _forget(request.session)
         return None
-
-    def student(self, request: Request) -> User:
-        """The student asking, else a redirect to the login page."""
-        user = self.user(request)
-        if user is None:
-            raise HTTPException(303, headers={"Location": "/login"})
-        if user.role != "student":
-            raise HTTPException(404)
-        return user
-
-    def instructor(self, request: Request) -> User:
-        """The instructor asking; a student gets "not found", nobody the login page."""
-        user = self.user(request)
-        if user is None:
-            raise HTTPException(303, headers={"Location": "/instructor/login"})
-        if user.role != "instructor":
-            raise HTTPException(404)
-        return user
 
     def assignment(self, experiment_id: str):
         assignment = self.schedule().get(experiment_id)
@@ -258,7 +252,7 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
     portal: Portal = request.app.state.portal
     clock = portal.clock
     html = environment().get_template(template).render(
-        csp_nonce=request.state.csp_nonce, csrf=session["csrf"], user=portal.user(request),
+        csp_nonce=request.state.csp_nonce, csrf=session["csrf"], user=current_user(request),
         flash=session.pop("flash", None), clock=clock, now=clock.now(), **context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
@@ -270,10 +264,7 @@ def redirect(request: Request, url: str, flash: str = "", kind: str = "ok") -> R
 
 
 async def form_of(request: Request, **limits):
-    """The request's form, after checking its CSRF token and (when sent) its Origin."""
-    origin = request.headers.get("origin")
-    if origin and origin.split("://", 1)[-1] != request.headers.get("host", ""):
-        raise HTTPException(403, "cross-site request refused")
+    """The request's form, after checking its CSRF token (its origin: :class:`SameOrigin`)."""
     form = await request.form(**limits)
     if not auth.same_token(request.session.get("csrf"), form.get("csrf")):
         raise HTTPException(403, "the form expired (or came from another site): reload the page "
@@ -285,10 +276,60 @@ def _portal(request: Request) -> Portal:
     return request.app.state.portal
 
 
+# --------------------------------------------------------------------------- who may ask
+
+class SessionUsers(AuthenticationBackend):
+    """Starlette's authentication backend: the user of the browser's server-side session."""
+
+    async def authenticate(self, conn):
+        if conn.scope["path"].startswith("/static/"):
+            return None
+        portal: Portal = conn.app.state.portal
+        user = await run_in_threadpool(portal.session_user, conn)
+        return (AuthCredentials([user.role]), user) if user is not None else None
+
+
+def current_user(request: Request) -> User | None:
+    """The logged-in user, or None (also before :class:`SessionUsers` ran: an error page)."""
+    user = request.scope.get("user")
+    return user if isinstance(user, User) else None
+
+
+LOGIN_PAGES = {"student": "/login", "instructor": "/instructor/login"}
+
+
+def requires(role: str):
+    """The route is ``role``'s only: nobody logged in is sent to that role's login page, the
+    other role gets "not found" (a student learns nothing of the instructor's pages)."""
+    def check(request: Request) -> None:
+        user = current_user(request)
+        if user is None:
+            raise HTTPException(303, headers={"Location": LOGIN_PAGES[role]})
+        if user.role != role:
+            raise HTTPException(404)
+
+    def decorate(handler):
+        if inspect.iscoroutinefunction(handler):
+            @functools.wraps(handler)
+            async def guarded_async(request: Request, *args, **kwargs):
+                check(request)
+                return await handler(request, *args, **kwargs)
+            guarded_async.role = role
+            return guarded_async
+
+        @functools.wraps(handler)
+        def guarded(request: Request, *args, **kwargs):
+            check(request)
+            return handler(request, *args, **kwargs)
+        guarded.role = role
+        return guarded
+    return decorate
+
+
 # --------------------------------------------------------------------------- public pages
 
 async def home(request: Request) -> Response:
-    user = await run_in_threadpool(_portal(request).user, request)
+    user = current_user(request)
     if user is None:
         return RedirectResponse("/login", status_code=303)
     return RedirectResponse("/s" if user.role == "student" else "/i", status_code=303)
@@ -356,9 +397,10 @@ async def logout(request: Request) -> Response:
 
 # --------------------------------------------------------------------------- students
 
+@requires("student")
 def student_home(request: Request) -> Response:
     portal = _portal(request)
-    user = portal.student(request)
+    user = request.user
     schedule = portal.schedule()
     rows = pages.student_home(portal.gradebook, user.roll, schedule.open(), schedule.course,
                               portal.course)
@@ -371,9 +413,10 @@ def _out_of(schedule: Schedule) -> float | None:
     return schedule.course.experiment_marks["out_of"] if schedule.course is not None else None
 
 
+@requires("student")
 def student_experiment(request: Request, status: int = 200, error: str = "") -> Response:
     portal = _portal(request)
-    user = portal.student(request)
+    user = request.user
     assignment = portal.assignment(request.path_params["experiment"])
     versions = pages.student_versions(portal.gradebook, user.roll, assignment.id)
     schedule = portal.schedule()
@@ -388,9 +431,10 @@ def student_experiment(request: Request, status: int = 200, error: str = "") -> 
                   due=due, extended=extended, closes=portal.closes_at(due))
 
 
+@requires("student")
 async def upload(request: Request) -> Response:
     portal = _portal(request)
-    user = await run_in_threadpool(portal.student, request)
+    user = request.user
     experiment_id = request.path_params["experiment"]
     await run_in_threadpool(portal.assignment, experiment_id)
     limit = portal.settings.upload_bytes
@@ -414,10 +458,10 @@ async def upload(request: Request) -> Response:
     return redirect(request, f"/s/{experiment_id}", message)
 
 
+@requires("student")
 def starter(request: Request, kind: str) -> Response:
     """The released notebook (``ipynb``), or a zip of it with its public checks (``zip``)."""
     portal = _portal(request)
-    portal.student(request)
     assignment = portal.assignment(request.path_params["experiment"])
     path = assignment.starter
     if not path.exists():
@@ -433,9 +477,10 @@ def starter(request: Request, kind: str) -> Response:
         "Content-Disposition": f'attachment; filename="{assignment.id}.zip"'})
 
 
+@requires("student")
 def submission_page(request: Request, status: int = 200, error: str = "") -> Response:
     portal = _portal(request)
-    user = portal.student(request)
+    user = request.user
     submission_id = request.path_params["submission"]
     version = pages.own_version(portal.gradebook, user.roll, submission_id)
     if version is None or portal.schedule().get(version.experiment) is None:
@@ -456,10 +501,11 @@ def submission_page(request: Request, status: int = 200, error: str = "") -> Res
                   assignment=portal.schedule().get(version.experiment))
 
 
+@requires("student")
 async def ask_regrade(request: Request) -> Response:
     """A student asks about one question of a graded version (a short text)."""
     portal = _portal(request)
-    user = await run_in_threadpool(portal.student, request)
+    user = request.user
     form = await form_of(request)
     submission_id = request.path_params["submission"]
     question = str(form.get("question", ""))[:64]
@@ -481,9 +527,10 @@ async def ask_regrade(request: Request) -> Response:
                     f"your request about {question} was sent to your instructor")
 
 
+@requires("student")
 def submission_status(request: Request) -> Response:
     portal = _portal(request)
-    user = portal.student(request)
+    user = request.user
     version = pages.own_version(portal.gradebook, user.roll, request.path_params["submission"])
     if version is None:
         raise HTTPException(404)
@@ -492,9 +539,9 @@ def submission_status(request: Request) -> Response:
 
 # --------------------------------------------------------------------------- instructors
 
+@requires("instructor")
 def instructor_home(request: Request) -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     overviews = [pages.experiment_overview(portal.course, portal.gradebook, a.id)
                  for a in portal.schedule().assignments]
     return render(request, "portal/instructor_home.html", overviews=overviews,
@@ -510,9 +557,9 @@ def _experiment(request: Request):
     return experiment_id
 
 
+@requires("instructor")
 def instructor_experiment(request: Request) -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     overview = pages.experiment_overview(portal.course, portal.gradebook, _experiment(request),
                                          portal.schedule().course)
     return render(request, "portal/instructor_experiment.html", overview=overview,
@@ -520,18 +567,18 @@ def instructor_experiment(request: Request) -> Response:
                   assignment=portal.schedule().get(overview.experiment.id))
 
 
+@requires("instructor")
 def run_page(request: Request) -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     page = pages.run_page(portal.gradebook, _experiment(request), request.path_params["submission"])
     if page is None:
         raise HTTPException(404)
     return render(request, "portal/run.html", page=page)
 
 
+@requires("instructor")
 def notebook_page(request: Request) -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     page = pages.run_page(portal.gradebook, _experiment(request), request.path_params["submission"])
     if page is None:
         raise HTTPException(404)
@@ -541,9 +588,9 @@ def notebook_page(request: Request) -> Response:
                   cells=render_cells(cells))
 
 
+@requires("instructor")
 def first_to_mark(request: Request) -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     experiment_id = _experiment(request)
     keys = list(pages.students_to_mark(portal.gradebook, experiment_id, portal.anonymous_key))
     if request.path_params["question"] not in manual_questions(EXPERIMENTS[experiment_id]) \
@@ -553,9 +600,9 @@ def first_to_mark(request: Request) -> Response:
                             f"{keys[0]}", status_code=303)
 
 
+@requires("instructor")
 def marking(request: Request, status: int = 200, error: str = "") -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     params = request.path_params
     page = pages.marking_page(portal.course, portal.gradebook, _experiment(request),
                               params["question"], params["roll"], portal.anonymous_key)
@@ -567,9 +614,10 @@ def marking(request: Request, status: int = 200, error: str = "") -> Response:
     return render(request, "portal/marking.html", status, page=page, error=error, asked=asked)
 
 
+@requires("instructor")
 async def save_mark(request: Request) -> Response:
     portal = _portal(request)
-    user = await run_in_threadpool(portal.instructor, request)
+    user = request.user
     form = await form_of(request)
     params = request.path_params
     experiment_id, question, key = _experiment(request), params["question"], params["roll"]
@@ -592,9 +640,9 @@ async def save_mark(request: Request) -> Response:
                     f"{page.key if page.anonymous else roll} ({question})")
 
 
+@requires("instructor")
 async def regrade(request: Request) -> Response:
     portal = _portal(request)
-    await run_in_threadpool(portal.instructor, request)
     await form_of(request)
     submission = await run_in_threadpool(portal.gradebook.submission,
                                          request.path_params["submission"])
@@ -606,10 +654,11 @@ async def regrade(request: Request) -> Response:
                     f"submission {submission.id} is already queued or being graded")
 
 
+@requires("instructor")
 async def pin(request: Request) -> Response:
     """Make a version the one that counts for its student ("this one counts"), or unpin."""
     portal = _portal(request)
-    user = await run_in_threadpool(portal.instructor, request)
+    user = request.user
     form = await form_of(request)
     keep = form.get("action") != "unpin"
     try:
@@ -622,9 +671,9 @@ async def pin(request: Request) -> Response:
                     f"{row.student_roll}'s newest version counts again")
 
 
+@requires("instructor")
 async def regrade_all(request: Request) -> Response:
     portal = _portal(request)
-    await run_in_threadpool(portal.instructor, request)
     await form_of(request)
     experiment_id = _experiment(request)
     latest = await run_in_threadpool(portal.gradebook.latest_submissions, experiment_id)
@@ -634,9 +683,9 @@ async def regrade_all(request: Request) -> Response:
                     f"{len(queued) - sum(queued)} were already queued or running")
 
 
+@requires("instructor")
 def instructor_student(request: Request, status: int = 200, error: str = "") -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     page = pages.student_page(portal.gradebook, request.path_params["roll"],
                               list(portal.schedule().assignments))
     if page is None:
@@ -646,12 +695,13 @@ def instructor_student(request: Request, status: int = 200, error: str = "") -> 
                   error=error)
 
 
+@requires("instructor")
 async def extend(request: Request) -> Response:
     """A later deadline for one student (as `dlkit roster extend`)."""
     from dlkit.roster import extend_deadline
 
     portal = _portal(request)
-    user = await run_in_threadpool(portal.instructor, request)
+    user = request.user
     form = await form_of(request)
     roll = request.path_params["roll"]
     experiment_id = str(form.get("experiment", ""))
@@ -670,10 +720,10 @@ async def extend(request: Request) -> Response:
                     f"{portal.clock.show(extension.until)} for {experiment_id}")
 
 
+@requires("instructor")
 async def sign_student_out(request: Request) -> Response:
     """End every session of one student at once (a shared lab PC left logged in)."""
     portal = _portal(request)
-    await run_in_threadpool(portal.instructor, request)
     await form_of(request)
     roll = request.path_params["roll"]
     if await run_in_threadpool(pages.student_page, portal.gradebook, roll, []) is None:
@@ -684,16 +734,16 @@ async def sign_student_out(request: Request) -> Response:
                                                     "ended)")
 
 
+@requires("instructor")
 def requests_page(request: Request) -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     return render(request, "portal/requests.html",
                   requests=portal.gradebook.regrade_requests())
 
 
+@requires("instructor")
 def request_page(request: Request, status: int = 200, error: str = "") -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     page = pages.request_page(portal.gradebook, request.path_params["request"])
     if page is None:
         raise HTTPException(404)
@@ -703,9 +753,10 @@ def request_page(request: Request, status: int = 200, error: str = "") -> Respon
     return render(request, "portal/request.html", status, page=page, error=error, mark_key=key)
 
 
+@requires("instructor")
 async def answer_request(request: Request) -> Response:
     portal = _portal(request)
-    user = await run_in_threadpool(portal.instructor, request)
+    user = request.user
     form = await form_of(request)
     page = await run_in_threadpool(pages.request_page, portal.gradebook,
                                    request.path_params["request"])
@@ -729,27 +780,27 @@ async def answer_request(request: Request) -> Response:
                                             f"about {page.request.question}")
 
 
+@requires("instructor")
 def queue_page(request: Request) -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     return render(request, "portal/queue.html", queue=pages.queue_view(portal.gradebook, 25),
                   health=_health(portal))
 
 
+@requires("instructor")
 def export_csv(request: Request) -> Response:
     from dlkit.export import export_grades
 
     portal = _portal(request)
-    portal.instructor(request)
     (path,) = export_grades(None, fmt="csv", course=portal.course, gradebook=portal.gradebook,
                             out=portal.course / "exports")
     return FileResponse(path, media_type="text/csv", filename="grades.csv",
                         headers={"Cache-Control": "no-store"})
 
 
+@requires("instructor")
 def similarity_file(request: Request) -> Response:
     portal = _portal(request)
-    portal.instructor(request)
     folder = (portal.course / "reports" / "similarity" / _experiment(request)).resolve()
     path = (folder / (request.path_params["path"] or "index.html")).resolve()
     if not path.is_relative_to(folder) or not path.is_file():
@@ -817,6 +868,31 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class SameOrigin:
+    """Every unsafe request (POST, PUT, PATCH, DELETE) from another site is refused: its
+    ``Origin`` (or, without one, ``Sec-Fetch-Site``) must be this portal's. The forms' CSRF token
+    is checked as well (:func:`form_of`)."""
+
+    UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] in self.UNSAFE and not same_origin(scope):
+            await PlainTextResponse("cross-site request refused", status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def same_origin(scope) -> bool:
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    origin = headers.get("origin")
+    if origin:
+        return origin != "null" and origin.split("://", 1)[-1] == headers.get("host", "")
+    return headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+
+
 class BodyLimit:
     """Requests may send at most ``upload`` bytes to an upload route and ``default`` elsewhere;
     more raises :class:`BodyTooLarge` while the body is read."""
@@ -843,25 +919,53 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+#: every page: those under /s are the students', those under /i the instructor's (:func:`requires`)
+ROUTES = [
+    Route("/", home),
+    Route("/login", login, methods=["GET", "POST"]),
+    Route("/instructor/login", instructor_login, methods=["GET", "POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    Route("/s", student_home),
+    Route("/s/submissions/{submission:int}", submission_page),
+    Route("/s/submissions/{submission:int}/status", submission_status),
+    Route("/s/submissions/{submission:int}/regrade", ask_regrade, methods=["POST"]),
+    Route("/s/{experiment}", student_experiment),
+    Route("/s/{experiment}/upload", upload, methods=["POST"]),
+    Route("/s/{experiment}/starter.ipynb", functools.partial(starter, kind="ipynb")),
+    Route("/s/{experiment}/starter.zip", functools.partial(starter, kind="zip")),
+    Route("/i", instructor_home),
+    Route("/i/queue", queue_page),
+    Route("/i/requests", requests_page),
+    Route("/i/requests/{request:int}", request_page, methods=["GET"]),
+    Route("/i/requests/{request:int}", answer_request, methods=["POST"]),
+    Route("/i/export.csv", export_csv),
+    Route("/i/regrade/{submission:int}", regrade, methods=["POST"]),
+    Route("/i/pin/{submission:int}", pin, methods=["POST"]),
+    Route("/i/students/{roll}", instructor_student),
+    Route("/i/students/{roll}/signout", sign_student_out, methods=["POST"]),
+    Route("/i/students/{roll}/extend", extend, methods=["POST"]),
+    Route("/i/{experiment}", instructor_experiment),
+    Route("/i/{experiment}/regrade", regrade_all, methods=["POST"]),
+    Route("/i/{experiment}/runs/{submission:int}", run_page),
+    Route("/i/{experiment}/notebook/{submission:int}", notebook_page),
+    Route("/i/{experiment}/mark/{question}", first_to_mark),
+    Route("/i/{experiment}/mark/{question}/{roll}", marking, methods=["GET"]),
+    Route("/i/{experiment}/mark/{question}/{roll}", save_mark, methods=["POST"]),
+    Route("/i/{experiment}/similarity/{path:path}", similarity_file),
+]
+
+
 # --------------------------------------------------------------------------- the app
 
 def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
     """The portal for ``settings.course``; with ``start_workers`` its grading workers start and
     stop with the application (``settings.workers`` of them; 0: none)."""
-    from dlkit.experiments import EXPERIMENTS
-    from dlkit.grading.capacity import queue_plans
-    from dlkit.grading.grade import device_slots
     from dlkit.portal.supervisor import Supervisor
 
-    course = settings.course.resolve()
-    supervisor = None
-    if start_workers and settings.workers != 0:
-        slots = device_slots(settings.gpus, settings.workers)
-        ranked = settings.workers is None and slots[0] == "cpu"
-        if ranked:  # as many as the experiment that gains most from company would use
-            plans = queue_plans(EXPERIMENTS.values(), memory_limit=int(settings.memory_gb * 2**30))
-            slots = ["cpu"] * max(plan.workers for plan in plans.values())
-        supervisor = Supervisor(course, slots, memory_gb=settings.memory_gb, ranked=ranked)
+    supervisor = Supervisor.planned(settings.course, workers=settings.workers, gpus=settings.gpus,
+                                    memory_gb=settings.memory_gb) \
+        if start_workers and settings.workers != 0 else None
     portal = Portal(settings, supervisor)
 
     @contextlib.asynccontextmanager
@@ -874,48 +978,16 @@ def create_app(settings: Settings, *, start_workers: bool = True) -> Starlette:
             if supervisor is not None:
                 await run_in_threadpool(supervisor.stop)
 
-    routes = [
-        Route("/", home),
-        Route("/login", login, methods=["GET", "POST"]),
-        Route("/instructor/login", instructor_login, methods=["GET", "POST"]),
-        Route("/logout", logout, methods=["POST"]),
-        Mount("/static", StaticFiles(directory=STATIC), name="static"),
-        Route("/s", student_home),
-        Route("/s/submissions/{submission:int}", submission_page),
-        Route("/s/submissions/{submission:int}/status", submission_status),
-        Route("/s/submissions/{submission:int}/regrade", ask_regrade, methods=["POST"]),
-        Route("/s/{experiment}", student_experiment),
-        Route("/s/{experiment}/upload", upload, methods=["POST"]),
-        Route("/s/{experiment}/starter.ipynb", functools.partial(starter, kind="ipynb")),
-        Route("/s/{experiment}/starter.zip", functools.partial(starter, kind="zip")),
-        Route("/i", instructor_home),
-        Route("/i/queue", queue_page),
-        Route("/i/requests", requests_page),
-        Route("/i/requests/{request:int}", request_page, methods=["GET"]),
-        Route("/i/requests/{request:int}", answer_request, methods=["POST"]),
-        Route("/i/export.csv", export_csv),
-        Route("/i/regrade/{submission:int}", regrade, methods=["POST"]),
-        Route("/i/pin/{submission:int}", pin, methods=["POST"]),
-        Route("/i/students/{roll}", instructor_student),
-        Route("/i/students/{roll}/signout", sign_student_out, methods=["POST"]),
-        Route("/i/students/{roll}/extend", extend, methods=["POST"]),
-        Route("/i/{experiment}", instructor_experiment),
-        Route("/i/{experiment}/regrade", regrade_all, methods=["POST"]),
-        Route("/i/{experiment}/runs/{submission:int}", run_page),
-        Route("/i/{experiment}/notebook/{submission:int}", notebook_page),
-        Route("/i/{experiment}/mark/{question}", first_to_mark),
-        Route("/i/{experiment}/mark/{question}/{roll}", marking, methods=["GET"]),
-        Route("/i/{experiment}/mark/{question}/{roll}", save_mark, methods=["POST"]),
-        Route("/i/{experiment}/similarity/{path:path}", similarity_file),
-    ]
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(SessionMiddleware, secret_key=portal.state.secret_key(),
                    session_cookie="dlkit_session", max_age=int(settings.session_hours * 3600),
                    same_site="lax", https_only=settings.behind_https),
+        Middleware(SameOrigin),
+        Middleware(AuthenticationMiddleware, backend=SessionUsers()),
         Middleware(BodyLimit, default=FORM_BYTES, upload=settings.upload_bytes + MB),
     ]
-    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan, exception_handlers={
+    app = Starlette(routes=ROUTES, middleware=middleware, lifespan=lifespan, exception_handlers={
         HTTPException: http_error, BodyTooLarge: body_too_large, DlkitError: dlkit_error})
     app.state.portal = portal
     return app

@@ -13,10 +13,9 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
-
+from dlkit import queries
 from dlkit.errors import DlkitError
-from dlkit.gradebook import Gradebook, Student
+from dlkit.gradebook import Gradebook
 from dlkit.portal.auth import issue_code
 
 
@@ -46,13 +45,9 @@ def issue_codes(gradebook: Gradebook, *, batch: str | None = None, rolls: list[s
     if not batch and not rolls:
         raise DlkitError("no students chosen", fix="give --batch B1 or --student ROLL")
     with gradebook.session() as s:
-        query = select(Student).order_by(Student.roll)
-        if batch:
-            query = query.where(Student.batch == batch)
-        if rolls:
-            query = query.where(Student.roll.in_(rolls))
-        students = [(st.roll, st.name, st.batch, st.email) for st in s.scalars(query)]
-        batches = sorted({b for b in s.scalars(select(Student.batch)) if b})
+        students = [(st.roll, st.name, st.batch, st.email)
+                    for st in queries.students(s, batch=batch, rolls=rolls)]
+        batches = queries.batches(s)
     if rolls:
         unknown = sorted(set(rolls) - {roll for roll, *_ in students})
         if unknown:

@@ -31,9 +31,10 @@ import yaml
 from dlkit import experiments
 from dlkit.errors import DlkitError
 from dlkit.experiments import Experiment
+from dlkit.settings import MEMORY_GB, PORTAL_FILE, read_yaml
 
 MB = 1024 * 1024
-SCHEDULE_FILE = "portal.yml"
+SCHEDULE_FILE = PORTAL_FILE
 
 
 class PortalConfigError(DlkitError):
@@ -49,7 +50,7 @@ class Settings:
     upload_bytes: int = 20 * MB
     workers: int | None = None  # grading workers; None: one per GPU, else from the costs; 0: none
     gpus: str = "auto"
-    memory_gb: float = 6.0
+    memory_gb: float = MEMORY_GB
     behind_https: bool = False  # cookies marked Secure (set when a TLS proxy fronts the portal)
     session_hours: float = 12.0  # the longest a log-in lasts
     idle_minutes: float = 60.0  # a session unused this long ends
@@ -156,7 +157,7 @@ def load_schedule(course: Path) -> Schedule:
     if not path.exists():
         return Schedule(tuple(_released(course, clock)), clock=clock, course=config)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
         listed = data.get("experiments") or {}
         if not isinstance(listed, dict):
             raise TypeError("'experiments' must map experiment ids to {opens, due}")

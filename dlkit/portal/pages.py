@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from sqlalchemy import select
 
+from dlkit import queries
 from dlkit.experiments import Experiment
 from dlkit.experiments import get as get_experiment
 from dlkit.feedback import (
@@ -27,7 +27,6 @@ from dlkit.feedback import (
     build_feedback,
     executed_notebook,
     lateness,
-    latest_marks,
     manual_questions,
     notebook_plots,
 )
@@ -40,6 +39,7 @@ from dlkit.gradebook import (
     Run,
     Student,
     Submission,
+    current_run,
     instructor_items,
 )
 from dlkit.notebook.master import read_master
@@ -85,10 +85,8 @@ def course_marks(gradebook: Gradebook, course, folder: Path, experiment_id: str,
         return None
     with gradebook.session() as s:
         record = experiment_record(s, course, experiment_id, roll, course_folder=folder)
-        marked = s.scalars(select(ManualMark.id).where(ManualMark.student_roll == roll,
-                                                       ManualMark.experiment == experiment_id)
-                           ).first()
-    return record.marks if record.submitted is not None or marked is not None else None
+        marked = queries.has_marks(s, experiment_id, roll)
+    return record.marks if record.submitted is not None or marked else None
 
 
 # --------------------------------------------------------------------------- states
@@ -166,7 +164,7 @@ def own_version(gradebook: Gradebook, roll: str, submission_id: int) -> VersionS
     if submission is None:
         return None
     with gradebook.session() as s:
-        run = gradebook.current_run(s, submission.id)
+        run = current_run(s, submission.id)
     return version_state(submission, run, queue_positions(gradebook))
 
 
@@ -210,7 +208,7 @@ def version_feedback(course: Path, gradebook: Gradebook, roll: str, submission_i
     experiment = get_experiment(submission.experiment)
     with gradebook.session() as s:
         submission = s.get(Submission, submission_id)
-        run = gradebook.current_run(s, submission_id)
+        run = current_run(s, submission_id)
         if run is None or submission.queue != "":
             return None
         page = build_feedback(s, experiment, submission, run, manual_questions(experiment))
@@ -302,20 +300,20 @@ def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str,
     rows, scores, top = [], [], 0.0
     counts = dict.fromkeys(DASHBOARD_STATES, 0)
     with gradebook.session() as s:
-        students = list(s.scalars(select(Student).order_by(Student.roll)))
+        students = queries.students(s)
         for student in students:
             counts["students"] += 1
             submission = latest.get(student.roll)
             state, pending = None, manual
             if submission is not None:
-                run = gradebook.current_run(s, submission.id)
+                run = current_run(s, submission.id)
                 pending = {**manual, **instructor_items(run)}
                 state = version_state(submission, run, positions)
                 counts["submitted"] += 1
                 if state.score is not None:
                     scores.append(state.score)
                     top = max(top, state.max_score or 0)
-            marks = latest_marks(s, experiment.id, student.roll)
+            marks = queries.latest_marks(s, experiment.id, student.roll)
             given = [m for item, m in marks.items() if item in manual]
             where = dashboard_state(state, pending, set(marks))
             counts[where] += 1
@@ -385,12 +383,11 @@ def run_page(gradebook: Gradebook, experiment_id: str, submission_id: int) -> Ru
         if submission is None or submission.experiment != experiment.id \
                 or submission.status != "stored":
             return None
-        run = gradebook.current_run(s, submission_id)
+        run = current_run(s, submission_id)
         results = [ResultLine(r.question, r.test, r.hidden, r.passed, r.points, r.max_points,
                               r.message, json.loads(r.measured) if r.measured else {})
                    for r in (run.results if run else [])]
-        history = list(s.scalars(select(Run).where(Run.submission_id == submission_id)
-                                 .order_by(Run.id.desc())))
+        history = queries.run_history(s, submission_id)
         student = submission.student
         return RunPage(experiment, submission.student_roll or "", student.name if student else "",
                        version_state(submission, run, queue_positions(gradebook)), run, results,
@@ -482,9 +479,9 @@ def marking_page(course: Path, gradebook: Gradebook, experiment_id: str, questio
     cells, label = notebook_cells(course, gradebook, submission)
     numbers, found = answer_region(cells, list(manual).index(question))
     with gradebook.session() as s:
-        run = gradebook.current_run(s, submission.id)
+        run = current_run(s, submission.id)
         student = s.get(Student, roll)
-        mark = latest_marks(s, experiment.id, roll).get(question)
+        mark = queries.latest_marks(s, experiment.id, roll).get(question)
     index = rolls.index(key)
     name = student.name if student else roll
     return MarkingPage(
@@ -533,7 +530,7 @@ def request_page(gradebook: Gradebook, request_id: int) -> RequestPage | None:
     manual = manual_questions(experiment)
     with gradebook.session() as s:
         student = s.get(Student, request.student_roll)
-        mark = latest_marks(s, experiment.id, request.student_roll).get(request.question)
+        mark = queries.latest_marks(s, experiment.id, request.student_roll).get(request.question)
     return RequestPage(request, experiment, student.name if student else request.student_roll,
                        question_titles(experiment).get(request.question, request.question),
                        manual.get(request.question), mark)
@@ -577,12 +574,10 @@ def queue_view(gradebook: Gradebook, recent: int = 10) -> QueueView:
         return f"{(now - moment).total_seconds():.0f} s ago" if moment else ""
 
     with gradebook.session() as s:
-        rows = s.scalars(select(Submission).where(Submission.queue.in_(("queued", "running")))
-                         .order_by(Submission.queued_at, Submission.id)).all()
+        rows = queries.queue_rows(s)
         queued = [QueueLine(r.id, r.experiment, r.student_roll or "", r.version or 0,
                             waited(r.queued_at)) for r in rows if r.queue == "queued"]
         running = [QueueLine(r.id, r.experiment, r.student_roll or "", r.version or 0,
                              waited(r.claimed_at), r.claimed_by) for r in rows if r.queue == "running"]
-        done = list(s.execute(select(Run, Submission).join(Submission)
-                              .order_by(Run.id.desc()).limit(recent)))
+        done = queries.recent_runs(s, recent)
     return QueueView(queued, running, done)

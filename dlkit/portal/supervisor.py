@@ -26,6 +26,7 @@ from pathlib import Path
 from dlkit.gradebook import Gradebook
 from dlkit.portal.config import State
 from dlkit.portal.worker import die_with_parent
+from dlkit.settings import MEMORY_GB
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class WorkerHealth:
 class Supervisor:
     """Keeps one worker per slot running while the server runs."""
 
-    def __init__(self, course: Path, slots: list[str], *, memory_gb: float = 6.0,
+    def __init__(self, course: Path, slots: list[str], *, memory_gb: float = MEMORY_GB,
                  poll: float = 1.0, ranked: bool = False) -> None:
         """``ranked``: the k-th worker gets ``--rank k`` (it grades what the registry's costs
         give k or more workers); else every worker grades everything."""
@@ -73,6 +74,22 @@ class Supervisor:
         self.workers = [_Worker(f"worker-{i + 1}", slot) for i, slot in enumerate(slots)]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def planned(cls, course: Path, *, workers: int | None, gpus: str = "auto",
+                memory_gb: float = MEMORY_GB) -> Supervisor:
+        """The workers a portal starts: a GPU each, else ``workers`` CPU workers; by default as
+        many as the experiment that gains most from company would use, ranked."""
+        from dlkit.experiments import EXPERIMENTS
+        from dlkit.grading.capacity import queue_plans
+        from dlkit.grading.devices import device_slots
+
+        slots = device_slots(gpus, workers)
+        ranked = workers is None and slots[0] == "cpu"
+        if ranked:
+            plans = queue_plans(EXPERIMENTS.values(), memory_limit=int(memory_gb * 2**30))
+            slots = ["cpu"] * max(plan.workers for plan in plans.values())
+        return cls(course, slots, memory_gb=memory_gb, ranked=ranked)
 
     def start(self) -> None:
         """Start the watching thread; it starts the workers (the thread that starts a process

@@ -30,6 +30,7 @@ from pathlib import Path
 from dlkit.gradebook import Gradebook, Submission, utcnow
 from dlkit.portal.config import State
 from dlkit.reports.render import write_atomic
+from dlkit.settings import MEMORY_GB
 
 log = logging.getLogger("dlkit.portal.worker")
 
@@ -108,7 +109,8 @@ def grade_one(submission: Submission, course: Path, gradebook: Gradebook, pools:
     sandbox error, so the student is told and ``dlkit grade`` tries it again."""
     from dlkit.experiments import get as get_experiment
     from dlkit.grading.executors import LocalPool
-    from dlkit.grading.grade import Outcome, grade_submissions, record_run
+    from dlkit.grading.grade import grade_submissions
+    from dlkit.grading.tasks import Outcome
     from dlkit.sandbox import Limits
 
     try:
@@ -124,7 +126,7 @@ def grade_one(submission: Submission, course: Path, gradebook: Gradebook, pools:
         log.exception("grading submission %d failed", submission.id)
         current = gradebook.submission(submission.id)
         if current is not None and current.claimed_by in ("", claim_name()):
-            record_run(gradebook, submission.id, Outcome(
+            gradebook.record_run(submission.id, Outcome(
                 "sandbox error", f"the grader failed: {exc}"[:500], 0.0, slot, "", host=""))
         raise
     return next(iter(summary.statuses), "skipped")
@@ -137,7 +139,7 @@ def claim_name() -> str:
 
 
 def run(course: Path, *, slot: str = "cpu", share: int = 1, name: str = "worker",
-        memory_gb: float = 6.0, poll: float = 1.0, parent: int | None = None,
+        memory_gb: float = MEMORY_GB, poll: float = 1.0, parent: int | None = None,
         once: bool = False, rank: int | None = None) -> None:
     """The worker's loop (see the module); ``once`` stops when the queue is empty; with
     ``rank`` it grades what the k-th CPU worker should (:class:`Ranked`), else everything."""
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--share", type=int, default=1,
                         help="how many workers share this machine's CPU threads")
     parser.add_argument("--name", default=f"worker-{os.getpid()}")
-    parser.add_argument("--memory", type=float, default=6.0, help="GB per notebook")
+    parser.add_argument("--memory", type=float, default=MEMORY_GB, help="GB per notebook")
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between queue checks")
     parser.add_argument("--parent", type=int, default=None,
                         help="stop when this process (the server) is no longer the parent")

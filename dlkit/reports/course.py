@@ -8,17 +8,15 @@ graded).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import functools
 import json
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
 
+from dlkit import queries
 from dlkit.errors import DlkitError
 from dlkit.experiments import ROOT
 from dlkit.gradebook import (
@@ -27,11 +25,12 @@ from dlkit.gradebook import (
     ManualMark,
     Result,
     Run,
-    Student,
     Submission,
     counted_versions,
+    current_run,
     extension_of,
 )
+from dlkit.settings import COURSE_FILE, read_yaml, rubric_data, rubric_path
 
 
 class CourseConfigError(DlkitError):
@@ -76,13 +75,15 @@ class Course:
 def load_course(root: Path = ROOT, folder: Path | None = None) -> Course:
     """The kit's ``rubrics/course.yml``; a course folder's own ``course.yml`` (when ``folder``
     has one) replaces the keys it gives (a mapping such as ``late_policy`` key by key)."""
-    path = root / "rubrics" / "course.yml"
-    own = folder / "course.yml" if folder is not None else None
+    path = root / "rubrics" / COURSE_FILE
+    own = folder / COURSE_FILE if folder is not None else None
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
+        if data is None:
+            raise FileNotFoundError(path)
         if own is not None and own.exists():
             path = own
-            for key, value in (yaml.safe_load(own.read_text(encoding="utf-8")) or {}).items():
+            for key, value in (read_yaml(own) or {}).items():
                 data[key] = {**data[key], **value} if isinstance(value, dict) and \
                     isinstance(data.get(key), dict) else value
         experiments = tuple(PlannedExperiment(
@@ -150,21 +151,10 @@ def load_rubric(experiment_id: str, root: Path | None = None) -> dict:
         from dlkit.experiments import EXPERIMENTS
 
         known = EXPERIMENTS.get(experiment_id)
-        own = known.root / "rubrics" / f"{experiment_id}.yml" if known is not None else None
+        own = rubric_path(known.root, experiment_id) if known is not None else None
         root = known.root if own is not None and own.exists() else ROOT
-    path = root / "rubrics" / f"{experiment_id}.yml"
-    if not path.exists():
-        return {"experiment": experiment_id, "auto": {}, "manual": {}, "write_up": 5}
-    return copy.deepcopy(_parsed_rubric(path, path.stat().st_mtime_ns))
-
-
-@functools.lru_cache(maxsize=64)
-def _parsed_rubric(path: Path, _mtime_ns: int) -> dict:
-    """A rubric read once per version of the file (the portal asks for it on every page)."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CourseConfigError(f"invalid rubric: {exc}", where=str(path)) from None
+    return rubric_data(rubric_path(root, experiment_id)) or \
+        {"experiment": experiment_id, "auto": {}, "manual": {}, "write_up": 5}
 
 
 def _date(value) -> dt.date:
@@ -234,13 +224,8 @@ def student_records(gradebook: Gradebook, course: Course, *, course_folder: Path
                     plots: int = 2) -> list[StudentRecord]:
     """Every student's term-work record (of ``batch`` or only ``roll``), in roll order."""
     with gradebook.session() as s:
-        query = select(Student).order_by(Student.roll)
-        if batch:
-            query = query.where(Student.batch == batch)
-        if roll:
-            query = query.where(Student.roll == roll)
-        students = s.scalars(query).all()
-        marks = _manual_marks(s)
+        students = queries.students(s, batch=batch, roll=roll)
+        marks = queries.all_latest_marks(s)
         records = []
         for student in students:
             experiments = [_experiment_record(s, course, planned, student.roll,
@@ -256,14 +241,6 @@ def student_records(gradebook: Gradebook, course: Course, *, course_folder: Path
                 attendance.points if attendance else None, total, breakdown,
                 practical.points if practical else None))
     return records
-
-
-def _manual_marks(session) -> dict[tuple[str, str], dict[str, ManualMark]]:
-    """(roll, experiment) -> item -> the newest mark."""
-    marks: dict[tuple[str, str], dict[str, ManualMark]] = {}
-    for mark in session.scalars(select(ManualMark).order_by(ManualMark.at, ManualMark.id)):
-        marks.setdefault((mark.student_roll, mark.experiment), {})[mark.item] = mark
-    return marks
 
 
 def _experiment_record(session, course: Course, planned: PlannedExperiment, roll: str,
@@ -313,9 +290,7 @@ def _graded(session, experiment: str, roll: str) -> tuple[Submission | None, Run
     submission = counted_versions(session, experiment, roll).get(roll)  # pinned, else newest
     if submission is None:
         return None, None
-    run = session.scalars(select(Run).where(Run.submission_id == submission.id,
-                                            Run.current.is_(True))).first()
-    return submission, run
+    return submission, current_run(session, submission.id)
 
 
 def _days_late(course: Course, record: ExperimentRecord) -> int:
@@ -358,11 +333,7 @@ def experiment_record(session, course: Course, experiment_id: str, roll: str, *,
 
         known = get_experiment(experiment_id)
         planned = PlannedExperiment(known.id, known.number, known.title, None, "", "")
-    marks: dict[str, ManualMark] = {}
-    for mark in session.scalars(select(ManualMark).where(
-            ManualMark.student_roll == roll, ManualMark.experiment == experiment_id)
-            .order_by(ManualMark.at, ManualMark.id)):
-        marks[mark.item] = mark
+    marks = queries.latest_marks(session, experiment_id, roll)
     return _experiment_record(session, course, planned, roll, marks, course_folder, plots)
 
 

@@ -70,9 +70,7 @@ def similarity_report(experiment_id: str, *, course: Path, gradebook: Gradebook,
     """Score every pair of the newest submissions of ``experiment_id`` with the released
     starter, the ``templates`` files and the code under ``against`` (each student is also
     compared with every file there) taken out as boilerplate; nothing is written."""
-    from sqlalchemy import select
-
-    from dlkit.gradebook import Student
+    from dlkit import queries
 
     experiment = get_experiment(experiment_id)
     starter_path = experiment.root / "release" / experiment.id / f"{experiment.id}.ipynb"
@@ -88,7 +86,7 @@ def similarity_report(experiment_id: str, *, course: Path, gradebook: Gradebook,
                               where=str(course),
                               fix=f"run `dlkit collect {experiment.id} SOURCE` first")
     with gradebook.session() as session:
-        names = {roll: name for roll, name in session.execute(select(Student.roll, Student.name))}
+        names = queries.student_names(session)
     students = [Entry(s.student_roll, _label(names.get(s.student_roll), s.student_roll),
                       course / s.path) for s in submissions]
     return compare_notebooks(

@@ -11,7 +11,9 @@ from click.testing import CliRunner
 
 from dlkit.cli import main
 from dlkit.data.catalog import REGISTRY
-from dlkit.data.pack import import_pack, imported_entries, read_image_csv, recognise
+from dlkit.data.imported import imported_entries
+from dlkit.data.loaders import read_image_csv
+from dlkit.data.pack import import_pack, recognise
 from tests.data.pack_samples import digits_like, make_pack, write_image_csv
 
 EXPECTED = {"mnist-csv": "mnist-train", "fashion-mnist-csv": "fashion-mnist-train",

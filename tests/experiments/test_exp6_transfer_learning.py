@@ -8,7 +8,9 @@ import nbformat
 import pytest
 
 from dlkit.experiments import ROOT, get
-from dlkit.grading.grade import grade_submission, plan_tests, questions_not_run, starter_cells
+from dlkit.grading.plans import plan_tests, starter_cells
+from dlkit.grading.run import grade_submission
+from dlkit.grading.verdicts import questions_not_run
 from dlkit.sandbox import Limits, default_sandbox
 from tests.experiments.helpers import grade, lost
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from dlkit.grading.grade import grade_submission, plan_tests, starter_cells
+from dlkit.grading.plans import plan_tests, starter_cells
+from dlkit.grading.run import grade_submission
 from dlkit.release import build
 from dlkit.sandbox import Limits, default_sandbox
 

@@ -17,7 +17,8 @@ from dlkit import sandbox as sandbox_module
 from dlkit.cli import main
 from dlkit.collect import collect
 from dlkit.gradebook import Gradebook, Run
-from dlkit.grading.grade import current_runs, device_slots, grade_experiment
+from dlkit.grading.devices import device_slots
+from dlkit.grading.grade import grade_experiment
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def toy_batch(toy_course, tmp_path, monkeypatch):
 
 
 def _by_roll(gradebook, experiment="toy"):
-    runs = current_runs(gradebook, experiment)
+    runs = gradebook.current_runs(experiment)
     with gradebook.session() as s:
         return {s.merge(r).submission.student_roll: (r.status, r.score) for r in runs}
 
@@ -57,7 +58,7 @@ def test_batch_goes_on_and_every_submission_gets_one_status(toy_batch):
     assert summary.graded == 4
     assert _by_roll(gradebook) == {"101": ("graded", 5), "102": ("graded", 3),
                                    "103": ("crashed", 0), "104": ("missing object", 2)}
-    runs = current_runs(gradebook, "toy")
+    runs = gradebook.current_runs("toy")
     assert {r.device for r in runs} == {"cpu"} and all(r.sandbox for r in runs)
 
 
@@ -91,11 +92,11 @@ def test_kill_9_of_the_grader_loses_nothing_and_doubles_nothing(toy_batch, toy_c
         "progress=False)\n")
     grader = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(current_runs(gradebook, "toy")) < 1:
+    while time.monotonic() < deadline and len(gradebook.current_runs("toy")) < 1:
         time.sleep(0.2)
     os.killpg(grader.pid, signal.SIGKILL)  # the grader and everything it started
     grader.wait()
-    done_before = len(current_runs(gradebook, "toy"))
+    done_before = len(gradebook.current_runs("toy"))
     assert 1 <= done_before < 4
     summary = grade_experiment("toy", course=course, gradebook=gradebook, gpus="none",
                                progress=False)
@@ -110,9 +111,9 @@ def test_fallback_without_bubblewrap_is_recorded_and_can_be_refused(toy_batch, m
     with pytest.raises(sandbox_module.SandboxUnavailable, match="bubblewrap is not installed"):
         grade_experiment("toy", course=course, gradebook=gradebook, gpus="none",
                          require_sandbox=True, progress=False)
-    assert current_runs(gradebook, "toy") == []
+    assert gradebook.current_runs("toy") == []
     grade_experiment("toy", course=course, gradebook=gradebook, gpus="none", progress=False)
-    runs = current_runs(gradebook, "toy")
+    runs = gradebook.current_runs("toy")
     assert len(runs) == 4 and all(r.sandbox.startswith("FALLBACK") for r in runs)
     assert _by_roll(gradebook)["101"] == ("graded", 5)
 

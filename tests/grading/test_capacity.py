@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from dlkit.cli import main
 from dlkit.experiments import EXPERIMENTS, Cost
 from dlkit.grading.capacity import batch_seconds, plan_workers, queue_plans
-from dlkit.grading.grade import current_runs, phase_timings
+from dlkit.grading.run import phase_timings
 
 from .test_batch import toy_batch  # noqa: F401 - the fixture
 
@@ -88,7 +88,7 @@ def test_dry_run_says_the_plan_and_grades_nothing(toy_batch, monkeypatch):  # no
     assert result.output.splitlines()[0] == (
         "grading 4 submission(s) of toy: 2 worker(s) x 1 thread(s) (chosen for toy on 2 cores); "
         "estimated 30 s")  # the toy's 120 s limit / 8 without a measured cost, two waves
-    assert current_runs(gradebook, "toy") == []
+    assert gradebook.current_runs("toy") == []
     forced = CliRunner().invoke(main, ["grade", "toy", "--gpus", "none", "--workers", "1",
                                        "--dry-run", "--course", str(course)])
     assert "1 worker(s) x 2 thread(s) (--workers); estimated 60 s" in forced.output

@@ -35,16 +35,17 @@ from dlkit.grading import cluster
 from dlkit.grading.cluster import (
     ClusterError,
     DaskExecutor,
-    SlurmSettings,
     WorkersLost,
     connect,
     expectation,
     local_cluster,
 )
-from dlkit.grading.grade import GradingTask, current_runs, grade_experiment
+from dlkit.grading.grade import grade_experiment
+from dlkit.grading.tasks import GradingTask
 from dlkit.release import build
 from dlkit.roster import read_roster, sync_roster
 from dlkit.sandbox import Limits
+from dlkit.settings import SettingsError, slurm_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXP2 = "exp2-feedforward"
@@ -110,7 +111,7 @@ def _verdicts(gradebook: Gradebook, experiment: str) -> dict[str, tuple]:
     """Per roll: status, reason, score and every test's (question, test, passed, points)."""
     verdicts = {}
     with gradebook.session() as session:
-        for run in current_runs(gradebook, experiment):
+        for run in gradebook.current_runs(experiment):
             run = session.merge(run)
             tests = tuple(sorted((r.question, r.test, r.passed, r.points) for r in run.results))
             verdicts[run.submission.student_roll] = (run.status, run.reason, run.score, tests)
@@ -227,7 +228,7 @@ def test_a_local_cluster_gives_the_local_pools_verdicts(toy_root, pool_verdicts,
     assert summary.graded == 3
     assert _verdicts(gradebook, EXP2) == pool_verdicts
     assert set(_runs_per_submission(gradebook).values()) == {1}
-    runs = current_runs(gradebook, EXP2)
+    runs = gradebook.current_runs(EXP2)
     assert {(r.device, r.host) for r in runs} == {("cpu", socket.gethostname())}
     with gradebook.session() as session:  # the executed notebooks came back to the coordinator
         for submission in session.scalars(select(Submission).where(Submission.status == "stored")):
@@ -335,7 +336,7 @@ def test_refused_workers_give_their_reason_and_gpu_runs_are_pinned(toy_root, tmp
                 f"its dlkit is 0.0.1, the coordinator's {dlkit.__version__} "
                 f"(install dlkit {dlkit.__version__} there)")}
             assert executor.gpus == 1  # the cluster has a GPU: every run holds one
-            runs = current_runs(toy_book, "toy")
+            runs = toy_book.current_runs("toy")
             assert {(r.device, r.host) for r in runs} == {("gpu:7", socket.gethostname())}
             for run in runs:
                 executed = toy_course / "graded" / "toy" / str(run.submission_id) / "executed.ipynb"
@@ -385,7 +386,7 @@ def test_the_slurm_job_script_for_a_gpu_queue(tmp_path):
     (tmp_path / "dlkit.toml").write_text(
         '[slurm]\nqueue = "gpu"\naccount = "dl-lab"\ncores = 8\nmemory = "32GB"\n'
         'walltime = "04:00:00"\ngpus = 1\njobs = 3\ndata_cache = "/shared/dlkit-cache"\n'
-        'prologue = ["module load cuda/12.4"]\n')
+        'job_script_prologue = ["module load cuda/12.4"]\n')
     result = CliRunner().invoke(main, ["grade", EXP2, "--cluster", "slurm", "--job-script",
                                        "--slurm-walltime", "01:30:00", "--course", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -406,7 +407,7 @@ def test_the_slurm_job_script_for_a_gpu_queue(tmp_path):
     for option in ("--name", "--nthreads", "--memory-limit", "--death-timeout",
                    "--local-directory", "--interface", "--gpus"):
         assert option in help_text
-    assert SlurmSettings.for_course(tmp_path, jobs=None, cores=2).jobs == 3
+    assert slurm_settings(tmp_path, jobs=None, cores=2).jobs == 3
 
 
 def test_slurm_settings_are_checked(tmp_path, monkeypatch):
@@ -414,14 +415,19 @@ def test_slurm_settings_are_checked(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["grade", EXP2, "--cluster", "slurm", "--course", str(tmp_path)])
     assert result.exit_code == 1
     assert "Error: sbatch not found: this machine cannot submit SLURM jobs" in result.output
+    # dlkit's own keys are checked here; SLURMCluster's options by dask-jobqueue, named
+    (tmp_path / "dlkit.toml").write_text('[slurm]\njobs = "two"\n')
+    with pytest.raises(SettingsError, match=r"\[slurm\] jobs must be a whole number >= 0, not 'two'"):
+        slurm_settings(tmp_path)
     (tmp_path / "dlkit.toml").write_text('[slurm]\ncorse = 8\n')
-    with pytest.raises(ClusterError, match=r"unknown setting\(s\) corse in \[slurm\].*known settings: queue"):
-        SlurmSettings.for_course(tmp_path)
+    with pytest.raises(ClusterError, match=r"SLURMCluster refused the \[slurm\] options \{'corse': 8\}"
+                                           r".*unexpected keyword argument 'corse'"):
+        cluster.slurm_job_script(slurm_settings(tmp_path))
     (tmp_path / "dlkit.toml").write_text('[slurm]\ncores = "eight"\n')
     result = CliRunner().invoke(main, ["grade", EXP2, "--cluster", "slurm", "--job-script",
                                        "--course", str(tmp_path)])
     assert result.exit_code == 1
-    assert "Error: [slurm] cores must be a whole number >= 0, not 'eight'" in result.output
+    assert "Error: dask-jobqueue's SLURMCluster refused the [slurm] options {'cores': 'eight'}" in result.output
 
 
 def test_an_unreachable_scheduler_is_one_clear_error(tmp_path):

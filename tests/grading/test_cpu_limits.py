@@ -68,7 +68,7 @@ def test_an_overloaded_grader_costs_no_marks_and_the_next_grade_redoes_it(
     import dlkit.experiments as registry
     from dlkit.collect import collect
     from dlkit.gradebook import Gradebook
-    from dlkit.grading.grade import current_runs, grade_experiment
+    from dlkit.grading.grade import grade_experiment
 
     monkeypatch.setitem(registry.EXPERIMENTS, "toy", toy_course)
     inbox = tmp_path / "inbox"
@@ -91,12 +91,12 @@ def test_an_overloaded_grader_costs_no_marks_and_the_next_grade_redoes_it(
         for hog in hogs:
             hog.kill()
             hog.wait()
-    [run] = current_runs(gradebook, "toy")
+    [run] = gradebook.current_runs("toy")
     assert run.status == "grader overloaded" and run.status in RUN_STATUSES
     assert "not your doing" in run.reason and "twice" in run.reason and run.score == 0
     assert "grader overloaded" in REGRADE_STATUSES
 
     summary = grade_experiment("toy", course=course, gradebook=gradebook, gpus="none",
                                progress=False)
-    [run] = current_runs(gradebook, "toy")
+    [run] = gradebook.current_runs("toy")
     assert summary.graded == 1 and run.status == "graded" and run.score == 5

@@ -207,7 +207,7 @@ def _image_pack(folder, images=4, side=12):
 def _run_criterion(experiment_id, criterion, ns):
     """A free-form criterion's extract half on ``ns``, then its judge half on what it returned
     (no sandbox, no export)."""
-    from dlkit.grading.grade import free_form_plan
+    from dlkit.grading.plans import free_form_plan
 
     test = next(t for t in free_form_plan(EXPERIMENTS[experiment_id]) if t.question == criterion)
     scope = dict(ns)
@@ -332,7 +332,7 @@ def test_some_experiments_have_free_form_rubrics():
 
 @pytest.mark.parametrize("experiment_id", FREE_FORM)
 def test_each_free_form_criterion_has_its_marks_and_splits_into_halves(experiment_id):
-    from dlkit.grading.grade import free_form_plan
+    from dlkit.grading.plans import free_form_plan
     from dlkit.reports.course import load_rubric
 
     experiment = EXPERIMENTS[experiment_id]
@@ -596,7 +596,7 @@ def test_a_failed_free_form_run_gets_zeros_under_the_free_form_criteria(tmp_path
 
     from dlkit.collect import collect
     from dlkit.gradebook import ExperimentRow, Gradebook
-    from dlkit.grading.grade import current_runs, grade_experiment
+    from dlkit.grading.grade import grade_experiment
 
     inbox, course = tmp_path / "inbox", tmp_path / "course"
     inbox.mkdir()
@@ -608,7 +608,7 @@ def test_a_failed_free_form_run_gets_zeros_under_the_free_form_criteria(tmp_path
     summary = grade_experiment("exp2-feedforward", course=course, gradebook=gradebook,
                                executor=executor, free_form=True, progress=False)
     assert summary.statuses == {"sandbox error": 1} and executor.tasks[0].free_form
-    (run,) = current_runs(gradebook, "exp2-feedforward")
+    (run,) = gradebook.current_runs("exp2-feedforward")
     with gradebook.session() as s:
         run = s.merge(run)
         assert {r.question: r.max_points for r in run.results} == {

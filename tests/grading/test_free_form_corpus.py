@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from dlkit.experiments import get
-from dlkit.grading.grade import GradingTask, run_task
+from dlkit.grading.run import run_task
+from dlkit.grading.tasks import GradingTask
 from dlkit.sandbox import Limits
 from tests.fixtures.free_form.make_corpus import write_pack
 

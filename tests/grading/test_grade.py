@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlkit.grading.grade import plan_tests, starter_cells
+from dlkit.grading.plans import plan_tests, starter_cells
 from dlkit.grading.split import NotSplittable, split_test
 
 
@@ -50,7 +50,7 @@ def test_partial_answer_gets_partial_marks(grade_toy):
 
 
 def test_invalid_notebook(toy_course, tmp_path):
-    from dlkit.grading.grade import grade_submission
+    from dlkit.grading.run import grade_submission
     from dlkit.sandbox import Limits, default_sandbox
 
     bad = tmp_path / "bad.ipynb"

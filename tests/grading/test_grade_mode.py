@@ -8,15 +8,9 @@ import nbformat
 import pytest
 
 from dlkit.feedback import write_feedback
-from dlkit.grading.grade import (
-    GradingTask,
-    defined_names,
-    grade_experiment,
-    grading_mode,
-    plan_tests,
-    starter_objects,
-    task_mode,
-)
+from dlkit.grading.grade import grade_experiment
+from dlkit.grading.plans import defined_names, grading_mode, plan_tests, starter_objects, task_mode
+from dlkit.grading.tasks import GradingTask
 from dlkit.sandbox import Limits
 from tests.grading.test_real_notebooks import _course, _reference, _work, needs_bwrap
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from dlkit.experiments import EXPERIMENTS, ROOT, get
-from dlkit.grading.grade import grade_submission, plan_tests, starter_cells
+from dlkit.grading.plans import plan_tests, starter_cells
+from dlkit.grading.run import grade_submission
 from dlkit.sandbox import Limits, default_sandbox
 
 

@@ -19,7 +19,7 @@ from dlkit.cli import main
 from dlkit.collect import collect
 from dlkit.feedback import write_feedback
 from dlkit.gradebook import Gradebook
-from dlkit.grading.grade import current_runs, grade_experiment
+from dlkit.grading.grade import grade_experiment
 from tests.data.pack_samples import make_pack
 from tests.grading.conftest import printed_json
 
@@ -57,7 +57,7 @@ def _reference(toy_course):
 
 
 def _work(course, gradebook):
-    (run,) = current_runs(gradebook, "toy")
+    (run,) = gradebook.current_runs("toy")
     return course / "graded" / "toy" / str(run.submission_id), run
 
 
@@ -231,7 +231,8 @@ def test_dataset_pack_import_then_a_notebook_reads_it_through_the_map(
 
 
 def test_tests_a_stopped_notebook_could_not_reach_say_why():
-    from dlkit.grading.grade import PlannedTest, _results, error_reason
+    from dlkit.grading.tasks import PlannedTest
+    from dlkit.grading.verdicts import error_reason, results_for
 
     plan = [PlannedTest(f"q{i}-0", f"q{i}", 0, False, 1.0, "", "") for i in range(3)]
     judged = {"q0-0": {"passed": True, "message": ""},
@@ -240,25 +241,25 @@ def test_tests_a_stopped_notebook_could_not_reach_say_why():
               "q2-0": {"passed": False, "message": "the notebook did not get this far (no data exported)"}}
     error = {"cell": 12, "error": "KeyError", "message": "'acc'\nmore lines",
              "first_line": "plt.plot(history.history['acc'])"}
-    results = _results(plan, judged, {"model": 8}, error)
+    results = results_for(plan, judged, {"model": 8}, error)
     assert [r["passed"] for r in results] == [True, False, False]
     assert {r["message"] for r in results[1:]} == {
         "not judged: the notebook stopped at cell 12 (KeyError: 'acc')"}
     assert not any(r["missing"] for r in results)
     assert error_reason(error) == ("cell 12 (`plt.plot(history.history['acc'])`) raised KeyError: "
                                    "'acc'\nmore lines")
-    timeout = _results(plan, judged, {}, {"cell": 7, "error": "timeout", "why": "cpu"})
+    timeout = results_for(plan, judged, {}, {"cell": 7, "error": "timeout", "why": "cpu"})
     assert timeout[1]["message"] == "not judged: the notebook was stopped at cell 7 by the time limit"
     # ran to the end: a missing object is missing, with the starter's cell when it came from it
-    ended = _results(plan, judged, {"model": 8}, {})
+    ended = results_for(plan, judged, {"model": 8}, {})
     assert ended[1]["missing"] and "in cell 8" in ended[1]["message"]
-    assert "in cell" not in _results(plan, judged, {}, {})[1]["message"]  # a free-form notebook
+    assert "in cell" not in results_for(plan, judged, {}, {})[1]["message"]  # a free-form notebook
 
 
 def test_without_bubblewrap_the_map_s_files_are_linked_into_the_work_folder(tmp_path, caplog):
     from types import SimpleNamespace
 
-    from dlkit.grading.grade import _link_mounts
+    from dlkit.grading.run import link_mounts
 
     source = tmp_path / "cache" / "ecg.csv"
     source.parent.mkdir()
@@ -267,6 +268,6 @@ def test_without_bubblewrap_the_map_s_files_are_linked_into_the_work_folder(tmp_
     work.mkdir()
     fallback = SimpleNamespace(isolated=False, mounts=[(source, work / "data" / "ecg.csv"),
                                                         (source, tmp_path / "content" / "ecg.csv")])
-    _link_mounts(fallback, work)
+    link_mounts(fallback, work)
     assert (work / "data" / "ecg.csv").read_text() == "1,2\n"
     assert not (tmp_path / "content").exists() and "cannot be mounted" in caplog.text

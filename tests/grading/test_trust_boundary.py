@@ -414,7 +414,8 @@ def test_a_typed_in_history_does_not_earn_the_training_question(tmp_path):
     """Experiment 2's training question, on a notebook that never trains: it compiles `model`
     and types in a History of falling losses."""
     from dlkit.experiments import get
-    from dlkit.grading.grade import grade_submission, plan_tests
+    from dlkit.grading.plans import plan_tests
+    from dlkit.grading.run import grade_submission
     from dlkit.sandbox import Limits, default_sandbox
 
     experiment = get("exp2-feedforward")
@@ -450,8 +451,8 @@ def test_runs_that_are_not_the_students_doing_are_retried_three_times_then_final
     overloaded grader is graded again by later `dlkit grade` calls, at most 3 runs in all."""
     import dlkit.experiments as registry
     from dlkit.collect import collect
-    from dlkit.gradebook import Gradebook
-    from dlkit.grading.grade import MAX_ATTEMPTS, Outcome, pending_submissions, record_run
+    from dlkit.gradebook import MAX_ATTEMPTS, Gradebook, current_run
+    from dlkit.grading.tasks import Outcome
 
     monkeypatch.setitem(registry.EXPERIMENTS, "toy", toy_course)
     inbox = tmp_path / "inbox"
@@ -463,15 +464,15 @@ def test_runs_that_are_not_the_students_doing_are_retried_three_times_then_final
     collect("toy", inbox, course=course, gradebook=gradebook)
     [submission] = gradebook.latest_submissions("toy")
     for attempt, status in enumerate(["grader overloaded", "sandbox error", "grader overloaded"], 1):
-        assert [s.id for s in pending_submissions("toy", gradebook)] == [submission.id], attempt
-        record_run(gradebook, submission.id, Outcome(status, "the grader was too busy", 1.0,
+        assert [s.id for s in gradebook.to_grade("toy")] == [submission.id], attempt
+        gradebook.record_run(submission.id, Outcome(status, "the grader was too busy", 1.0,
                                                      "cpu", "bubblewrap"))
-    assert MAX_ATTEMPTS == 3 and pending_submissions("toy", gradebook) == []
+    assert MAX_ATTEMPTS == 3 and gradebook.to_grade("toy") == []
     with gradebook.session() as session:
-        run = gradebook.current_run(session, submission.id)
+        run = current_run(session, submission.id)
         assert run.status == "grader overloaded" and "so it is final" in run.reason
     # an instructor's --regrade still takes it
-    assert [s.id for s in pending_submissions("toy", gradebook, regrade=True)] == [submission.id]
+    assert [s.id for s in gradebook.to_grade("toy", regrade=True)] == [submission.id]
 
 
 @needs_bwrap
@@ -480,7 +481,8 @@ def test_a_judge_that_dies_on_a_test_is_a_grader_failure_said_as_such(toy_course
     failure, named; a fresh judge judges the tests after it; nothing is read from a file."""
     import dataclasses
 
-    from dlkit.grading.grade import grade_submission, plan_tests
+    from dlkit.grading.plans import plan_tests
+    from dlkit.grading.run import grade_submission
     from dlkit.sandbox import Limits, default_sandbox
 
     plan = plan_tests(toy_course)

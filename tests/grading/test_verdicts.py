@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import nbformat
 
-from dlkit.grading.grade import questions_not_run
+from dlkit.grading.verdicts import questions_not_run
 
 
 def test_a_question_cut_by_the_time_limit_is_not_judged_on_its_unfinished_object(grade_toy):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
 
 import nbformat
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dlkit.gradebook import ManualMark, Submission
-from dlkit.grading.grade import Outcome, record_run
+from dlkit.grading.tasks import Outcome
 from dlkit.portal.auth import issue_code
 
 from .conftest import PASSWORD, main_text
@@ -35,7 +36,7 @@ TOY_RESULTS = [
 def grade(course, submission_id: int, results=TOY_RESULTS, status: str = "graded",
           reason: str = "") -> None:
     """Record a run as the grading coordinator writes it (claim cleared, one transaction)."""
-    record_run(course.gradebook, submission_id, Outcome(status, reason, 3.0, "cpu", "bubblewrap",
+    course.gradebook.record_run(submission_id, Outcome(status, reason, 3.0, "cpu", "bubblewrap",
                                                          [dict(r) for r in results], host="test"))
 
 
@@ -96,6 +97,34 @@ def test_forms_without_the_csrf_token_are_refused(portal, course):
     assert token_less.status_code == 403 and stored(course) == []
     other_site = client.post("/logout", form_page="/s", headers={"origin": "http://evil.example"})
     assert other_site.status_code == 403
+
+
+def test_every_unsafe_request_from_another_site_is_refused_before_its_route(portal, course):
+    """The origin check is middleware: it holds for every route whatever its form, for a
+    logged-in instructor too; without an Origin, the browser's Sec-Fetch-Site is read."""
+    client = portal()
+    client.login_instructor()
+    for headers in ({"origin": "http://evil.example"}, {"origin": "null"},
+                    {"sec-fetch-site": "cross-site"}):
+        for path in ("/logout", "/i/toy/regrade", "/s/toy/upload", "/login"):
+            refused = client.post(path, form_page="/i", headers=headers)
+            assert refused.status_code == 403 and refused.text == "cross-site request refused", path
+    allowed = client.post("/i/toy/regrade", form_page="/i", headers={"sec-fetch-site": "same-origin"})
+    assert allowed.status_code == 200 and "queued for grading again" in allowed.text
+
+
+def test_every_page_but_the_logins_names_its_role():
+    """Each route under /s is the student's, each under /i the instructor's: a route added
+    without ``@requires`` fails here."""
+    from starlette.routing import Route
+
+    from dlkit.portal.app import ROUTES
+
+    for route in (r for r in ROUTES if isinstance(r, Route)):
+        endpoint = getattr(route.endpoint, "func", route.endpoint)  # functools.partial
+        area = re.match(r"^/(s|i)(/|$)", route.path)
+        role = {"s": "student", "i": "instructor"}[area.group(1)] if area else None
+        assert getattr(endpoint, "role", None) == role, route.path
 
 
 def test_a_reissued_code_revokes_the_old_one_and_its_sessions(portal, course):

@@ -12,7 +12,7 @@ import signal
 from sqlalchemy import func, select
 
 from dlkit.gradebook import Run, Student, Submission
-from dlkit.grading.grade import _alive
+from dlkit.grading.grade import process_alive
 from dlkit.portal.auth import issue_code
 
 from .conftest import main_text, wait_for
@@ -60,7 +60,7 @@ def test_sigkilled_server_resumes_the_queue_and_grades_each_submission_once(cour
     assert runs_per_submission(course) == {}
     os.kill(first.process.pid, signal.SIGKILL)  # the server only: its workers must die with it
     first.process.wait()
-    wait_for(lambda: not _alive(grader), 30, "the worker to die with the server")
+    wait_for(lambda: not process_alive(grader), 30, "the worker to die with the server")
     assert sorted(queue_states(course).values()) == ["queued", "queued", "queued", "running"]
 
     second = server(workers=1)  # takes over the dead worker's claim, then the queue
@@ -95,7 +95,7 @@ def test_a_killed_worker_is_restarted_and_its_submission_taken_over(course, serv
     assert "worker-1 cpu pid" in main_text(page)
     assert re.findall(r'class="num restarts">(\d+)<', page.text) == ["1"]
     running.stop()  # a normal stop ends the workers too
-    wait_for(lambda: not _alive(worker_pid(course)), 30, "the worker to stop with the server")
+    wait_for(lambda: not process_alive(worker_pid(course)), 30, "the worker to stop with the server")
     with course.gradebook.session() as s:
         assert s.scalar(select(func.count()).select_from(Run)) == 1
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event
 
 from dlkit.gradebook import Gradebook, Submission
-from dlkit.grading.grade import Outcome, record_run
+from dlkit.grading.tasks import Outcome
 from dlkit.reports.course import Course, StudentRecord, load_course, load_rubric, student_records
 from dlkit.roster import read_roster, sync_roster
 
@@ -194,7 +194,7 @@ def build_course(folder: Path) -> CourseData:
                     write_executed(folder / "graded" / planned.id / str(submission.id)
                                    / "executed.ipynb")
     for submission_id, result in runs:
-        record_run(gradebook, submission_id, result)
+        gradebook.record_run(submission_id, result)
 
     for i, plan in enumerate(plans):
         for planned in course.experiments:
