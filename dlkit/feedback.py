@@ -192,9 +192,9 @@ def build_feedback(session: Session, experiment: Experiment, submission: Submiss
 def free_form_criteria(experiment: Experiment, results: list[Result]):
     """The experiment's free-form rubric when ``results`` are of a free-form grading (its
     criteria, not the master's questions), else None."""
-    from dlkit.grading.free_form import load_rubric
+    from dlkit.rubrics import free_form_rubric
 
-    rubric = load_rubric(experiment)
+    rubric = free_form_rubric(experiment)
     questions = {r.question for r in results}
     return rubric if rubric is not None and questions and questions <= set(rubric.auto) else None
 

@@ -21,10 +21,10 @@ from dlkit.experiments import get as get_experiment
 from dlkit.gradebook import Gradebook, Submission
 from dlkit.grading.capacity import plan_workers
 from dlkit.grading.executors import LocalPool
-from dlkit.grading.free_form import graded_free_form
 from dlkit.grading.plans import plan_for, task_mode
 from dlkit.grading.tasks import Executor, GradeSummary, GradingTask, Outcome
 from dlkit.grading.verdicts import zero_results
+from dlkit.rubrics import graded_free_form
 from dlkit.sandbox import Limits
 from dlkit.settings import MEMORY_GB, WALL_FACTOR
 

@@ -16,6 +16,7 @@ from dlkit.grading.split import split_test
 from dlkit.grading.tasks import GradingTask, PlannedTest
 from dlkit.grading.verdicts import from_starter
 from dlkit.notebook.master import read_master
+from dlkit.rubrics import free_form_rubric
 
 
 def plan_tests(experiment: Experiment) -> list[PlannedTest]:
@@ -39,9 +40,7 @@ def free_form_plan(experiment: Experiment) -> list[PlannedTest]:
     """The tests of a free-form grading (:mod:`dlkit.grading.free_form`): one per criterion of
     the experiment's free-form rubric, with its marks."""
     from dlkit.errors import DlkitError
-    from dlkit.grading.free_form import load_rubric
-
-    rubric = load_rubric(experiment)
+    rubric = free_form_rubric(experiment)
     if rubric is None:
         raise DlkitError(f"{experiment.id} has no free-form rubric", where=str(experiment.rubric))
     return [PlannedTest(f"{c.name}-0", c.name, 0, False, c.points, *astuple(split_test(c.source)))
@@ -110,8 +109,6 @@ def grading_mode(experiment: Experiment, nb, forced: bool | None = None) -> Mode
     """Starter or free-form: ``forced`` (``--starter``/``--free-form``, the rubric's switch)
     when given; else free-form when the notebook does not come from the starter (no otter
     cell) and defines fewer than half of the objects the starter's tests ask for."""
-    from dlkit.grading.free_form import load_rubric
-
     if forced is not None:
         return Mode(forced, "asked for by the instructor (" + ("--free-form or the rubric's "
                     "free_form switch)" if forced else "--starter)"))
@@ -123,7 +120,7 @@ def grading_mode(experiment: Experiment, nb, forced: bool | None = None) -> Mode
         (f" ({', '.join(f'`{n}`' for n in defined[:6])})" if defined else "")
     if len(defined) * 2 >= len(asked):
         return Mode(False, f"the notebook {counted}")
-    if load_rubric(experiment) is None:
+    if free_form_rubric(experiment) is None:
         return Mode(False, f"the notebook does not come from the starter and {counted}, but "
                            f"{experiment.id} has no free-form rubric")
     return Mode(True, f"the notebook does not come from the starter (no starter cells) and "

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlkit import checks
+from dlkit import checks, rubrics
 from dlkit.checks import MissingObject
 from dlkit.experiments import EXPERIMENTS
 from dlkit.grading import free_form
-from dlkit.grading.free_form import DIGITS, find_model, find_number
+from dlkit.grading.free_form import DIGITS, find_model, find_number, finder
 
 RNG = np.random.default_rng(0)
 X = RNG.random((64, 784)).astype("float32")
@@ -323,7 +323,7 @@ def test_without_an_imported_image_folder_the_accuracy_is_left_to_the_instructor
 
 # --------------------------------------------------------------------------- the rubrics
 
-FREE_FORM = sorted(e for e in EXPERIMENTS if free_form.load_rubric(EXPERIMENTS[e]))
+FREE_FORM = sorted(e for e in EXPERIMENTS if rubrics.free_form_rubric(EXPERIMENTS[e]))
 
 
 def test_some_experiments_have_free_form_rubrics():
@@ -333,7 +333,7 @@ def test_some_experiments_have_free_form_rubrics():
 @pytest.mark.parametrize("experiment_id", FREE_FORM)
 def test_each_free_form_criterion_has_its_marks_and_splits_into_halves(experiment_id):
     from dlkit.grading.plans import free_form_plan
-    from dlkit.reports.course import load_rubric
+    from dlkit.rubrics import load_rubric
 
     experiment = EXPERIMENTS[experiment_id]
     plan = free_form_plan(experiment)
@@ -347,7 +347,7 @@ def test_each_free_form_criterion_has_its_marks_and_splits_into_halves(experimen
     assert bound <= {"checks", "free_form", "dlkit_experiments", "extract", "WHAT"}, bound
     # free-form criteria are not starter questions (feedback tells the two kinds of run apart)
     assert not {t.question for t in plan} & set(rubric.get("auto") or {})
-    assert free_form.graded_free_form(experiment) is False
+    assert rubrics.graded_free_form(experiment) is False
 
 
 def _top_level_names(source: str) -> set[str]:
@@ -371,11 +371,11 @@ def test_a_criterion_without_marks_is_refused_by_name(tmp_path):
     (tmp_path / "rubrics" / "free-form").mkdir(parents=True)
     (tmp_path / "rubrics" / "exp2-feedforward.yml").write_text(
         "free_form: true\nfree_form_rubric:\n  auto: {architecture: 3}\n")
-    free_form.rubric_path(tmp_path, "exp2-feedforward").write_text(
+    rubrics.criteria_path(tmp_path, "exp2-feedforward").write_text(
         "# %% architecture\nx = 1\n# %% accuracy\ny = 2\n")
     with pytest.raises(ValueError, match=r"criteria \['accuracy', 'architecture'\]"):
-        free_form.load_rubric(experiment)
-    assert free_form.graded_free_form(experiment) is True
+        rubrics.free_form_rubric(experiment)
+    assert rubrics.graded_free_form(experiment) is True
 
 
 # --------------------------------------------------------------------------- the user's side
@@ -503,9 +503,9 @@ def test_a_keras_embedding_is_found_with_its_tokenizer_and_the_trained_one_wins(
 
 
 def test_a_tokenizer_s_word_index_fits_a_matrix_of_num_words_rows():
-    rows = free_form._row_words(Tokenizer(WORDS).word_index, 10, tokenizer=True)
+    rows = finder._row_words(Tokenizer(WORDS).word_index, 10, tokenizer=True)
     assert rows == ["", *WORDS[:9]]
-    assert free_form._row_words({w: i for i, w in enumerate(WORDS)}, 10) is None  # not a tokenizer
+    assert finder._row_words({w: i for i, w in enumerate(WORDS)}, 10) is None  # not a tokenizer
 
 
 def test_a_torch_cbow_s_input_embeddings_are_found_by_its_index_to_word_dict():
@@ -630,7 +630,7 @@ def test_a_free_form_notebook_is_not_told_of_images_it_keeps_back():
             "last ones, which a notebook that trains on the training set has trained on") in words
     # every free-form criterion that compares with those images says so
     for experiment_id in FREE_FORM:
-        text = free_form.rubric_path(EXPERIMENTS[experiment_id].root, experiment_id).read_text()
+        text = rubrics.criteria_path(EXPERIMENTS[experiment_id].root, experiment_id).read_text()
         calls = [line for line in text.splitlines() if "assert_not_fitted_to_test(" in line]
         assert all("kept_back=False" in line for line in calls), experiment_id
 
