@@ -9,6 +9,7 @@ import pytest
 
 from dlkit import checks, rubrics
 from dlkit.checks import MissingObject
+from dlkit.data.loaders import image_folder_sample, image_folders
 from dlkit.experiments import EXPERIMENTS
 from dlkit.grading import free_form
 from dlkit.grading.free_form import DIGITS, find_model, find_number, finder
@@ -244,11 +245,11 @@ def test_an_imported_image_folder_gives_the_classes_and_a_fixed_sample_at_the_mo
 
     assert free_form.image_folder_classes() == []
     assert not import_pack(_image_pack(tmp_path / "pack", images=12), progress=False).refused
-    (folder,) = free_form.image_folders()
+    (folder,) = image_folders()
     assert folder.labellings == (tuple(COLOURS),) and free_form.image_folder_classes() == [3]
-    x, y = free_form.image_folder_sample(folder.path, folder.labellings[0], (20, 24))
+    x, y = image_folder_sample(folder.path, folder.labellings[0], (20, 24))
     assert x.shape == (30, 20, 24, 3) and x.dtype == np.float32 and list(np.bincount(y)) == [10, 10, 10]
-    again, _ = free_form.image_folder_sample(folder.path, folder.labellings[0], (20, 24))
+    again, _ = image_folder_sample(folder.path, folder.labellings[0], (20, 24))
     assert np.array_equal(x, again)  # the same images at every regrade
     assert [int(x[y == label].mean(axis=(0, 1, 2)).argmax()) for label in range(3)] == list(COLOURS.values())
 
@@ -262,7 +263,7 @@ def test_caltech_s_background_class_is_counted_with_and_without_it(cache, tmp_pa
     for name in ("image_0001.png", "image_0002.png"):
         (background / name).write_bytes((pack / "101_ObjectCategories" / "anchor" / name).read_bytes())
     import_pack(pack, progress=False)
-    (folder,) = free_form.image_folders()
+    (folder,) = image_folders()
     assert folder.labellings == (("BACKGROUND_Google", *COLOURS), tuple(COLOURS))
     assert free_form.image_folder_classes() == [3, 4]
     # a notebook that deleted the background folder numbers the others from 0
