@@ -30,7 +30,9 @@ from dlkit.gradebook import (
     Run,
     Submission,
     duration,
+    result_labels,
     result_state,
+    run_found,
 )
 from dlkit.notebook.master import read_master
 from dlkit.reports.render import environment as templates
@@ -56,6 +58,9 @@ class TestLine:
     max_points: float
     message: str
     state: str = "judged"  # or "not judged": neither passed nor failed
+    #: what a judged public test measured on, in words ("ECG5000; inputs after your
+    #: StandardScaler (`scaler`)")
+    note: str = ""
 
     @property
     def judged(self) -> bool:
@@ -119,6 +124,8 @@ class Feedback:
     #: how the run was graded ("starter", "free-form"; "" for runs before modes were kept), why
     mode: str = ""
     mode_reason: str = ""
+    #: the run's title: the experiment's, or (free-form) what the notebook was built on
+    title: str = ""
 
 
 # --------------------------------------------------------------------------- the API
@@ -186,7 +193,16 @@ def build_feedback(session: Session, experiment: Experiment, submission: Submiss
         newer_version=newer_version(session, submission), error=run_error(run),
         free_form=judged_criteria(results) if free_form is not None else None,
         mode=run.mode or ("free-form" if free_form is not None else ""),
-        mode_reason=run.mode_reason or "")
+        mode_reason=run.mode_reason or "",
+        title=run_title(experiment, everything, run.mode or ("free-form" if free_form is not None
+                                                             else "")))
+
+
+def run_title(experiment: Experiment, results: list[Result], mode: str) -> str:
+    """The page's title: the experiment's for a starter run; for a free-form run the data and
+    backbone its judges found (:meth:`Experiment.title_for`), never the starter's data."""
+    data, model = run_found(results)
+    return experiment.title_for(data, model, free_form=mode == "free-form")
 
 
 def free_form_criteria(experiment: Experiment, results: list[Result]):
@@ -227,7 +243,17 @@ def test_line(result: Result) -> TestLine:
     label = "hidden test" if result.hidden else f"test {result.test + 1}"
     message = student_hint(result.message) if result.hidden else result.message
     return TestLine(label, result.hidden, result.passed, result.points, result.max_points,
-                    message if not result.passed else "", result_state(result))
+                    message if not result.passed else "", result_state(result),
+                    "" if result.hidden else measured_on(result))
+
+
+def measured_on(result: Result) -> str:
+    """Where a judged test measured, in words: its data and how the inputs were scaled."""
+    labels = result_labels(result)
+    parts = [f"measured on {labels['data']}"] if labels.get("data") else []
+    if labels.get("inputs"):
+        parts.append(f"inputs {labels['inputs']}")
+    return "; ".join(parts)
 
 
 def student_hint(message: str) -> str:

@@ -181,6 +181,8 @@ class Result(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     message: Mapped[str] = mapped_column(Text, default="")
     measured: Mapped[str] = mapped_column(Text, default="")  # JSON figures the judge returned
+    #: JSON words the judge returned (the data it measured on, how the inputs were scaled)
+    labels: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(16), default="judged")  # one of RESULT_STATES
     run: Mapped[Run] = relationship(back_populates="results")
 
@@ -702,6 +704,7 @@ class Gradebook:
                                   points=r["points"], max_points=r["max_points"],
                                   passed=r["passed"], message=r["message"],
                                   measured=json.dumps(r["measured"]) if r.get("measured") else "",
+                                  labels=json.dumps(r["labels"]) if r.get("labels") else "",
                                   state=r.get("state", "judged"))
                            for r in outcome.results]
             s.add(run)
@@ -784,6 +787,25 @@ def result_state(result) -> str:
     if state == "judged" and not result.passed and str(result.message).startswith("not judged"):
         return "not judged"
     return state
+
+
+def result_labels(result) -> dict[str, str]:
+    """The words a result's judge returned (``data``: what it measured on; ``inputs``: how it
+    scaled them; ``model``: the backbone it found), {} for rows without them."""
+    try:
+        labels = json.loads(getattr(result, "labels", "") or "{}")
+    except ValueError:
+        return {}
+    return {k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)} \
+        if isinstance(labels, dict) else {}
+
+
+def run_found(results) -> tuple[list[str], str]:
+    """What a run's judges say the notebook used: the data they measured on (each once, in
+    order) and the backbone they found ("" when none)."""
+    labels = [result_labels(r) for r in results]
+    data = list(dict.fromkeys(lab["data"] for lab in labels if lab.get("data")))
+    return data, next((lab["model"] for lab in labels if lab.get("model")), "")
 
 
 def instructor_items(run) -> dict[str, float]:

@@ -3,6 +3,8 @@ instructor is no fail, out of the automatic score, and listed for marking."""
 
 from __future__ import annotations
 
+import json
+
 from dlkit.feedback import summary_line, write_feedback
 from dlkit.gradebook import Gradebook, Result, Student
 from dlkit.grading.tasks import PlannedTest
@@ -71,3 +73,46 @@ def test_a_cbow_page_lists_neighbour_quality_as_left_to_the_instructor_and_score
     left = html.split("<h2>Left to your instructor</h2>")[1].split("</table>")[0]
     assert "neighbour_quality" in left and "– / 4" in left
     gradebook.engine.dispose()
+
+
+def _free_form_page(tmp_path, experiment, results, mode="free-form"):
+    gradebook = Gradebook.open(tmp_path)
+    with gradebook.session() as s:
+        s.add(Student(roll="41008", name="Pooja Kale", batch="B2"))
+        s.flush()
+        submission = _submission("41008", 1)
+        submission.experiment = experiment
+        run = _run(submission, results)
+        run.mode = mode
+        s.add(submission)
+    (page,) = write_feedback(experiment, course=tmp_path, gradebook=gradebook)
+    gradebook.engine.dispose()
+    return " ".join(page.read_text(encoding="utf-8").split())
+
+
+def _labelled(result, **labels):
+    result.labels = json.dumps(labels)
+    return result
+
+
+def test_an_ecg_notebook_s_page_is_titled_by_its_data_and_says_its_scaler_was_applied(tmp_path):
+    html = _free_form_page(tmp_path, "exp4-autoencoder-anomaly", [
+        _labelled(_result("architecture", 0, False, True, 3.0), data="ECG5000"),
+        _result("training", 0, False, True, 2.0),
+        _labelled(_result("roc_auc", 0, False, True, 4.0), data="ECG5000",
+                  inputs="after your StandardScaler (`scaler`)"),
+        _result("threshold", 0, False, False, 3.0, "balanced accuracy 0.61 on ECG5000")])
+    assert "<h1>Experiment 4: Autoencoder anomaly detection: ECG5000</h1>" in html
+    assert "MNIST" not in html
+    assert "measured on ECG5000; inputs after your StandardScaler (`scaler`)" in html
+
+
+def test_a_vgg16_notebook_is_not_titled_efficientnet_and_a_starter_run_keeps_the_title(tmp_path):
+    html = _free_form_page(tmp_path / "a", "exp6-transfer-learning", [
+        _labelled(_result("frozen_backbone", 0, False, True, 3.0), model="VGG16"),
+        _result("head", 0, False, False, 2.0, "`model` has 1 trainable dense layer(s)")])
+    assert "Transfer learning from a pretrained CNN: VGG16 backbone" in html
+    assert "EfficientNet" not in html and "MNIST" not in html
+    starter = _free_form_page(tmp_path / "b", "exp6-transfer-learning",
+                              [_result("q1_backbone", 0, False, True, 3.0)], mode="starter")
+    assert "EfficientNet-Lite0" in starter

@@ -177,7 +177,8 @@ def results_for(plan: list[PlannedTest], judged: dict, starter: dict[str, int],
                         "points": test.points if verdict.get("passed") else 0.0,
                         "max_points": test.points, "passed": bool(verdict.get("passed")),
                         "message": message, "missing": bool(verdict.get("missing")),
-                        "measured": verdict.get("measured") or {}, "state": state,
+                        "measured": verdict.get("measured") or {},
+                        "labels": verdict.get("labels") or {}, "state": state,
                         "grader_failure": bool(verdict.get("grader_failure"))})
     return results
 

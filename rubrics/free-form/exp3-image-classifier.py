@@ -67,7 +67,7 @@ def judge(data):
     checks.assert_not_fitted_to_test(accuracy, held_out, dlkit_experiments.threshold("exp3-image-classifier", "held_out_gap"), kept_back=False, data=scores["data"])
     least = dlkit_experiments.threshold("exp3-image-classifier", f"test_accuracy_{free_form.image_set_of(shape)}")
     assert accuracy >= least, f"test accuracy of `{data['found']['name']}` measured by the grader on the {scores['data']} test set (inputs {scores['scaling']}): {accuracy:.4f}; it must reach {least}"
-    return {"test accuracy (grader)": accuracy, "held-out accuracy (grader)": held_out}
+    return {"test accuracy (grader)": accuracy, "held-out accuracy (grader)": held_out, "data": scores["data"], "inputs": scores["scaling"]}
 
 
 checks.run(extract, judge, globals())

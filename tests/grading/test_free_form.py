@@ -675,3 +675,129 @@ def test_dlkit_grade_free_form_end_to_end_through_the_cli(tmp_path):
     assert ("Left to your instructor: <strong>data_preparation</strong> (1), "
             "<strong>learning_curves</strong> (2), <strong>q7_fitting</strong> (2).") in html
     assert "`model` was never trained (its optimizer took no step)" in html
+
+
+# --------------------------------------------------------------------------- the notebook's scaling
+
+@pytest.mark.parametrize("make", [
+    lambda p: p.StandardScaler(), lambda p: p.StandardScaler(with_mean=False),
+    lambda p: p.MinMaxScaler(), lambda p: p.MinMaxScaler((-1, 1), clip=True),
+    lambda p: p.MaxAbsScaler(), lambda p: p.RobustScaler(), lambda p: p.RobustScaler(with_centering=False)])
+def test_a_fitted_scaler_crosses_as_its_parameters_and_transforms_as_its_own(make, tmp_path):
+    from sklearn import preprocessing
+
+    from dlkit.grading.free_form.measures import notebook_scaling
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(5, 3, (200, 6)) * np.arange(1, 7)
+    scaler = make(preprocessing).fit(x[:150])
+    found = free_form.find_scaler({"other": preprocessing.StandardScaler().fit(x[:, :2]),
+                                   "scaler": scaler}, 6)
+    assert found["scaler"]["name"] == "scaler" and found["scaler"]["kind"] == type(scaler).__name__
+    checks.export(found, tmp_path / "out")  # arrays and JSON only: no pickle crosses
+    words, scale = notebook_scaling(checks.load(tmp_path / "out"), 6)
+    assert words == f"after your {type(scaler).__name__} (`scaler`)"
+    np.testing.assert_allclose(scale(x[150:]), scaler.transform(x[150:]), rtol=1e-9, atol=1e-12)
+
+
+def test_only_scikit_learn_s_own_fitted_scalers_of_the_model_s_width_are_read():
+    from sklearn.preprocessing import StandardScaler
+
+    class Mine(StandardScaler):  # the notebook's class: its transform could do anything
+        pass
+
+    x = np.random.default_rng(0).normal(size=(50, 4))
+    assert free_form.find_scaler({"s": Mine().fit(x), "unfitted": StandardScaler()}, 4) is None
+    assert free_form.find_scaler({"amount": StandardScaler().fit(x[:, :1])}, 4) is None
+    broken = StandardScaler().fit(x)
+    broken.scale_ = np.array([1.0, 0.0, 1.0, 1.0])  # set by hand: not finite once inverted
+    assert free_form.find_scaler({"broken": broken}, 4) is None
+
+
+def test_exported_scaler_parameters_of_the_wrong_shape_or_kind_are_not_applied():
+    from dlkit.grading.free_form.measures import notebook_scaling
+
+    good = {"scaler": {"name": "sc", "kind": "StandardScaler", "features": 3, "clip": None},
+            "scaler_multiply": np.ones(3), "scaler_add": np.zeros(3)}
+    assert notebook_scaling(good, 3)[0] == "after your StandardScaler (`sc`)"
+    assert notebook_scaling(good, 4) is None
+    assert notebook_scaling({**good, "scaler_add": np.array([0.0, np.inf, 0.0])}, 3) is None
+    assert notebook_scaling({**good, "scaler": {**good["scaler"], "kind": "os.system"}}, 3) is None
+    assert notebook_scaling({**good, "scaler": {**good["scaler"], "name": "<b>x</b>"}}, 3)[0] \
+        == "after your StandardScaler (`?`)"
+
+
+def _standardised_pca_autoencoder(normal, components=5):
+    """A linear Keras autoencoder of standardised inputs (their first principal components), set
+    from the data rather than trained: it reconstructs transactions like ``normal`` well."""
+    import keras
+
+    _, _, vt = np.linalg.svd(normal - normal.mean(axis=0), full_matrices=False)
+    w = vt[:components].T.astype("float32")
+    model = keras.Sequential([keras.Input((normal.shape[1],)), keras.layers.Dense(components),
+                              keras.layers.Dense(normal.shape[1])])
+    model.layers[0].set_weights([w, np.zeros(components, "float32")])
+    model.layers[1].set_weights([w.T, np.zeros(normal.shape[1], "float32")])
+    return model
+
+
+def test_a_threshold_is_measured_after_the_notebook_s_own_standard_scaler(cache, tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    from dlkit.data.imported import imported_entries
+    from dlkit.data.loaders import read_creditcard
+    from dlkit.data.pack import import_pack
+    from tests.fixtures.free_form.make_corpus import write_creditcard
+
+    (tmp_path / "pack").mkdir()
+    write_creditcard(tmp_path / "pack" / "creditcard.csv")
+    assert not import_pack(tmp_path / "pack", progress=False).refused
+    (entry,) = [e for e in imported_entries() if e.kind == "creditcard-csv"]
+    frame, fraud = read_creditcard(entry.data, with_time=False)
+    x = frame.to_numpy("float64")
+    normal = x[:3000][fraud[:3000] == 0]
+    scaler = StandardScaler().fit(normal)  # fitted on the notebook's normal training rows
+    model = _standardised_pca_autoencoder(scaler.transform(normal))
+    errors = ((model.predict(scaler.transform(normal), verbose=0) - scaler.transform(normal)) ** 2).mean(axis=1)
+    ns = {"autoencoder": model, "scaler": scaler, "threshold": float(np.percentile(errors, 97))}
+    _fit_once(model, scaler.transform(normal))
+    got = _run_criterion("exp4-autoencoder-anomaly", "threshold", ns)
+    assert got["inputs"] == "after your StandardScaler (`scaler`)"
+    assert got["data"] == "credit-card transactions"
+    assert got["balanced accuracy at the threshold (grader)"] >= 0.8
+    auc = _run_criterion("exp4-autoencoder-anomaly", "roc_auc", ns)
+    assert auc["data"] == "credit-card transactions" and auc["ROC-AUC (grader)"] >= 0.95
+
+
+def _fit_once(model, x):
+    """One optimizer step at a rate of nothing: the model counts as trained, its weights stay."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    model.fit(x[:32], x[:32], epochs=1, batch_size=32, verbose=0)
+
+
+# --------------------------------------------------------------------------- what a title says
+
+def test_a_frozen_vgg16_is_named_by_its_weights_not_by_its_layers_names():
+    import keras
+
+    base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3),
+                                    name="efficientnet")
+    base.trainable = False
+    model = keras.Sequential([base, keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(4, activation="softmax")])
+    assert free_form.backbone_of(model) == "VGG16"
+    assert free_form.backbone_of(_keras_colour_classifier(sorted(COLOURS))) == ""
+
+
+def test_a_free_form_title_names_the_data_and_backbone_found_never_the_starter_s():
+    exp4, exp6 = EXPERIMENTS["exp4-autoencoder-anomaly"], EXPERIMENTS["exp6-transfer-learning"]
+    assert "MNIST" in exp4.title_for(["ECG5000"])  # a starter run keeps the experiment's title
+    assert exp4.title_for(["ECG5000", "ECG5000"], free_form=True) == "Autoencoder anomaly detection: ECG5000"
+    assert exp6.title_for([], "VGG16", free_form=True) == \
+        "Transfer learning from a pretrained CNN: VGG16 backbone"
+    for experiment in EXPERIMENTS.values():  # found nothing: no data named at all
+        untold = experiment.title_for(free_form=True)
+        assert not any(word in untold for word in ("MNIST", "EfficientNet", "CIFAR", "BBC")), untold
+    assert free_form.data_of_inputs((140,)) == "ECG5000" and free_form.data_of_inputs((28, 28)) == "MNIST"

@@ -15,6 +15,9 @@ the master's tests. Those are ordinary tests (``extract``/``judge``, :mod:`dlkit
 - :func:`image_folder_classes` (Experiment 6): the numbers of classes of the image folders the
   college imported (Caltech-101's ``101_ObjectCategories``), which the classifier must give;
 - :func:`find_number`: a number named like the brief's (``threshold``, ``thresh``);
+- :func:`find_scaler`: the notebook's fitted scikit-learn scaler, exported as its parameters
+  (arrays, never a pickle), so that the judge measures a threshold in the notebook's own input
+  scaling (:func:`anomaly_scores`);
 - :func:`find_embedding` (Experiment 5): the embedding matrix whose rows match a vocabulary of
   the notebook, never a library's (gensim); the one that is no random draw
   (:func:`looks_trained`), then the one whose model took optimizer steps.
@@ -38,6 +41,7 @@ from dlkit.grading.free_form.finder import (
     find_embedding,
     find_model,
     find_number,
+    find_scaler,
     image_folder_classes,
     looks_trained,
     row_structure,
@@ -45,8 +49,10 @@ from dlkit.grading.free_form.finder import (
 from dlkit.grading.free_form.measures import (
     anomaly_data,
     anomaly_scores,
+    backbone_of,
     classifier_scores,
     corpus_of,
+    data_of_inputs,
     image_folder_scores,
     image_set_of,
     layers,
@@ -58,7 +64,8 @@ from dlkit.rubrics import free_form_threshold
 
 #: What a criteria file (``rubrics/free-form/<id>.py``) may call as ``free_form.<name>``.
 __all__ = ["AUTOENCODER_INPUTS", "DIGITS", "IMAGES", "TRAINED_STRUCTURE", "Found", "FoundEmbedding",
-           "anomaly_data", "anomaly_scores", "classifier_scores", "corpus_of", "exportable_torch",
-           "find_embedding", "find_model", "find_number", "free_form_threshold",
+           "anomaly_data", "anomaly_scores", "backbone_of", "classifier_scores", "corpus_of",
+           "data_of_inputs", "exportable_torch", "find_embedding", "find_model", "find_number",
+           "find_scaler", "free_form_threshold",
            "image_folder_classes", "image_folder_scores", "image_set_of", "layers", "looks_trained",
            "neighbour_scores", "outputs", "parameter_count", "row_structure"]

@@ -99,6 +99,59 @@ def find_number(ns: Mapping[str, Any], pattern: str = r"thresh") -> tuple[str, f
     return found
 
 
+#: The scikit-learn preprocessing objects whose fitted parameters the grader reads, and how each
+#: maps an input ``x`` to ``x * multiply + add`` (per feature; attributes None when switched off).
+SCALERS = ("StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler")
+
+
+def find_scaler(ns: Mapping[str, Any], features: int) -> dict[str, Any] | None:
+    """The last-defined fitted scikit-learn scaler of the notebook (:data:`SCALERS`) that takes
+    ``features`` columns, as data the judge applies itself (never the object, never a pickle):
+    ``{"scaler": {"name", "kind", "features", "clip"}, "scaler_multiply": array, "scaler_add":
+    array}``; None when there is none. Only scikit-learn's own classes count: a class of the
+    notebook's (a subclass too) is not read."""
+    found = None
+    for name, value in list(ns.items()):
+        kind = type(value).__name__
+        if name.startswith("_") or kind not in SCALERS \
+                or not type(value).__module__.startswith("sklearn.preprocessing") \
+                or getattr(value, "n_features_in_", None) != features:
+            continue
+        try:
+            multiply, add = _affine(value, kind, features)
+        except (AttributeError, TypeError, ValueError):
+            continue
+        clip = list(value.feature_range) if kind == "MinMaxScaler" and getattr(value, "clip", False) \
+            else None
+        found = {"scaler": {"name": name, "kind": kind, "features": features, "clip": clip},
+                 "scaler_multiply": multiply, "scaler_add": add}
+    return found
+
+
+def _affine(scaler: Any, kind: str, features: int) -> tuple[np.ndarray, np.ndarray]:
+    """(multiply, add) per feature of a fitted scaler: ``transform(x) == x * multiply + add``."""
+    def attribute(name: str, empty: float) -> np.ndarray:
+        value = getattr(scaler, name)
+        array = np.full(features, empty) if value is None else np.asarray(value, "float64")
+        if array.shape != (features,):
+            raise ValueError(f"{name} has shape {array.shape}")
+        return array
+
+    if kind == "MinMaxScaler":
+        multiply, add = attribute("scale_", 1.0), attribute("min_", 0.0)
+    else:
+        centred, scaled = {"StandardScaler": ("with_mean", "with_std"),
+                           "RobustScaler": ("with_centering", "with_scaling")}.get(kind, ("", ""))
+        scale = attribute("scale_", 1.0) if getattr(scaler, scaled, True) else np.ones(features)
+        centre = attribute("mean_" if kind == "StandardScaler" else "center_", 0.0) \
+            if centred and getattr(scaler, centred) else np.zeros(features)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            multiply, add = 1.0 / scale, -centre / scale
+    if not (np.isfinite(multiply).all() and np.isfinite(add).all()):
+        raise ValueError("parameters that are not finite")
+    return multiply, add
+
+
 def _describe(name: str, value: Any, ns: Mapping[str, Any],
               inputs: Sequence[tuple[int, ...]] | None) -> Found | None:
     if checks.is_keras_model(value):

@@ -30,7 +30,8 @@ def layers(model: Any) -> list[dict[str, Any]]:
             config = layer.get_config()
             found.append({"kind": type(layer).__name__, "units": config.get("units"),
                           "activation": config.get("activation"),
-                          "trainable": bool(layer.trainable), "weights": len(layer.weights)})
+                          "trainable": bool(layer.trainable), "weights": len(layer.weights),
+                          "parameters": int(layer.count_params()) if layer.built else 0})
     else:  # torch
         for module in model.modules():
             if list(module.children()):
@@ -39,8 +40,34 @@ def layers(model: Any) -> list[dict[str, Any]]:
             found.append({"kind": type(module).__name__,
                           "units": getattr(module, "out_features", None),
                           "activation": None, "weights": len(params),
+                          "parameters": int(sum(p.numel() for p in params)),
                           "trainable": any(p.requires_grad for p in params) if params else True})
     return found
+
+
+#: Pretrained backbones by their weights without the classifier (``include_top=False``; a
+#: torchvision model without ``classifier``/``fc``), counted here with ``weights=None``
+#: (keras 3.15.1, torchvision 0.29.1): what a transfer-learning model is said to be built on,
+#: from what it computes with, never from the names it gives its layers.
+BACKBONES = {
+    14_714_688: "VGG16", 20_024_384: "VGG19", 23_587_712: "ResNet50", 42_658_176: "ResNet101",
+    2_257_984: "MobileNetV2", 3_228_864: "MobileNet", 21_802_784: "InceptionV3",
+    4_049_571: "EfficientNetB0", 7_037_504: "DenseNet121", 20_861_480: "Xception",
+    11_176_512: "ResNet-18", 21_284_672: "ResNet-34", 23_508_032: "ResNet-50",
+    2_223_872: "MobileNetV2", 4_007_548: "EfficientNet-B0", 6_953_856: "DenseNet-121",
+    2_469_696: "AlexNet",
+}
+
+
+def backbone_of(model: Any) -> str:
+    """The known pretrained backbone (:data:`BACKBONES`) a loaded model's first layers add up
+    to, by their numbers of weights ("" when none does)."""
+    total = 0
+    for layer in layers(model):
+        total += layer.get("parameters", 0)
+        if layer.get("parameters") and total in BACKBONES:
+            return BACKBONES[total]
+    return ""
 
 
 #: How students scale their inputs: the grader tries each and keeps the best (the scaling is
@@ -143,6 +170,17 @@ def image_folder_scores(model: Any, input_shape: Sequence[int | None], classes: 
     return best
 
 
+#: The data a model of this many inputs per example was made for, as pages name it.
+DATA_OF_INPUTS = {784: "MNIST", 3072: "CIFAR-10", 140: "ECG5000", 29: "credit-card transactions",
+                  30: "credit-card transactions"}
+
+
+def data_of_inputs(input_shape: Sequence[int]) -> str:
+    """The data a model of this per-example input was made for ("" when the grader cannot tell):
+    what titles and pages name instead of the starter's data."""
+    return DATA_OF_INPUTS.get(int(np.prod(input_shape)), "") if len(input_shape) else ""
+
+
 @dataclass(frozen=True)
 class AnomalyData:
     """Examples with labels (1 = anomaly) that an autoencoder of this input size was made for,
@@ -153,6 +191,42 @@ class AnomalyData:
     anomaly: np.ndarray
     scalings: dict[str, Any]
     held_out: tuple[np.ndarray, np.ndarray] | None = None  # (x, anomaly) never trained on
+    #: what a notebook's own scaler was fitted on: the file's values, or (MNIST) pixels / 255
+    before_scaler: tuple[tuple[str, Any], ...] = (("", lambda v: v),)
+
+    @property
+    def dataset(self) -> str:
+        """The data set's name alone ("MNIST", not which digit was normal)."""
+        return self.name.split(",")[0]
+
+
+#: What the judge reads of a notebook's scaler (:func:`finder.find_scaler`): its kinds.
+SCALER_KINDS = ("StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler")
+
+
+def notebook_scaling(data: Any, features: int) -> tuple[str, Any] | None:
+    """``(words, function)`` applying the notebook's own fitted scaler, exported as data
+    (``scaler``, ``scaler_multiply``, ``scaler_add``: see :func:`finder.find_scaler`), to
+    inputs of ``features`` columns; None when there is none or it does not fit them. Its
+    numbers are the student's: checked for shape and finiteness, never run as code."""
+    meta = data.get("scaler") if isinstance(data, dict) else None
+    if not isinstance(meta, dict) or meta.get("kind") not in SCALER_KINDS:
+        return None
+    multiply, add = data.get("scaler_multiply"), data.get("scaler_add")
+    if not all(isinstance(a, np.ndarray) and a.shape == (features,) and a.dtype.kind == "f"
+               and np.isfinite(a).all() for a in (multiply, add)):
+        return None
+    name = meta.get("name")
+    name = name[:40] if isinstance(name, str) and name.isidentifier() else "?"
+    clip = meta.get("clip")
+    bounds = tuple(float(b) for b in clip) if isinstance(clip, list) and len(clip) == 2 and all(
+        isinstance(b, (int, float)) and np.isfinite(b) for b in clip) else None
+
+    def scale(x: np.ndarray) -> np.ndarray:
+        y = x * multiply + add
+        return np.clip(y, *bounds) if bounds else y
+
+    return f"after your {meta['kind']} (`{name}`)", scale
 
 
 def anomaly_data(features: int) -> list[AnomalyData]:
@@ -165,8 +239,9 @@ def anomaly_data(features: int) -> list[AnomalyData]:
         scalings = {"x / 255": lambda x: x / 255.0}
         x, xb = x_test.reshape(len(x_test), 784).astype("float32"), \
             x_back.reshape(len(x_back), 784).astype("float32")
+        before = (("x / 255, ", lambda v: v / 255.0), ("x (0-255), ", lambda v: v))
         return [AnomalyData(f"MNIST, digit {d} normal", x, (y_test != d).astype(int), scalings,
-                            (xb, (y_back != d).astype(int))) for d in range(10)]
+                            (xb, (y_back != d).astype(int)), before) for d in range(10)]
     found = []
     for entry in imported_entries():
         if entry.kind == "ecg-csv" and features == 140:
@@ -195,27 +270,35 @@ def anomaly_data(features: int) -> list[AnomalyData]:
     return found
 
 
-def anomaly_scores(model: Any, input_shape: Sequence[int],
-                   threshold: float | None = None) -> dict[str, Any]:
+def anomaly_scores(model: Any, input_shape: Sequence[int], threshold: float | None = None,
+                   scaler: dict[str, Any] | None = None) -> dict[str, Any]:
     """The grader's ROC-AUC of an autoencoder's reconstruction errors on the data it was made
     for (:func:`anomaly_data`), with the data and scaling that suit it best; on kept-back data
     too where there is such (MNIST); and, given the notebook's ``threshold``, the balanced
     accuracy of ``error > threshold`` as its anomaly detector (mean squared or absolute error,
-    whichever the threshold suits). {} when no such data exists."""
+    whichever the threshold suits). ``scaler``: the notebook's own fitted scaler, as exported
+    (:func:`notebook_scaling`): one more scaling to try, and the only one a threshold is
+    measured in (the notebook chose it in the scaled inputs). {} when no such data exists."""
     features = int(np.prod(input_shape))
+    own = notebook_scaling(scaler, features) if scaler else None
     best: dict[str, Any] = {}
     computed: dict[tuple[int, str], np.ndarray] = {}  # MNIST's ten cases share their images
     for data in anomaly_data(features):
         if len(np.unique(data.anomaly)) < 2:
             continue
-        for words, scale in data.scalings.items():
+        scalings = {} if own and threshold is not None else dict(data.scalings)
+        if own:
+            scalings.update({f"{before}{own[0]}": lambda v, b=b: own[1](b(v))
+                             for before, b in data.before_scaler})
+        for words, scale in scalings.items():
             key = (id(data.x), words)
             if key not in computed:
                 computed[key] = _errors(model, scale(data.x).astype("float32"), input_shape)
             errors = computed[key]
             auc = checks.roc_auc(data.anomaly, errors["squared"])
             if not best or auc > best["roc_auc"]:
-                best = {"roc_auc": auc, "data": data.name, "scaling": words, "errors": errors,
+                best = {"roc_auc": auc, "data": data.name, "dataset": data.dataset,
+                        "scaling": words, "errors": errors,
                         "labels": data.anomaly, "scale": scale, "held": data.held_out}
     if not best:
         return {}
