@@ -442,7 +442,8 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
     Each notebook runs in a fresh kernel inside a sandbox (only the system, the kit and the data
     visible, no network; limits on CPU time, memory and processes); the tests' verdicts are
     computed in a separate clean process. Interrupted? Run it again: what is graded stays, the
-    rest is done, and runs that ended in a sandbox error or an overloaded grader are redone.
+    rest is done, and runs that ended in a sandbox error or an overloaded grader are redone, as
+    are runs that stopped at data the course had not provided once datasets.yml provides it.
 
     On several machines: start `dask scheduler` on one, `dlkit worker tcp://HOST:8786` on each
     grading machine, then grade with --scheduler tcp://HOST:8786 (or --cluster slurm). The
@@ -466,7 +467,7 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
             return
     gradebook = _gradebook(course, db)
     if not (scheduler or cluster == "slurm"):
-        workers = _announce_plan(experiment, gradebook, workers, gpus, memory, regrade)
+        workers = _announce_plan(experiment, course, gradebook, workers, gpus, memory, regrade)
     elif dry_run:
         click.echo("--dry-run estimates grading on this machine only; nothing graded")
     if dry_run:
@@ -485,14 +486,16 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
     click.echo(f"sandbox: {summary.sandbox}")
 
 
-def _announce_plan(experiment: str, gradebook, workers: int | None, gpus: str, memory: float,
-                   regrade: bool) -> int | None:
+def _announce_plan(experiment: str, course: Path, gradebook, workers: int | None, gpus: str,
+                   memory: float, regrade: bool) -> int | None:
     """Say what this machine will grade, how, and for how long; the workers to use."""
     from dlkit.experiments import get
     from dlkit.grading.capacity import plan_workers
     from dlkit.grading.devices import device_slots
+    from dlkit.grading.grade import submissions_to_grade
 
-    todo = len(gradebook.to_grade(get(experiment).id, regrade=regrade))
+    todo = len(submissions_to_grade(get(experiment).id, course=course, gradebook=gradebook,
+                                    regrade=regrade))
     slots = device_slots(gpus, workers)
     if slots[0].startswith("gpu"):
         click.echo(f"grading {todo} submission(s) of {experiment}: one worker per GPU "

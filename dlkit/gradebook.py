@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -60,6 +60,9 @@ RUN_STATUSES = {
 }
 #: Run statuses that were not the student's doing: ``dlkit grade`` runs those submissions again.
 REGRADE_STATUSES = ("sandbox error", "grader overloaded")
+#: A run that stopped at data the course had not provided: ``dlkit grade`` runs it again once
+#: the course's dataset map provides the path it read (:meth:`Gradebook.to_grade`).
+NOT_PROVIDED = "data not provided"
 #: What became of one test of a run: judged (passed or failed), not judged (the notebook stopped
 #: before its object existed, or could not be run: neither a pass nor a fail), or left to the
 #: instructor (the grader cannot measure it: out of the automatic score, in the marking queue).
@@ -668,17 +671,22 @@ class Gradebook:
         return owners
 
     # -- grading runs (the coordinator is their one writer) --------------------------------------
-    def to_grade(self, experiment: str, *, regrade: bool = False) -> list[Submission]:
+    def to_grade(self, experiment: str, *, regrade: bool = False,
+                 provided: Callable[[str], bool] | None = None) -> list[Submission]:
         """The newest submission of each student that has no current run, or whose run was not
         the student's doing (a sandbox error, an overloaded grader) fewer than
-        :data:`MAX_ATTEMPTS` times; every newest one with ``regrade``."""
+        :data:`MAX_ATTEMPTS` times, or stopped at data the course had not provided that it
+        provides now (``provided(path)``: the course's dataset map gives that path or URL);
+        every newest one with ``regrade``."""
         submissions = self.latest_submissions(experiment)
         if regrade:
             return submissions
         with self.session() as s:
             done = {sub.id for sub in submissions if (run := current_run(s, sub.id))
                     and (run.status not in REGRADE_STATUSES
-                         or failed_attempts(s, sub.id) >= MAX_ATTEMPTS)}
+                         or failed_attempts(s, sub.id) >= MAX_ATTEMPTS)
+                    and not (provided is not None and run.status == NOT_PROVIDED
+                             and (path := not_provided_path(run)) and provided(path))}
         return [sub for sub in submissions if sub.id not in done]
 
     def record_run(self, submission_id: int, outcome: Outcome) -> None:
@@ -714,6 +722,18 @@ class Gradebook:
         with self.session() as s:
             return list(s.scalars(select(Run).join(Submission).where(
                 Submission.experiment == experiment, Run.current.is_(True))).all())
+
+
+def not_provided_path(run: Run) -> str:
+    """The path or URL a "data not provided" run stopped at ("" for any other run)."""
+    if run.status != NOT_PROVIDED or not run.error:
+        return ""
+    try:
+        error = json.loads(run.error)
+    except ValueError:
+        return ""
+    path = error.get("not_provided") if isinstance(error, dict) else None
+    return path if isinstance(path, str) else ""
 
 
 def current_run(session: Session, submission_id: int) -> Run | None:

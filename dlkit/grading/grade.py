@@ -39,7 +39,8 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                      wall_factor: float = WALL_FACTOR,
                      free_form: bool | None = None) -> GradeSummary:
     """Grade the newest version of every student's submission that has no current run
-    (or whose run ended in a sandbox error or an overloaded grader), on ``executor`` (default:
+    (or whose run ended in a sandbox error or an overloaded grader, or stopped at data the
+    course now provides: :func:`submissions_to_grade`), on ``executor`` (default:
     this machine's pool). ``free_form``: grade on the free-form rubric, or on the starter's tests
     (default: the rubric's ``free_form`` switch when on, else each notebook's own
     :func:`~dlkit.grading.plans.grading_mode`). ``timeout``: CPU seconds (default: the
@@ -52,7 +53,7 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
     gradebook.note_experiment(experiment.id, experiment.number, experiment.title,
                               sum(t.points for t in plan))
     submissions = gradebook.latest_submissions(experiment.id)
-    todo = gradebook.to_grade(experiment.id, regrade=regrade)
+    todo = submissions_to_grade(experiment.id, course=course, gradebook=gradebook, regrade=regrade)
     limits = Limits(seconds=timeout or experiment.time_limit, memory_bytes=int(memory_gb * 2**30),
                     wall_factor=wall_factor)
     own = executor is None
@@ -71,6 +72,18 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
             executor.close()
     summary.skipped += len(submissions) - len(todo)
     return summary
+
+
+def submissions_to_grade(experiment_id: str, *, course: Path, gradebook: Gradebook,
+                         regrade: bool = False) -> list[Submission]:
+    """What ``dlkit grade`` runs: :meth:`Gradebook.to_grade`, with the runs that stopped at data
+    the course had not provided and that its dataset map (``datasets.yml``) provides now."""
+    from dlkit.data.datamap import read_dataset_map
+    from dlkit.grading.not_provided import provided
+
+    mapped = read_dataset_map(course)
+    return gradebook.to_grade(experiment_id, regrade=regrade,
+                              provided=lambda path: provided(path, mapped))
 
 
 def grade_submissions(submissions: list[Submission], executor: Executor, *, course: Path,

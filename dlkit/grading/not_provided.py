@@ -23,9 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from dlkit.data.datamap import MappedPath, is_url
+from dlkit.gradebook import NOT_PROVIDED
 
 #: the run status of a notebook that stopped reading data the course has not provided
-STATUS = "data not provided"
+STATUS = NOT_PROVIDED
 #: the exception the kernel's stand-ins raise for a URL nobody provides (kernel_env), and the
 #: words between the URL and the rest of its message
 KERNEL_ERROR = "DataNotProvided"

@@ -152,3 +152,53 @@ def test_a_url_the_map_provides_is_read_and_another_is_named(toy_course, tmp_pat
     assert run.status == "data not provided", run.reason
     assert run.reason.startswith("cell 6 reads https://example.org/not-provided.csv, a URL")
     assert json.loads(run.error)["error"] == "DataNotProvided"
+
+
+def test_a_run_stopped_at_unprovided_data_is_graded_again_once_the_map_provides_it(tmp_path):
+    import datetime as dt
+
+    from dlkit.gradebook import Gradebook, Run, Student, Submission
+
+    gradebook = Gradebook.open(tmp_path)
+    with gradebook.session() as s:
+        s.flush()
+        for i, (status, error) in enumerate([
+                ("data not provided", {"cell": 6, "not_provided": "/content/creditcard.csv"}),
+                ("data not provided", {"cell": 2, "not_provided": "https://x.org/ecg.csv"}),
+                ("error", {"cell": 6, "error": "FileNotFoundError"}),
+                ("data not provided", "not json {")]):
+            roll = f"4100{i + 1}"
+            s.merge(Student(roll=roll, name=roll, batch="B1"))
+            submission = Submission(experiment="toy", student_roll=roll, version=1, sha256="0" * 64,
+                                    path=f"s/{roll}.ipynb", original_name="toy.ipynb",
+                                    status="stored", arrived_at=dt.datetime(2026, 1, 1))
+            s.add(Run(submission=submission, started_at=dt.datetime(2026, 1, 2), seconds=1.0,
+                      device="cpu", sandbox="bubblewrap", status=status,
+                      error=error if isinstance(error, str) else json.dumps(error)))
+    assert gradebook.to_grade("toy") == []  # nothing provided yet: nothing to redo
+    mapped = [MappedPath("/content/creditcard.csv", "creditcard")]
+    again = gradebook.to_grade("toy", provided=lambda path: provided(path, mapped))
+    assert [s.student_roll for s in again] == ["41001"]  # not the URL, not a student's error
+    gradebook.engine.dispose()
+
+
+@needs_bwrap
+def test_dlkit_grade_regrades_a_data_not_provided_run_once_datasets_yml_maps_its_path(
+        toy_course, tmp_path, monkeypatch, cache):
+    nb = _reference(toy_course)
+    nb.cells.insert(5, nbformat.v4.new_code_cell(UNPROVIDED))  # cell 6, after q1's cell
+    course, gradebook = _course(toy_course, tmp_path, monkeypatch, nb)
+    first = grade_experiment("toy", course=course, gradebook=gradebook, gpus="none", workers=1,
+                             progress=False)
+    assert first.statuses == {"data not provided": 1}
+    again = grade_experiment("toy", course=course, gradebook=gradebook, gpus="none", workers=1,
+                             progress=False)
+    assert again.graded == 0 and again.skipped == 1  # the map still lacks it: nothing to redo
+    make_pack(tmp_path / "pack")
+    assert CliRunner().invoke(main, ["data", "import", str(tmp_path / "pack")]).exit_code == 0
+    (course / "datasets.yml").write_text("/content/drive/MyDrive/creditcard.csv: creditcard\n")
+    mapped = grade_experiment("toy", course=course, gradebook=gradebook, gpus="none", workers=1,
+                              progress=False)
+    assert mapped.graded == 1, mapped
+    _, run = _work(course, gradebook)
+    assert run.status == "graded", run.reason
