@@ -29,6 +29,7 @@ from dlkit.feedback import (
     lateness,
     manual_questions,
     notebook_plots,
+    run_title,
 )
 from dlkit.gradebook import (
     REGRADE_STATUSES,
@@ -41,6 +42,8 @@ from dlkit.gradebook import (
     Submission,
     current_run,
     instructor_items,
+    result_labels,
+    result_state,
 )
 from dlkit.notebook.master import read_master
 from dlkit.portal.cells import Cell, answer_region, render_cells
@@ -362,6 +365,8 @@ class ResultLine:
     max_points: float
     message: str
     measured: dict
+    state: str = "judged"  # or "not judged", "instructor" (RESULT_STATES)
+    labels: dict = field(default_factory=dict)  # the judge's words: data, inputs, model
 
 
 @dataclass
@@ -373,6 +378,7 @@ class RunPage:
     run: Run | None
     results: list[ResultLine]
     history: list[Run]
+    title: str = ""  # what the run was built on and measured on (feedback.run_title)
 
 
 def run_page(gradebook: Gradebook, experiment_id: str, submission_id: int) -> RunPage | None:
@@ -385,13 +391,15 @@ def run_page(gradebook: Gradebook, experiment_id: str, submission_id: int) -> Ru
             return None
         run = current_run(s, submission_id)
         results = [ResultLine(r.question, r.test, r.hidden, r.passed, r.points, r.max_points,
-                              r.message, json.loads(r.measured) if r.measured else {})
+                              r.message, json.loads(r.measured) if r.measured else {},
+                              result_state(r), result_labels(r))
                    for r in (run.results if run else [])]
         history = queries.run_history(s, submission_id)
         student = submission.student
         return RunPage(experiment, submission.student_roll or "", student.name if student else "",
                        version_state(submission, run, queue_positions(gradebook)), run, results,
-                       history)
+                       history, run_title(experiment, list(run.results), run.mode or "")
+                       if run else experiment.title)
 
 
 def notebook_cells(course: Path, gradebook: Gradebook, submission: Submission,
