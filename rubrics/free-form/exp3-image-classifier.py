@@ -18,7 +18,7 @@ def extract(ns):
 def judge(data):
     convolutions = [layer for layer in free_form.layers(data["model"]) if layer["kind"].startswith("Conv")]
     assert len(convolutions) >= 2, f"`{data['found']['name']}` has {len(convolutions)} convolution layer(s); a CNN of this experiment has at least 2"
-    return {"convolution layers": len(convolutions)}
+    return {"convolution layers": len(convolutions), "data": free_form.data_of_inputs(data["found"]["input_shape"])}
 
 
 checks.run(extract, judge, globals())
