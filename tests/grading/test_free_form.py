@@ -269,7 +269,8 @@ def test_caltech_s_background_class_is_counted_with_and_without_it(cache, tmp_pa
     # a notebook that deleted the background folder numbers the others from 0
     measured = _run_criterion("exp6-transfer-learning", "test_accuracy",
                               {"model": _keras_colour_classifier(list(COLOURS))})
-    assert measured == {"test accuracy (grader)": 1.0, "images (grader)": 12}
+    assert measured == {"test accuracy (grader)": 1.0, "images (grader)": 12,
+                        "data": "101-objectcategories", "inputs": "x / 255"}
 
 
 def test_a_keras_or_torch_classifier_is_judged_on_the_grader_s_sample_of_the_imported_folder(cache, tmp_path):
@@ -281,7 +282,8 @@ def test_a_keras_or_torch_classifier_is_judged_on_the_grader_s_sample_of_the_imp
     import_pack(_image_pack(tmp_path / "pack"), progress=False)
     right = _keras_colour_classifier(list(COLOURS))
     measured = _run_criterion("exp6-transfer-learning", "test_accuracy", {"model": right})
-    assert measured == {"test accuracy (grader)": 1.0, "images (grader)": 12}
+    assert measured == {"test accuracy (grader)": 1.0, "images (grader)": 12,
+                        "data": "101-objectcategories", "inputs": "x / 255"}
     # a 4-class toy beside it does not hide the 3-class classifier of the college's images
     import keras
 
