@@ -304,7 +304,8 @@ def test_a_keras_or_torch_classifier_is_judged_on_the_grader_s_sample_of_the_imp
         net[3].bias.zero_()
     net[0].requires_grad_(False)
     assert _run_criterion("exp6-transfer-learning", "test_accuracy", {"net": net}) == {
-        "test accuracy (grader)": 1.0, "images (grader)": 12}
+        "test accuracy (grader)": 1.0, "images (grader)": 12, "data": "101-objectcategories",
+        "inputs": "x / 255"}
 
 
 def test_without_an_imported_image_folder_the_accuracy_is_left_to_the_instructor(cache, tmp_path):

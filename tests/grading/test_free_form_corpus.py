@@ -53,7 +53,7 @@ def test_a_free_form_notebook_gets_its_expected_verdicts(name, tmp_path, monkeyp
     outcome = run_task(task, tmp_path / "work", slot="cpu")
     got = question_verdicts(outcome.results)
     labels = {k: v for r in outcome.results for k, v in (r.get("labels") or {}).items()}
-    measured = {k: v for r in outcome.results for k, v in r["measured"].items()}
+    measured = {k: v for r in outcome.results for k, v in (r.get("measured") or {}).items()}
     messages = {r["question"]: r["message"] for r in outcome.results if not r["passed"]}
     record = {"notebook": name, "status": outcome.status, "mode": outcome.mode, "criteria": got,
               "expected": {"status": expected["status"], "criteria": expected["criteria"]},
