@@ -31,7 +31,8 @@ def pack_cache(tmp_path_factory):
     folder, imported."""
     from dlkit.data.pack import import_pack
 
-    root = tmp_path_factory.mktemp("cache")
+    root = tmp_path_factory.mktemp("cache") / "dlkit"  # pytest's own folders are 0700: the
+    root.mkdir()  # sandboxed runner (nobody) must read the cache, as it reads a course's
     report = import_pack(write_pack(tmp_path_factory.mktemp("pack")), root=root)
     assert not report.refused and len(report.imported) == 3, report.lines()
     return root
