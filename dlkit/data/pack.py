@@ -467,6 +467,7 @@ def store(item: Found, root: Path, *, replace: bool = False) -> str:
             checksums[relative] = f"sha256:{_copy_hashing(path, destination)}"
         existing = read_record(target / ENTRY_FILE)
         if existing.get("files") == checksums:
+            target.chmod(0o755 & ~_umask())  # an entry imported private by an older dlkit
             return "unchanged"
         if target.exists() and not replace:
             item.problems.append(f"the registry already has a different `{item.name}` "

@@ -116,3 +116,6 @@ def test_imported_entries_are_readable_by_the_unprivileged_judge(cache, tmp_path
     assert folders and all(stat.S_IMODE(p.stat().st_mode) & 0o005 == 0o005 for p in folders), \
         [(p, oct(p.stat().st_mode)) for p in folders if stat.S_IMODE(p.stat().st_mode) & 0o005 != 0o005]
     assert all(stat.S_IMODE(p.stat().st_mode) & 0o004 for p in cache.rglob("*") if p.is_file())
+    (cache / "data1").chmod(0o700)  # as an older dlkit left it: importing again opens it
+    assert import_pack(tmp_path / "pack", progress=False).imported == []
+    assert stat.S_IMODE((cache / "data1").stat().st_mode) & 0o005 == 0o005
