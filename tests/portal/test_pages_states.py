@@ -30,10 +30,10 @@ def test_the_instructor_s_run_page_keeps_states_and_titles_a_vgg16_run_by_what_w
     import datetime as dt
     import json
 
+    from dlkit.feedback import environment
     from dlkit.gradebook import Gradebook, Student, Submission
     from dlkit.portal.config import Clock
     from dlkit.portal.pages import run_page
-    from dlkit.feedback import environment
 
     gradebook = Gradebook.open(tmp_path)
     with gradebook.session() as s:
