@@ -45,15 +45,53 @@ class MissingObject(AssertionError):
     """The notebook does not define an object the test needs."""
 
 
+class LeftToInstructor(AssertionError):
+    """The grader cannot measure this criterion here (the corpus is the student's own, no test
+    images were imported): the instructor judges it. Never a fail: out of the automatic score."""
+
+
 def get(ns: Mapping[str, Any], name: str, kind: type | tuple[type, ...] | None = None) -> Any:
     """``ns[name]``, or a :class:`MissingObject` a student understands."""
     if name not in ns or ns[name] is Ellipsis:
         raise MissingObject(f"no variable `{name}`: the starter notebook asks you to define it")
     value = ns[name]
+    origin = library_origin(value)
+    if origin is not None:
+        raise MissingObject(f"`{name}` is {origin}'s {_what(value)}, imported, not one of your "
+                            f"own: the starter notebook asks you to define it (the grader "
+                            f"judges only your own `{name}`)")
     if kind is not None and not isinstance(value, kind):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise MissingObject(f"`{name}` should be a {names}, not {type(value).__name__}")
+        raise MissingObject(f"`{name}` should be a {names}, not {type(value).__name__}: the "
+                            f"grader found a {type(value).__name__} under that name, so it has "
+                            f"no `{name}` of yours to judge")
     return value
+
+
+def library_origin(value: Any) -> str | None:
+    """The library a function or class comes from (``sklearn.metrics.pairwise``) when it was
+    imported rather than defined in the notebook (or a module of its folder); else None."""
+    import inspect
+    import sys
+
+    if not (inspect.isfunction(value) or inspect.isbuiltin(value) or inspect.isclass(value)):
+        return None
+    module = getattr(value, "__module__", None) or ""
+    if not module or module == "__main__":
+        return None
+    top = module.split(".")[0]
+    loaded = sys.modules.get(module) or sys.modules.get(top)
+    where = str(getattr(loaded, "__file__", "") or "")
+    if top in sys.stdlib_module_names or top == "builtins" or "site-packages" in where \
+            or "dist-packages" in where or where.startswith(sys.base_prefix):
+        return module
+    return None
+
+
+def _what(value: Any) -> str:
+    import inspect
+
+    return "class" if inspect.isclass(value) else "function"
 
 
 def call(function: Callable[..., Any], given: str, *args: Any, **kwargs: Any) -> Any:
@@ -91,7 +129,7 @@ def export(data: Mapping[str, Any], folder: Path, saved: dict[int, Path] | None 
     for name, value in data.items():
         if not name.isidentifier():
             raise ValueError(f"export names must be identifiers, got {name!r}")
-        if _is_keras_model(value):
+        if is_keras_model(value):
             original, value = value, rebuilt_keras_model(value, name)
             earlier = saved.get(id(original)) if saved is not None else None
             if earlier is not None and earlier.exists():
@@ -102,9 +140,9 @@ def export(data: Mapping[str, Any], folder: Path, saved: dict[int, Path] | None 
                 if saved is not None:
                     saved[id(original)] = target
                 manifest[name] = {"kind": "keras"}
-        elif _is_torch_module(value):
+        elif is_torch_module(value):
             manifest[name] = {"kind": "torch", **_export_torch(value, folder / f"{name}.npz", saved)}
-        elif isinstance(value, np.ndarray) or _is_tensor(value):
+        elif isinstance(value, np.ndarray) or is_tensor(value):
             array = as_numpy(value, name)
             if array.dtype == object:
                 shown = repr(array.item() if array.ndim == 0 else array)[:60]
@@ -275,7 +313,165 @@ def _check_npy(path: Path, size: int | None = None, stream=None) -> None:
                        f"{size or 0:,} bytes do not hold")
 
 
-def _is_keras_model(value: Any) -> bool:
+# Torch modules travel as a declared layer tree (JSON) plus their tensors (.npz, no pickle): the
+# judge rebuilds the tree from torch.nn and timm constructors only and loads the tensors strictly.
+# torch.export/torch.load are not used: loading a .pt2 archive unpickles arbitrary objects.
+
+#: torch.nn layers the judge may rebuild -> the attributes that are their constructor's arguments
+TORCH_LAYERS: dict[str, tuple[str, ...]] = {
+    "Linear": ("in_features", "out_features"), "Dropout": ("p",), "Dropout1d": ("p",),
+    "Dropout2d": ("p",), "Flatten": ("start_dim", "end_dim"), "LeakyReLU": ("negative_slope",),
+    "GELU": ("approximate",), "Softmax": ("dim",), "LogSoftmax": ("dim",), "ELU": ("alpha",),
+    "AdaptiveAvgPool2d": ("output_size",), "Identity": (), "ReLU": (), "ReLU6": (), "SiLU": (),
+    "Tanh": (), "Sigmoid": (), "Hardswish": (), "Mish": (),
+    "BatchNorm1d": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+    "BatchNorm2d": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+    "LayerNorm": ("normalized_shape", "eps", "elementwise_affine"),
+    "Conv2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
+               "groups", "padding_mode"),
+}
+
+
+def _torch_layer_args(module: Any) -> dict[str, Any] | None:
+    """Constructor arguments of a supported torch.nn layer, read back from the layer."""
+    kind = type(module).__name__
+    if kind not in TORCH_LAYERS or not type(module).__module__.startswith("torch.nn.modules"):
+        return None
+    args = {attr: _jsonable(getattr(module, attr), kind) for attr in TORCH_LAYERS[kind]}
+    if kind in ("Linear", "Conv2d", "LayerNorm"):
+        args["bias"] = getattr(module, "bias", None) is not None
+    return args
+
+
+def torch_spec(module: Any, where: str = "model") -> dict[str, Any]:
+    """The layer tree of ``module`` as JSON: ``nn.Sequential`` of torch.nn layers, and timm
+    models by architecture (with their classifier, which may be a custom head)."""
+    kind = type(module).__name__
+    if kind == "Sequential" and type(module).__module__.startswith("torch.nn.modules"):
+        return {"layer": "Sequential",
+                "children": [torch_spec(child, f"{where}[{i}]") for i, child in enumerate(module)]}
+    if type(module).__module__.startswith("timm.") and hasattr(module, "pretrained_cfg"):
+        classifier = module.pretrained_cfg.get("classifier", "classifier")
+        pool = getattr(getattr(module, "global_pool", None), "pool_type", "avg")
+        return {"timm": module.pretrained_cfg["architecture"], "global_pool": pool,
+                "classifier_name": classifier,
+                "classifier": torch_spec(getattr(module, classifier), f"{where}.{classifier}")}
+    args = _torch_layer_args(module)
+    if args is None:
+        raise TypeError(f"{where}: the grader cannot rebuild a {kind}; build the model from "
+                        "nn.Sequential, timm backbones and torch.nn layers such as Linear, ReLU, "
+                        "Dropout, BatchNorm1d")
+    return {"layer": kind, "args": args}
+
+
+def build_torch(spec: Mapping[str, Any]) -> Any:
+    """A fresh module from :func:`torch_spec`'s tree (no weights loaded, nothing downloaded)."""
+    from torch import nn
+
+    if "timm" in spec:
+        import timm
+
+        model = timm.create_model(str(spec["timm"]), pretrained=False, num_classes=0,
+                                  global_pool=str(spec.get("global_pool", "avg")))
+        name = model.pretrained_cfg.get("classifier", "classifier")
+        if spec.get("classifier_name") != name:
+            raise ValueError(f"{spec['timm']}'s classifier is `{name}`, not {spec.get('classifier_name')!r}")
+        setattr(model, name, build_torch(spec["classifier"]))
+        return model
+    kind = spec.get("layer")
+    if kind == "Sequential":
+        return nn.Sequential(*(build_torch(child) for child in spec["children"]))
+    if kind not in TORCH_LAYERS:
+        raise ValueError(f"unknown layer in an exported torch model: {kind!r}")
+    return getattr(nn, kind)(**spec.get("args", {}))
+
+
+def is_torch_module(value: Any) -> bool:
+    """A torch ``nn.Module`` (a subclass written in the notebook included)."""
+    return any(c.__name__ == "Module" and c.__module__ == "torch.nn.modules.module"
+               for c in type(value).__mro__)
+
+
+def _export_torch(module: Any, path: Path, saved: dict[int, Path] | None) -> dict[str, Any]:
+    spec = {"spec": {"tree": torch_spec(module), "keys": list(module.state_dict())}}
+    earlier = saved.get(id(module)) if saved is not None else None
+    if earlier is not None and earlier.exists():
+        return {**spec, "file": _shared(earlier)}
+    tensors = {f"t{i}": t.detach().cpu().float().numpy() if t.is_floating_point()
+               else t.detach().cpu().numpy() for i, t in enumerate(module.state_dict().values())}
+    with path.open("wb") as out:
+        np.savez(out, **tensors)
+    if saved is not None:
+        saved[id(module)] = path
+    return spec
+
+
+def _load_torch(entry: Mapping[str, Any], path: Path, loaded: dict[str, Any] | None) -> Any:
+    import torch
+
+    if loaded is not None and str(path) in loaded:
+        return loaded[str(path)]
+    spec = entry.get("spec")
+    if not isinstance(spec, dict) or not isinstance(spec.get("keys"), list):
+        raise ValueError("the exported torch model has no layer tree")
+    declared = torch_parameters(spec.get("tree"))
+    if declared > MAX_PARAMETERS:
+        raise TooLarge(f"the exported torch model declares {declared:,} parameters (the grader "
+                       f"loads at most {MAX_PARAMETERS:,})")
+    _check_npz(path)
+    model = build_torch(spec["tree"])
+    with np.load(path, allow_pickle=False) as arrays:
+        state = {name: torch.from_numpy(arrays[f"t{i}"]) for i, name in enumerate(spec["keys"])}
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    if loaded is not None:
+        loaded[str(path)] = model
+    return model
+
+
+def torch_parameters(tree: Any) -> int:
+    """Parameters the torch.nn layers of a declared layer tree hold (a timm backbone counts
+    as none: its size is its architecture's); raises :class:`TooLarge` for a declared size
+    over :data:`MAX_DIMENSION`."""
+    if not isinstance(tree, dict):
+        raise ValueError("the exported torch model's layer tree is not an object")
+    if "timm" in tree:
+        return torch_parameters(tree.get("classifier"))
+    if tree.get("layer") == "Sequential":
+        return sum(torch_parameters(child) for child in tree.get("children") or [])
+    args = tree.get("args") or {}
+    numbers = [v for v in args.values() if isinstance(v, int) and not isinstance(v, bool)]
+    numbers += [d for v in args.values() if isinstance(v, list) for d in v if isinstance(d, int)]
+    if any(n > MAX_DIMENSION for n in numbers):
+        raise TooLarge(f"the exported torch model declares a {tree.get('layer')} of {args}")
+    kind = tree.get("layer")
+    if kind == "Linear":
+        return (int(args.get("in_features", 0)) + 1) * int(args.get("out_features", 0))
+    if kind == "Conv2d":
+        kernel = args.get("kernel_size", 1)
+        area = int(np.prod(kernel)) if isinstance(kernel, list) else int(kernel)
+        return (int(args.get("in_channels", 0)) * area // max(1, int(args.get("groups", 1)))
+                + 1) * int(args.get("out_channels", 0))
+    if kind in ("BatchNorm1d", "BatchNorm2d"):
+        return 4 * int(args.get("num_features", 0))
+    return 0
+
+
+def _check_npz(path: Path) -> None:
+    """Every array of an ``.npz`` declares no more data than it unpacks to, and it unpacks to
+    at most :data:`MAX_ARCHIVE_BYTES`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        if sum(i.file_size for i in infos) > MAX_ARCHIVE_BYTES:
+            raise TooLarge(f"{path.name} unpacks to more than {MAX_ARCHIVE_BYTES / 2**20:,.0f} MB")
+        for info in infos:
+            with archive.open(info) as member:
+                _check_npy(Path(info.filename), info.file_size, member)
+
+
+def is_keras_model(value: Any) -> bool:
     """A Keras model, including a subclass of ``keras.Model`` written in the notebook."""
     return any(c.__module__.startswith("keras") and c.__name__ == "Model"
                for c in type(value).__mro__) and hasattr(value, "save") and hasattr(value, "layers")
@@ -339,7 +535,8 @@ def rebuilt_keras_model(model: Any, name: str = "model") -> Any:
     return rebuilt
 
 
-def _is_tensor(value: Any) -> bool:
+def is_tensor(value: Any) -> bool:
+    """A torch or TensorFlow tensor."""
     return type(value).__module__.startswith(("torch", "tensorflow")) and hasattr(value, "shape") \
         and hasattr(value, "detach")
 
@@ -374,7 +571,8 @@ def _jsonable(value: Any, name: str) -> Any:
 # --------------------------------------------------------------------------- measurements
 
 @lru_cache(maxsize=4)
-def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
+def mnist_test() -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's 10,000 test images (uint8 28x28) and labels, from the data registry."""
     from dlkit.data import load_mnist
 
     _, (x_test, y_test) = load_mnist()
@@ -383,7 +581,7 @@ def _mnist_test() -> tuple[np.ndarray, np.ndarray]:
 
 def mnist_test_inputs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The real MNIST test set scaled to [0, 1] and shaped to the model's input (e.g. 784 or 28x28)."""
-    x_test, y_test = _mnist_test()
+    x_test, y_test = mnist_test()
     x = x_test.astype("float32") / 255.0
     feature_shape = tuple(d for d in shape[1:])
     return x.reshape((len(x), *feature_shape)), y_test
@@ -441,13 +639,14 @@ def threshold_figures(val_errors: np.ndarray, test_errors: np.ndarray, digits: n
 def mnist_held_out_inputs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The MNIST training images the starters keep back (:func:`dlkit.data.keep_back`), scaled
     to [0, 1] and shaped like :func:`mnist_test_inputs`: data the student's model never saw."""
-    x, y = _held_out("mnist")
+    x, y = held_out("mnist")
     x = x.astype("float32") / 255.0
     return x.reshape((len(x), *tuple(shape[1:]))), y
 
 
 @lru_cache(maxsize=2)
-def _held_out(name: str) -> tuple[np.ndarray, np.ndarray]:
+def held_out(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The training images :func:`dlkit.data.keep_back` keeps back from ``name`` (never trained on), cached."""
     from dlkit.data import held_out
 
     return held_out(name)
@@ -526,7 +725,7 @@ def mnist_loss(model: Any) -> float:
 def mnist_reconstruction_loss(model: Any, digit: int) -> float:
     """An autoencoder's loss on the MNIST test images of ``digit`` (its compiled loss: mean
     squared error, mean absolute error or binary cross-entropy), measured by the grader."""
-    x_test, y_test = _mnist_test()
+    x_test, y_test = mnist_test()
     x = x_test[y_test == int(digit)].reshape(-1, 784).astype("float32") / 255.0
     recon = predict(model, x.reshape((len(x), *tuple(model.input_shape)[1:]))).reshape(len(x), -1)
     loss = (model.get_compile_config() or {}).get("loss") if hasattr(model, "get_compile_config") \
@@ -651,7 +850,8 @@ def _write_outcome(path: Path, outcome: dict[str, Any]) -> None:
 # ---- exp3-image-classifier
 
 @lru_cache(maxsize=2)
-def _image_set_test(name: str) -> tuple[np.ndarray, np.ndarray]:
+def image_set_test(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The test images (uint8, NHWC) and labels of image set ``name`` ("mnist", "cifar10")."""
     from dlkit.data import load_image_set
 
     images = load_image_set(name)
@@ -660,13 +860,13 @@ def _image_set_test(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def image_set_test_inputs(name: str) -> tuple[np.ndarray, np.ndarray]:
     """The real test set of image set ``name`` ("mnist", "cifar10"): NHWC float32 in [0, 1], labels."""
-    x_test, y_test = _image_set_test(name)
+    x_test, y_test = image_set_test(name)
     return x_test.astype("float32") / 255.0, y_test
 
 
 def image_set_held_out_inputs(name: str) -> tuple[np.ndarray, np.ndarray]:
     """The training images of ``name`` the starter keeps back: NHWC float32 in [0, 1], labels."""
-    x, y = _held_out(name)
+    x, y = held_out(name)
     x = x[..., None] if x.ndim == 3 else x
     return x.astype("float32") / 255.0, y.astype(np.int64)
 
@@ -705,7 +905,7 @@ def dense_layers(model: Any) -> Layers:
     """(W, b) of each dense layer, W shaped (inputs, outputs), from any framework: a Keras model,
     a torch ``nn.Module`` (its ``Linear`` layers in order) or a flat list ``[W1, b1, W2, b2, ...]``
     of arrays, ``tf.Variable``s or PyTensor shared variables."""
-    if _is_keras_model(model):
+    if is_keras_model(model):
         pairs = [layer.get_weights() for layer in model.layers if type(layer).__name__ == "Dense"]
         return [(np.asarray(w), np.asarray(b)) for w, b in pairs]
     if type(model).__module__.startswith("torch") or hasattr(model, "named_modules"):
@@ -771,78 +971,6 @@ def mlp_accuracy(layers: Layers) -> float:
 
 
 # ---- exp6-transfer-learning
-# Torch modules travel as a declared layer tree (JSON) plus their tensors (.npz, no pickle): the
-# judge rebuilds the tree from torch.nn and timm constructors only and loads the tensors strictly.
-# torch.export/torch.load are not used: loading a .pt2 archive unpickles arbitrary objects.
-
-#: torch.nn layers the judge may rebuild -> the attributes that are their constructor's arguments
-TORCH_LAYERS: dict[str, tuple[str, ...]] = {
-    "Linear": ("in_features", "out_features"), "Dropout": ("p",), "Dropout1d": ("p",),
-    "Dropout2d": ("p",), "Flatten": ("start_dim", "end_dim"), "LeakyReLU": ("negative_slope",),
-    "GELU": ("approximate",), "Softmax": ("dim",), "LogSoftmax": ("dim",), "ELU": ("alpha",),
-    "AdaptiveAvgPool2d": ("output_size",), "Identity": (), "ReLU": (), "ReLU6": (), "SiLU": (),
-    "Tanh": (), "Sigmoid": (), "Hardswish": (), "Mish": (),
-    "BatchNorm1d": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
-    "BatchNorm2d": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
-    "LayerNorm": ("normalized_shape", "eps", "elementwise_affine"),
-    "Conv2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
-               "groups", "padding_mode"),
-}
-
-
-def _torch_layer_args(module: Any) -> dict[str, Any] | None:
-    """Constructor arguments of a supported torch.nn layer, read back from the layer."""
-    kind = type(module).__name__
-    if kind not in TORCH_LAYERS or not type(module).__module__.startswith("torch.nn.modules"):
-        return None
-    args = {attr: _jsonable(getattr(module, attr), kind) for attr in TORCH_LAYERS[kind]}
-    if kind in ("Linear", "Conv2d", "LayerNorm"):
-        args["bias"] = getattr(module, "bias", None) is not None
-    return args
-
-
-def torch_spec(module: Any, where: str = "model") -> dict[str, Any]:
-    """The layer tree of ``module`` as JSON: ``nn.Sequential`` of torch.nn layers, and timm
-    models by architecture (with their classifier, which may be a custom head)."""
-    kind = type(module).__name__
-    if kind == "Sequential" and type(module).__module__.startswith("torch.nn.modules"):
-        return {"layer": "Sequential",
-                "children": [torch_spec(child, f"{where}[{i}]") for i, child in enumerate(module)]}
-    if type(module).__module__.startswith("timm.") and hasattr(module, "pretrained_cfg"):
-        classifier = module.pretrained_cfg.get("classifier", "classifier")
-        pool = getattr(getattr(module, "global_pool", None), "pool_type", "avg")
-        return {"timm": module.pretrained_cfg["architecture"], "global_pool": pool,
-                "classifier_name": classifier,
-                "classifier": torch_spec(getattr(module, classifier), f"{where}.{classifier}")}
-    args = _torch_layer_args(module)
-    if args is None:
-        raise TypeError(f"{where}: the grader cannot rebuild a {kind}; build the model from "
-                        "nn.Sequential, timm backbones and torch.nn layers such as Linear, ReLU, "
-                        "Dropout, BatchNorm1d")
-    return {"layer": kind, "args": args}
-
-
-def build_torch(spec: Mapping[str, Any]) -> Any:
-    """A fresh module from :func:`torch_spec`'s tree (no weights loaded, nothing downloaded)."""
-    from torch import nn
-
-    if "timm" in spec:
-        import timm
-
-        model = timm.create_model(str(spec["timm"]), pretrained=False, num_classes=0,
-                                  global_pool=str(spec.get("global_pool", "avg")))
-        name = model.pretrained_cfg.get("classifier", "classifier")
-        if spec.get("classifier_name") != name:
-            raise ValueError(f"{spec['timm']}'s classifier is `{name}`, not {spec.get('classifier_name')!r}")
-        setattr(model, name, build_torch(spec["classifier"]))
-        return model
-    kind = spec.get("layer")
-    if kind == "Sequential":
-        return nn.Sequential(*(build_torch(child) for child in spec["children"]))
-    if kind not in TORCH_LAYERS:
-        raise ValueError(f"unknown layer in an exported torch model: {kind!r}")
-    return getattr(nn, kind)(**spec.get("args", {}))
-
 
 def torch_mnist_accuracy(model: Any, n: int = 2000, size: int = 64, held_out: bool = False) -> float:
     """Accuracy of a torch classifier of RGB digits on the first ``n`` MNIST test digits (or
@@ -851,7 +979,7 @@ def torch_mnist_accuracy(model: Any, n: int = 2000, size: int = 64, held_out: bo
 
     from dlkit.data.detection import to_rgb_tensor
 
-    x_raw, y = _held_out("mnist") if held_out else _mnist_test()
+    x_raw, y = held_out("mnist") if held_out else mnist_test()
     x = to_rgb_tensor(x_raw[:n], size)
     model = model.eval()
     with torch.no_grad():
@@ -895,90 +1023,6 @@ def canvases_map50(found: np.ndarray, n: int, seed: int, split: str = "test", si
     metric = MeanAveragePrecision(iou_thresholds=[0.5])
     metric.update(predictions, targets)
     return float(metric.compute()["map_50"])
-
-
-def _is_torch_module(value: Any) -> bool:
-    return any(c.__name__ == "Module" and c.__module__ == "torch.nn.modules.module"
-               for c in type(value).__mro__)
-
-
-def _export_torch(module: Any, path: Path, saved: dict[int, Path] | None) -> dict[str, Any]:
-    spec = {"spec": {"tree": torch_spec(module), "keys": list(module.state_dict())}}
-    earlier = saved.get(id(module)) if saved is not None else None
-    if earlier is not None and earlier.exists():
-        return {**spec, "file": _shared(earlier)}
-    tensors = {f"t{i}": t.detach().cpu().float().numpy() if t.is_floating_point()
-               else t.detach().cpu().numpy() for i, t in enumerate(module.state_dict().values())}
-    with path.open("wb") as out:
-        np.savez(out, **tensors)
-    if saved is not None:
-        saved[id(module)] = path
-    return spec
-
-
-def _load_torch(entry: Mapping[str, Any], path: Path, loaded: dict[str, Any] | None) -> Any:
-    import torch
-
-    if loaded is not None and str(path) in loaded:
-        return loaded[str(path)]
-    spec = entry.get("spec")
-    if not isinstance(spec, dict) or not isinstance(spec.get("keys"), list):
-        raise ValueError("the exported torch model has no layer tree")
-    declared = torch_parameters(spec.get("tree"))
-    if declared > MAX_PARAMETERS:
-        raise TooLarge(f"the exported torch model declares {declared:,} parameters (the grader "
-                       f"loads at most {MAX_PARAMETERS:,})")
-    _check_npz(path)
-    model = build_torch(spec["tree"])
-    with np.load(path, allow_pickle=False) as arrays:
-        state = {name: torch.from_numpy(arrays[f"t{i}"]) for i, name in enumerate(spec["keys"])}
-    model.load_state_dict(state, strict=True)
-    model.eval()
-    if loaded is not None:
-        loaded[str(path)] = model
-    return model
-
-
-def torch_parameters(tree: Any) -> int:
-    """Parameters the torch.nn layers of a declared layer tree hold (a timm backbone counts
-    as none: its size is its architecture's); raises :class:`TooLarge` for a declared size
-    over :data:`MAX_DIMENSION`."""
-    if not isinstance(tree, dict):
-        raise ValueError("the exported torch model's layer tree is not an object")
-    if "timm" in tree:
-        return torch_parameters(tree.get("classifier"))
-    if tree.get("layer") == "Sequential":
-        return sum(torch_parameters(child) for child in tree.get("children") or [])
-    args = tree.get("args") or {}
-    numbers = [v for v in args.values() if isinstance(v, int) and not isinstance(v, bool)]
-    numbers += [d for v in args.values() if isinstance(v, list) for d in v if isinstance(d, int)]
-    if any(n > MAX_DIMENSION for n in numbers):
-        raise TooLarge(f"the exported torch model declares a {tree.get('layer')} of {args}")
-    kind = tree.get("layer")
-    if kind == "Linear":
-        return (int(args.get("in_features", 0)) + 1) * int(args.get("out_features", 0))
-    if kind == "Conv2d":
-        kernel = args.get("kernel_size", 1)
-        area = int(np.prod(kernel)) if isinstance(kernel, list) else int(kernel)
-        return (int(args.get("in_channels", 0)) * area // max(1, int(args.get("groups", 1)))
-                + 1) * int(args.get("out_channels", 0))
-    if kind in ("BatchNorm1d", "BatchNorm2d"):
-        return 4 * int(args.get("num_features", 0))
-    return 0
-
-
-def _check_npz(path: Path) -> None:
-    """Every array of an ``.npz`` declares no more data than it unpacks to, and it unpacks to
-    at most :data:`MAX_ARCHIVE_BYTES`."""
-    import zipfile
-
-    with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
-        if sum(i.file_size for i in infos) > MAX_ARCHIVE_BYTES:
-            raise TooLarge(f"{path.name} unpacks to more than {MAX_ARCHIVE_BYTES / 2**20:,.0f} MB")
-        for info in infos:
-            with archive.open(info) as member:
-                _check_npy(Path(info.filename), info.file_size, member)
 
 
 # ---- exp5-cbow

@@ -158,7 +158,11 @@ def data_import(folder: Path, replace: bool) -> None:
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path), envvar="DLKIT_COURSE",
               default=Path("."), show_default=True,
               help="The course folder holding datasets.yml (or set DLKIT_COURSE).")
-def data_map(course: Path) -> None:
+@click.option("--check", "check", metavar="EXPERIMENT", default=None,
+              help="Before grading: list every path or URL the collected notebooks of "
+                   "EXPERIMENT read that the course does not provide (not in datasets.yml, not "
+                   "in the data registry), with the students who read it.")
+def data_map(course: Path, check: str | None) -> None:
     """Check the course's dataset map (<course>/datasets.yml) and show where each path mounts.
 
     The map gives, one per line, a path students' notebooks read and the registry entry that
@@ -176,6 +180,9 @@ def data_map(course: Path) -> None:
     from dlkit.data.datamap import MAP_FILE, check_available, read_dataset_map
 
     paths = read_dataset_map(course)
+    if check is not None:
+        _check_batch_reads(check, course)
+        return
     if not paths:
         click.echo(f"no dataset map: {course / MAP_FILE} does not exist (or lists nothing)")
         return
@@ -189,6 +196,27 @@ def data_map(course: Path) -> None:
     if problems:
         raise DlkitError("; ".join(problems), where=str(course / MAP_FILE))
     click.echo(f"\nall {len(paths)} path(s) available in the data cache")
+
+
+def _check_batch_reads(experiment_id: str, course: Path) -> None:
+    from dlkit.experiments import get as get_experiment
+    from dlkit.gradebook import Gradebook
+    from dlkit.grading.not_provided import batch_reads
+
+    experiment = get_experiment(experiment_id)
+    missing = batch_reads(experiment.id, course, Gradebook.open(course))
+    if not missing:
+        click.echo(f"every path the notebooks of {experiment.id} read is provided (or none is "
+                   "read by a literal path)")
+        return
+    rows = [("path or URL the notebooks read", "students", "who")]
+    for path, rolls in sorted(missing.items(), key=lambda item: (-len(item[1]), item[0])):
+        rows.append((path, str(len(rolls)), ", ".join(rolls[:6]) + (" ..." if len(rolls) > 6 else "")))
+    click.echo(_table(rows))
+    click.echo(f"\n{len(missing)} path(s) not provided: import the files (`dlkit data import "
+               f"FOLDER`) and map each path to its entry in {course / 'datasets.yml'}; a notebook "
+               "that stops on one is graded \"data not provided\", not blamed")
+    sys.exit(1)
 
 
 @main.command("warm")
@@ -404,7 +432,10 @@ def _cluster_options(function):
               help="Grade notebooks written without the starter: the grader finds the model, "
                    "History and threshold by type and shape and judges the free-form rubric "
                    "(rubrics/free-form/EXPERIMENT.py); the rest is left to the instructor. "
-                   "Default: the rubric's `free_form` switch.")
+                   "--starter grades every notebook on the starter's tests. Default: the "
+                   "rubric's `free_form` switch when on, else each notebook's own mode "
+                   "(free-form when it has no starter cells and lacks most of the starter's "
+                   "objects); the page and the gradebook say which and why.")
 @_cluster_options
 @_course_options
 def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool,
@@ -418,7 +449,8 @@ def grade_command(experiment: str, workers: int | None, gpus: str, dry_run: bool
     Each notebook runs in a fresh kernel inside a sandbox (only the system, the kit and the data
     visible, no network; limits on CPU time, memory and processes); the tests' verdicts are
     computed in a separate clean process. Interrupted? Run it again: what is graded stays, the
-    rest is done, and runs that ended in a sandbox error or an overloaded grader are redone.
+    rest is done, and runs that ended in a sandbox error or an overloaded grader are redone, as
+    are runs that stopped at data the course had not provided once datasets.yml provides it.
 
     On several machines: start `dask scheduler` on one, `dlkit worker tcp://HOST:8786` on each
     grading machine, then grade with --scheduler tcp://HOST:8786 (or --cluster slurm). The
@@ -485,9 +517,10 @@ def _announce_plan(experiment: str, gradebook, course: Path, *, workers: int | N
     from dlkit.experiments import get
     from dlkit.grading.capacity import minutes, plan_workers, rejudge_seconds
     from dlkit.grading.devices import device_slots
-    from dlkit.grading.grade import plan_regrade
+    from dlkit.grading.grade import plan_regrade, submissions_to_grade
 
-    todo = gradebook.to_grade(get(experiment).id, regrade=regrade)
+    todo = submissions_to_grade(get(experiment).id, course=course, gradebook=gradebook,
+                                regrade=regrade)
     plan = plan_regrade(todo, course=course.resolve(), gradebook=gradebook, limits=limits,
                         free_form=free_form, rejudge=rejudge)
     how = f" ({plan.describe()})" if plan.rejudge or plan.executions < len(plan.rerun) else ""

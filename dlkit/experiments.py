@@ -6,6 +6,7 @@ read them with :func:`threshold`, so a threshold is written down exactly once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -114,10 +115,25 @@ class Experiment:
     root: Path = ROOT
     #: what an examiner may vary between students at the practical exam (:class:`Parameter`)
     parameters: dict[str, Parameter] = field(default_factory=dict)
+    #: what the experiment is, without the starter's data or model: the title of a run graded
+    #: free-form, which names the data and model the grader found instead (:meth:`title_for`)
+    subject: str = ""
 
     def __post_init__(self) -> None:
         if self.cost is None:
             object.__setattr__(self, "cost", Cost(self.time_limit / 8))
+
+    def title_for(self, data: Sequence[str] = (), model: str = "", free_form: bool = False) -> str:
+        """The title of one run: the experiment's own for the starter; for a notebook graded
+        free-form its :attr:`subject` and what the grader found it was built on (``model``, a
+        backbone) and measured it on (``data``), e.g. "Autoencoder anomaly detection: ECG5000";
+        never the starter's data when the grader found other data or none."""
+        if not free_form:
+            return self.title
+        found = [f"{model} backbone"] if model else []
+        found += list(dict.fromkeys(d for d in data if d))
+        subject = self.subject or self.title
+        return f"{subject}: {', '.join(found)}" if found else subject
 
     @property
     def master(self) -> Path:
@@ -134,6 +150,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         id="exp1-frameworks",
         number=1,
         title="Study of TensorFlow, Keras, Theano (PyTensor) and PyTorch",
+        subject="Study of TensorFlow, Keras, Theano (PyTensor) and PyTorch",
         datasets=("mnist",),
         time_limit=480,  # measured: 55 and 49 CPU s (20/20; 140 and 128 s wall at load 6-9 on 2 cores)
         # benchmarks/grading_scaling.py (4 notebooks a pass), idle 2-core CPU, 2026-12-02: one
@@ -155,6 +172,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         id="exp2-feedforward",
         number=2,
         title="Feed-forward neural network with Keras on MNIST",
+        subject="Feed-forward neural network",
         datasets=("mnist",),
         time_limit=300,  # measured: 33 and 28 CPU s (120 and 65 s wall at load 9)
         # benchmarks/grading_scaling.py (4 notebooks a pass), idle 2-core CPU, 2026-12-02: one
@@ -192,6 +210,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         id="exp3-image-classifier",
         number=3,
         title="Image classifier in four stages (CNN; CIFAR-10, or MNIST offline)",
+        subject="Image classifier (CNN)",
         datasets=("cifar10", "mnist"),
         time_limit=1800,  # measured on MNIST: 203 CPU s (20/20; 762 s wall at load 9, over the
         # old 600-s wall limit); CIFAR-10 (not cached here) derived: ~830 CPU s (10 epochs on
@@ -235,6 +254,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         id="exp4-autoencoder-anomaly",
         number=4,
         title="Autoencoder anomaly detection on MNIST (one digit normal)",
+        subject="Autoencoder anomaly detection",
         datasets=("mnist",),
         time_limit=360,  # measured: 38 CPU s (18/18; 159 s wall at load 10)
         # benchmarks/grading_scaling.py (4 notebooks a pass), idle 2-core CPU, 2026-12-02: one
@@ -272,6 +292,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         id="exp5-cbow",
         number=5,
         title="Continuous Bag of Words word embeddings (BBC News or the King James Bible)",
+        subject="Continuous Bag of Words word embeddings",
         datasets=("bbc-news", "kjv"),
         time_limit=480,  # measured: 56 and 49 CPU s (221 and 100 s wall at load 11 and 7)
         # benchmarks/grading_scaling.py (4 notebooks a pass), idle 2-core CPU, 2026-12-02: one
@@ -303,6 +324,7 @@ EXPERIMENTS: dict[str, Experiment] = {e.id: e for e in [
         number=6,
         title="Object detection by transfer learning (EfficientNet-Lite0: MNIST classifier, "
               "Faster R-CNN on digit canvases)",
+        subject="Transfer learning from a pretrained CNN",
         datasets=("efficientnet-lite0", "mnist"),
         time_limit=1800,  # measured: 216 CPU s (36/36; 975 s wall at load 11, over the old
         # 900-s wall limit)

@@ -38,6 +38,7 @@ from dlkit.gradebook import (
     Submission,
     counted_versions,
     current_run,
+    result_state,
 )
 from dlkit.reports.render import write_atomic
 
@@ -122,7 +123,8 @@ def collect_grades(session: Session, experiment: Experiment, config=None,
 # --------------------------------------------------------------------------- formats
 
 def export_csv(grades: dict[str, list[Grade]], out: Path, *, course=None) -> list[Path]:
-    """One row per student: roll, name, batch, per experiment auto/manual/total raw points,
+    """One row per student: roll, name, batch, per experiment auto/manual/total raw points, the
+    run's status and how many of its tests were not judged (neither passed nor failed),
     then the raw total; with the course file also, per experiment, when the counted version
     arrived (in the course's time zone, named in the header) and the course's marks out of
     ``experiment_marks.out_of``, and the sum of those marks."""
@@ -133,7 +135,8 @@ def export_csv(grades: dict[str, list[Grade]], out: Path, *, course=None) -> lis
     zone_name = (course.time_zone or show_time(dt.datetime(2000, 1, 1), course.zone)
                  .rsplit(" ", 1)[-1]) if course is not None else ""
     for exp in grades:
-        header += [f"{exp} auto", f"{exp} manual", f"{exp} total"]
+        header += [f"{exp} auto", f"{exp} manual", f"{exp} total", f"{exp} status",
+                   f"{exp} not judged"]
         if course is not None:
             header += [f"{exp} arrived ({zone_name})", f"{exp} marks /{out_of:g}"]
     rows = []
@@ -141,7 +144,10 @@ def export_csv(grades: dict[str, list[Grade]], out: Path, *, course=None) -> lis
         student = per_student[0].student
         row = [student.roll, student.name, student.batch]
         for grade in per_student:
-            row += [points(grade.auto), points(grade.manual), points(grade.total)]
+            row += [points(grade.auto), points(grade.manual), points(grade.total),
+                    grade.run.status if grade.run else "",
+                    str(sum(result_state(r) == "not judged" for r in grade.results))
+                    if grade.run else ""]
             if course is not None:
                 arrived = grade.submission.arrived_at if grade.submission else None
                 row += [show_time(arrived, course.zone, ""), points(grade.marks)]

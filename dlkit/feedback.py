@@ -30,6 +30,9 @@ from dlkit.gradebook import (
     Run,
     Submission,
     duration,
+    result_labels,
+    result_state,
+    run_found,
 )
 from dlkit.notebook.master import read_master
 from dlkit.reports.render import environment as templates
@@ -54,6 +57,14 @@ class TestLine:
     points: float
     max_points: float
     message: str
+    state: str = "judged"  # or "not judged": neither passed nor failed
+    #: what a judged public test measured on, in words ("ECG5000; inputs after your
+    #: StandardScaler (`scaler`)")
+    note: str = ""
+
+    @property
+    def judged(self) -> bool:
+        return self.state == "judged"
 
 
 @dataclass
@@ -112,6 +123,11 @@ class Feedback:
     free_form: list[str] | None = None
     #: for a re-judged run: when, and the run whose exports it judged again ("" otherwise)
     rejudged: str = ""
+    #: how the run was graded ("starter", "free-form"; "" for runs before modes were kept), why
+    mode: str = ""
+    mode_reason: str = ""
+    #: the run's title: the experiment's, or (free-form) what the notebook was built on
+    title: str = ""
 
 
 # --------------------------------------------------------------------------- the API
@@ -161,10 +177,13 @@ def build_feedback(session: Session, experiment: Experiment, submission: Submiss
                    manual: dict[str, float]) -> Feedback:
     """The page's content for one submission and its run (read while the session is open)."""
     student = submission.student
-    results = list(run.results)
-    free_form = free_form_criteria(experiment, results)
+    everything = list(run.results)
+    results = [r for r in everything if result_state(r) != "instructor"]
+    free_form = free_form_criteria(experiment, everything)
     if free_form is not None:
-        manual = free_form.manual
+        manual = dict(free_form.manual)
+    manual = {**manual, **{r.question: r.max_points for r in everything
+                           if result_state(r) == "instructor"}}
     return Feedback(
         experiment=experiment, submission_id=submission.id, roll=submission.student_roll or "",
         name=student.name if student else "", version=submission.version,
@@ -174,7 +193,11 @@ def build_feedback(session: Session, experiment: Experiment, submission: Submiss
         summary=summary_line(results, run.status), questions=question_feedback(results),
         manual=manual_items(session, experiment.id, submission.student_roll or "", manual),
         newer_version=newer_version(session, submission), error=run_error(run),
-        free_form=list(free_form.auto) if free_form is not None else None,
+        free_form=judged_criteria(results) if free_form is not None else None,
+        mode=run.mode or ("free-form" if free_form is not None else ""),
+        mode_reason=run.mode_reason or "",
+        title=run_title(experiment, everything, run.mode or ("free-form" if free_form is not None
+                                                             else "")),
         rejudged=rejudged_words(session, run))
 
 
@@ -189,14 +212,26 @@ def rejudged_words(session: Session, run: Run) -> str:
             "run again).")
 
 
+def run_title(experiment: Experiment, results: list[Result], mode: str) -> str:
+    """The page's title: the experiment's for a starter run; for a free-form run the data and
+    backbone its judges found (:meth:`Experiment.title_for`), never the starter's data."""
+    data, model = run_found(results)
+    return experiment.title_for(data, model, free_form=mode == "free-form")
+
+
 def free_form_criteria(experiment: Experiment, results: list[Result]):
     """The experiment's free-form rubric when ``results`` are of a free-form grading (its
     criteria, not the master's questions), else None."""
-    from dlkit.grading.free_form import load_rubric
+    from dlkit.rubrics import free_form_rubric
 
-    rubric = load_rubric(experiment)
+    rubric = free_form_rubric(experiment)
     questions = {r.question for r in results}
     return rubric if rubric is not None and questions and questions <= set(rubric.auto) else None
+
+
+def judged_criteria(results: list[Result]) -> list[str]:
+    """The criteria the grader did judge (not those it never reached, nor the instructor's)."""
+    return list(dict.fromkeys(r.question for r in results if result_state(r) == "judged"))
 
 
 def run_error(run: Run) -> dict | None:
@@ -222,7 +257,17 @@ def test_line(result: Result) -> TestLine:
     label = "hidden test" if result.hidden else f"test {result.test + 1}"
     message = student_hint(result.message) if result.hidden else result.message
     return TestLine(label, result.hidden, result.passed, result.points, result.max_points,
-                    message if not result.passed else "")
+                    message if not result.passed else "", result_state(result),
+                    "" if result.hidden else measured_on(result))
+
+
+def measured_on(result: Result) -> str:
+    """Where a judged test measured, in words: its data and how the inputs were scaled."""
+    labels = result_labels(result)
+    parts = [f"measured on {labels['data']}"] if labels.get("data") else []
+    if labels.get("inputs"):
+        parts.append(f"inputs {labels['inputs']}")
+    return "; ".join(parts)
 
 
 def student_hint(message: str) -> str:
@@ -232,20 +277,29 @@ def student_hint(message: str) -> str:
 
 
 def summary_line(results: list[Result], status: str = "graded") -> str:
-    """An honest one-line summary: failed hidden tests are counted, never hidden behind a pass."""
-    failed_public = sum(1 for r in results if not r.passed and not r.hidden)
-    failed_hidden = sum(1 for r in results if not r.passed and r.hidden)
-    passed = len(results) - failed_public - failed_hidden
+    """An honest one-line summary: failed hidden tests are counted, never hidden behind a pass;
+    tests not judged are counted apart, neither passed nor failed; the instructor's are not
+    tests here."""
+    results = [r for r in results if result_state(r) != "instructor"]
+    unjudged = sum(1 for r in results if result_state(r) == "not judged")
+    judged = [r for r in results if result_state(r) == "judged"]
+    failed_public = sum(1 for r in judged if not r.passed and not r.hidden)
+    failed_hidden = sum(1 for r in judged if not r.passed and r.hidden)
+    passed = len(judged) - failed_public - failed_hidden
     if not results:
         text = "No tests were run."
     elif passed == len(results):
         text = f"All {len(results)} tests passed."
+    elif not judged:
+        text = f"None of the {len(results)} tests could be judged."
     else:
         parts = [f"{passed} of {len(results)} tests passed"]
         if failed_public:
             parts.append(f"{failed_public} public test(s) failed")
         if failed_hidden:
             parts.append(f"{failed_hidden} hidden test(s) failed")
+        if unjudged:
+            parts.append(f"{unjudged} not judged")
         text = "; ".join(parts) + "."
     if status not in ("graded", "missing object"):
         text = f"Your notebook did not finish: {RUN_STATUSES.get(status, status)}. " + text

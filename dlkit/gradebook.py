@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +49,8 @@ RUN_STATUSES = {
     "graded": "graded",
     "missing object": "graded, but the notebook lacks an object a test needs",
     "error": "the notebook stopped with an error",
+    "data not provided": "the notebook reads data the course has not provided to the grader "
+                         "(not the student's fault)",
     "timeout": "the notebook used more than its CPU time limit",
     "memory limit": "the notebook used more memory than allowed",
     "crashed": "the notebook's kernel died",
@@ -59,6 +61,13 @@ RUN_STATUSES = {
 }
 #: Run statuses that were not the student's doing: ``dlkit grade`` runs those submissions again.
 REGRADE_STATUSES = ("sandbox error", "grader overloaded")
+#: A run that stopped at data the course had not provided: ``dlkit grade`` runs it again once
+#: the course's dataset map provides the path it read (:meth:`Gradebook.to_grade`).
+NOT_PROVIDED = "data not provided"
+#: What became of one test of a run: judged (passed or failed), not judged (the notebook stopped
+#: before its object existed, or could not be run: neither a pass nor a fail), or left to the
+#: instructor (the grader cannot measure it: out of the automatic score, in the marking queue).
+RESULT_STATES = ("judged", "not judged", "instructor")
 #: Runs of one submission that may end in a status that is not the student's doing (a sandbox
 #: error, an overloaded grader) before that status is final, over every ``dlkit grade``.
 MAX_ATTEMPTS = 3
@@ -158,6 +167,9 @@ class Run(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     score: Mapped[float] = mapped_column(Float, default=0.0)
     max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    #: how it was graded ("starter", "free-form"; "" before modes were recorded) and why
+    mode: Mapped[str] = mapped_column(String(16), default="")
+    mode_reason: Mapped[str] = mapped_column(Text, default="")
     current: Mapped[bool] = mapped_column(Boolean, default=True)  # False once regraded
     #: how its verdicts came about: "executed" (the notebook ran), "re-judged" (an earlier
     #: execution's kept exports judged again: the judging changed, not the notebook) or
@@ -219,6 +231,9 @@ class Result(Base):
     passed: Mapped[bool] = mapped_column(Boolean)
     message: Mapped[str] = mapped_column(Text, default="")
     measured: Mapped[str] = mapped_column(Text, default="")  # JSON figures the judge returned
+    #: JSON words the judge returned (the data it measured on, how the inputs were scaled)
+    labels: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="judged")  # one of RESULT_STATES
     run: Mapped[Run] = relationship(back_populates="results")
 
 
@@ -839,17 +854,22 @@ class Gradebook:
         return owners
 
     # -- grading runs (the coordinator is their one writer) --------------------------------------
-    def to_grade(self, experiment: str, *, regrade: bool = False) -> list[Submission]:
+    def to_grade(self, experiment: str, *, regrade: bool = False,
+                 provided: Callable[[str], bool] | None = None) -> list[Submission]:
         """The newest submission of each student that has no current run, or whose run was not
         the student's doing (a sandbox error, an overloaded grader) fewer than
-        :data:`MAX_ATTEMPTS` times; every newest one with ``regrade``."""
+        :data:`MAX_ATTEMPTS` times, or stopped at data the course had not provided that it
+        provides now (``provided(path)``: the course's dataset map gives that path or URL);
+        every newest one with ``regrade``."""
         submissions = self.latest_submissions(experiment)
         if regrade:
             return submissions
         with self.session() as s:
             done = {sub.id for sub in submissions if (run := current_run(s, sub.id))
                     and (run.status not in REGRADE_STATUSES
-                         or failed_attempts(s, sub.id) >= MAX_ATTEMPTS)}
+                         or failed_attempts(s, sub.id) >= MAX_ATTEMPTS)
+                    and not (provided is not None and run.status == NOT_PROVIDED
+                             and (path := not_provided_path(run)) and provided(path))}
         return [sub for sub in submissions if sub.id not in done]
 
     def record_run(self, submission_id: int, outcome: Outcome,
@@ -870,13 +890,17 @@ class Gradebook:
                       device=outcome.device, host=outcome.host, sandbox=outcome.sandbox,
                       status=outcome.status, reason=reason, score=outcome.score,
                       error=json.dumps(outcome.error) if outcome.error else "",
-                      max_score=sum(r["max_points"] for r in outcome.results), current=True,
+                      mode=outcome.mode, mode_reason=outcome.mode_reason[:500],
+                      max_score=sum(r["max_points"] for r in outcome.results
+                                    if r.get("state") != "instructor"), current=True,
                       origin=outcome.origin, execution_of=execution_of,
                       execution=outcome.execution.to_json() if outcome.execution else "")
             run.results = [Result(question=r["question"], test=r["test"], hidden=r["hidden"],
                                   points=r["points"], max_points=r["max_points"],
                                   passed=r["passed"], message=r["message"],
-                                  measured=json.dumps(r["measured"]) if r.get("measured") else "")
+                                  measured=json.dumps(r["measured"]) if r.get("measured") else "",
+                                  labels=json.dumps(r["labels"]) if r.get("labels") else "",
+                                  state=r.get("state", "judged"))
                            for r in outcome.results]
             s.add(run)
             s.flush()
@@ -887,6 +911,18 @@ class Gradebook:
         with self.session() as s:
             return list(s.scalars(select(Run).join(Submission).where(
                 Submission.experiment == experiment, Run.current.is_(True))).all())
+
+
+def not_provided_path(run: Run) -> str:
+    """The path or URL a "data not provided" run stopped at ("" for any other run)."""
+    if run.status != NOT_PROVIDED or not run.error:
+        return ""
+    try:
+        error = json.loads(run.error)
+    except ValueError:
+        return ""
+    path = error.get("not_provided") if isinstance(error, dict) else None
+    return path if isinstance(path, str) else ""
 
 
 def current_run(session: Session, submission_id: int) -> Run | None:
@@ -952,6 +988,40 @@ def _add_missing_columns(engine) -> None:
                 clause = f" DEFAULT {default!r}" if isinstance(default, (str, int, float)) else ""
                 connection.execute(text(
                     f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{clause}'))
+
+
+def result_state(result) -> str:
+    """A result's :data:`RESULT_STATES` entry (a row from before states were kept: from its
+    message)."""
+    state = getattr(result, "state", "") or "judged"
+    if state == "judged" and not result.passed and str(result.message).startswith("not judged"):
+        return "not judged"
+    return state
+
+
+def result_labels(result) -> dict[str, str]:
+    """The words a result's judge returned (``data``: what it measured on; ``inputs``: how it
+    scaled them; ``model``: the backbone it found), {} for rows without them."""
+    try:
+        labels = json.loads(getattr(result, "labels", "") or "{}")
+    except ValueError:
+        return {}
+    return {k: v for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)} \
+        if isinstance(labels, dict) else {}
+
+
+def run_found(results) -> tuple[list[str], str]:
+    """What a run's judges say the notebook used: the data they measured on (each once, in
+    order) and the backbone they found ("" when none)."""
+    labels = [result_labels(r) for r in results]
+    data = list(dict.fromkeys(lab["data"] for lab in labels if lab.get("data")))
+    return data, next((lab["model"] for lab in labels if lab.get("model")), "")
+
+
+def instructor_items(run) -> dict[str, float]:
+    """What a run left to the instructor (criterion -> its marks): the marking queue's items."""
+    return {r.question: r.max_points for r in (run.results if run is not None else [])
+            if result_state(r) == "instructor"}
 
 
 def duration(seconds: float) -> str:

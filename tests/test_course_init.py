@@ -30,7 +30,7 @@ def test_a_courses_own_rubric_is_read_first(tmp_path, monkeypatch):
     import yaml
 
     import dlkit.experiments as registry
-    from dlkit.reports.course import load_rubric
+    from dlkit.rubrics import load_rubric
 
     monkeypatch.setattr(registry, "EXPERIMENTS", dict(registry.EXPERIMENTS))
     monkeypatch.delenv(registry.COURSE_MASTERS_ENV, raising=False)

@@ -37,6 +37,7 @@ def test_csv_columns_values_and_totals(course, tmp_path):
     text = path.read_text(encoding="utf-8")
     assert not text.startswith("\ufeff")
     assert text.splitlines()[0] == (f"roll,name,batch,{EXP} auto,{EXP} manual,{EXP} total,"
+                                    f"{EXP} status,{EXP} not judged,"
                                     f"{EXP} arrived (UTC),{EXP} marks /10,total,marks /10")
     rows = {row["roll"]: row for row in _rows(path)}
     assert list(rows) == ["41201", "41202", "41203", "41204", "41205"]
@@ -45,6 +46,7 @@ def test_csv_columns_values_and_totals(course, tmp_path):
     # the current run of v2 (6), the newest q7 mark (1.5) and the journal (3)
     assert [amit[f"{EXP} {c}"] for c in ("auto", "manual", "total")] == ["6", "4.5", "10.5"]
     assert amit["total"] == "10.5"
+    assert (amit[f"{EXP} status"], amit[f"{EXP} not judged"]) == ("graded", "0")
     assert [rows["41202"][f"{EXP} {c}"] for c in ("auto", "manual", "total")] == ["3", "", "3"]
     for roll in ("41203", "41204", "41205"):  # none, ungraded, newest version ungraded
         assert rows[roll][f"{EXP} auto"] == rows[roll]["total"] == ""

@@ -198,7 +198,7 @@ def test_status_and_reason_in_words(pages):
 
 def test_manual_questions_marked_by_the_instructor(pages):
     page = pages["41201"]
-    assert "Marked by your instructor" in page
+    assert "Left to your instructor" in page
     assert "q7_fitting" in page and "1.5 / 2" in page and "good discussion" in page
     assert "first look" not in page  # superseded by the newer mark
     assert "journal" in page and "3 / 5" in page

@@ -8,6 +8,7 @@
     'D:\\LP-IV\\creditcard.csv'            : creditcard
     /content/drive/MyDrive/caltech-101   : 101-objectcategories
     train-images-idx3-ubyte.gz           : mnist/train-images-idx3-ubyte.gz
+    https://storage.googleapis.com/download.tensorflow.org/data/ecg.csv : ecg
 
 The grader mounts each entry's file (or folder) read-only where the notebook reads it:
 
@@ -16,6 +17,9 @@ The grader mounts each entry's file (or folder) read-only where the notebook rea
 - a Windows path (``D:\\LP-IV\\creditcard.csv``, ``C:/data/x.csv``) by its file name in the work
   folder, and under the very name the notebook uses (on Linux ``'D:\\LP-IV\\creditcard.csv'`` is
   a file name in the current folder), so unchanged code finds it either way.
+
+- a URL (``pd.read_csv('http...')``, ``urlopen``, Keras' ``get_file``) in a folder of the work
+  folder the kernel's stand-ins answer that URL from (:mod:`dlkit.grading.kernel_env`).
 
 An entry names an imported dataset-pack item (its one file or folder) or a catalog entry, with
 ``/file`` to pick one of its files (a catalog entry without one mounts its whole folder).
@@ -36,6 +40,16 @@ MAP_FILE = DATASETS_FILE
 FORBIDDEN = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/proc",
              "/dev", "/sys", "/run", "/var", "/boot")
 _WINDOWS = re.compile(r"^[A-Za-z]:[\\/]|\\")
+_URL = re.compile(r"^(?:https?|ftp)://", re.I)
+#: the work folder's folder where mapped URLs' files are mounted (the stand-ins read them there)
+URL_FOLDER = ".dlkit-urls"
+#: the kernel's environment variable with the mapped URLs (JSON: URL -> file in the sandbox)
+URL_ENV = "DLKIT_URLS"
+
+
+def is_url(path: str) -> bool:
+    """Does the map (or a notebook) name a download rather than a path?"""
+    return bool(_URL.match(path.strip()))
 
 
 class DatasetMapError(DlkitError):
@@ -52,7 +66,11 @@ class MappedPath:
 
     @property
     def windows(self) -> bool:
-        return bool(_WINDOWS.search(self.written))
+        return not self.url and bool(_WINDOWS.search(self.written))
+
+    @property
+    def url(self) -> bool:
+        return is_url(self.written)
 
     @property
     def ref(self) -> str:
@@ -60,6 +78,12 @@ class MappedPath:
 
     def destinations(self, work: Path) -> list[Path]:
         """Where the grader mounts it for a run in ``work``."""
+        if self.url:
+            import hashlib
+
+            digest = hashlib.sha256(self.written.encode()).hexdigest()[:16]
+            name = self.written.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "download"
+            return [work / URL_FOLDER / digest / name]
         if self.windows:
             name = re.split(r"[\\/]", self.written)[-1]
             places = [work / name]
@@ -104,12 +128,12 @@ def parse_dataset_map(text: str, where: str = MAP_FILE) -> list[MappedPath]:
         written, ref = str(written).strip(), str(ref or "").strip()
         entry, _, file = ref.partition("/")
         mapped = MappedPath(written, entry, file.strip("/"))
-        parts = re.split(r"[\\/]", written)
+        parts = re.split(r"[\\/]", written.split("://", 1)[-1])
         if not written or not entry:
             problems.append(f"{written!r}: needs a registry entry")
         elif ".." in parts or ".." in file.split("/"):
             problems.append(f"{written!r}: '..' is not allowed")
-        elif not mapped.windows and written.startswith("/") and (
+        elif not mapped.url and not mapped.windows and written.startswith("/") and (
                 posixpath.normpath(written) == "/" or
                 any(posixpath.normpath(written) == f or posixpath.normpath(written).startswith(f + "/")
                     for f in FORBIDDEN)):
@@ -189,3 +213,9 @@ def dataset_mounts(pairs, work: Path, root: Path | None = None) -> list[tuple[Pa
         raise DatasetMapError("; ".join(problems), where="the course's dataset map")
     return [(mapped.source(root), destination)
             for mapped in paths for destination in mapped.destinations(work)]
+
+
+def mapped_urls(pairs, work: Path) -> dict[str, str]:
+    """URL -> where its file is mounted for a run in ``work`` (what the kernel's stand-ins read)."""
+    return {mapped.written: str(mapped.destinations(work)[0])
+            for mapped in from_pairs(pairs) if mapped.url}

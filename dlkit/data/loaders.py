@@ -14,6 +14,7 @@ import pickle
 import re
 import tarfile
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -428,3 +429,80 @@ def read_image_csv(path: Path, side: int = 28):
     pixels = np.delete(values, column if column is not None else 0, axis=1)
     shape = (side, side) if pixels.shape[1] == side * side else (side, side, 3)
     return pixels.astype(np.uint8).reshape(len(pixels), *shape), labels.astype(np.uint8)
+
+
+# --------------------------------------------------------------------------- the pack's other files
+
+def read_ecg(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """An imported ECG5000 CSV (140 values and a label a row) as ``(beats float64 (N, 140),
+    labels int (N,))``: the label column found as the pack's import found it
+    (:func:`label_column`)."""
+    import pandas as pd
+
+    values = pd.read_csv(path, header=None).to_numpy("float64")
+    column = label_column(values, 10)
+    column = 0 if column is None else column
+    return np.delete(values, column, axis=1), values[:, column].astype(int)
+
+
+def read_creditcard(path: Path, with_time: bool = True):
+    """An imported ``creditcard.csv`` as ``(features DataFrame (Time, V1-V28, Amount; without
+    Time unless ``with_time``), Class int (N,))``."""
+    import pandas as pd
+
+    frame = pd.read_csv(path)
+    labels = frame.pop("Class").to_numpy().astype(int)
+    return (frame if with_time else frame.drop(columns=["Time"])), labels
+
+
+#: The grader's own sample of an image folder: this many images in all at most, at least 2 and
+#: at most 10 a class, drawn with a fixed seed (the same images at every regrade).
+IMAGE_SAMPLE = 300
+
+
+@dataclass(frozen=True)
+class ImageFolder:
+    """An imported image set of one folder per class; ``labellings``: its class lists as
+    notebooks number them (sorted names, as Keras' ``image_dataset_from_directory`` and
+    torchvision's ``ImageFolder`` do; Caltech-101 with or without ``BACKGROUND_Google``)."""
+
+    name: str
+    path: Path
+    labellings: tuple[tuple[str, ...], ...]
+
+
+def image_folders(root: Path | None = None) -> list[ImageFolder]:
+    """The image-class folders imported from the college's pack (``dlkit data import``)."""
+    found = []
+    for entry in imported_entries(root):
+        if entry.kind != "image-folders" or not entry.data.is_dir():
+            continue
+        classes = tuple(sorted(p.name for p in entry.data.iterdir()
+                               if p.is_dir() and not p.name.startswith(".")))
+        labellings = [classes]
+        without = tuple(c for c in classes if not c.lower().startswith("background"))
+        if len(without) not in (len(classes), 0):
+            labellings.append(without)
+        found.append(ImageFolder(entry.entry.name, entry.data, tuple(labellings)))
+    return found
+
+
+def image_folder_sample(folder: Path, classes: Sequence[str], size: tuple[int, int],
+                        seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The grader's sample of ``folder``: a few images of each class (fixed seed), as RGB,
+    resized (bilinear) to ``size`` (height, width), 0-255 float32, channels last; labels by
+    the classes' order."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    per_class = max(2, min(10, IMAGE_SAMPLE // max(len(classes), 1)))
+    images, labels = [], []
+    for label, name in enumerate(classes):
+        files = sorted(p for p in (folder / name).rglob("*")
+                       if p.is_file() and not p.name.startswith("."))
+        for index in sorted(rng.permutation(len(files))[:per_class]):
+            with Image.open(files[index]) as image:
+                resized = image.convert("RGB").resize((size[1], size[0]), Image.BILINEAR)
+            images.append(np.asarray(resized, dtype="float32"))
+            labels.append(label)
+    return np.stack(images), np.array(labels)

@@ -467,6 +467,7 @@ def store(item: Found, root: Path, *, replace: bool = False) -> str:
             checksums[relative] = f"sha256:{_copy_hashing(path, destination)}"
         existing = read_record(target / ENTRY_FILE)
         if existing.get("files") == checksums:
+            target.chmod(0o755 & ~_umask())  # an entry imported private by an older dlkit
             return "unchanged"
         if target.exists() and not replace:
             item.problems.append(f"the registry already has a different `{item.name}` "
@@ -481,6 +482,8 @@ def store(item: Found, root: Path, *, replace: bool = False) -> str:
         _write(staging / PROVENANCE, {"source": f"imported from {item.path.resolve()}",
                                       "kind": "imported", "verified": stamps,
                                       "fetched": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        # mkdtemp's folder is private (0700); an entry is read by the unprivileged judge
+        staging.chmod(0o755 & ~_umask())
         if target.exists():
             old = root / f".replaced-{item.name}-{os.getpid()}"
             os.replace(target, old)
@@ -489,6 +492,13 @@ def store(item: Found, root: Path, *, replace: bool = False) -> str:
         return "imported"
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it, then setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _copy_hashing(source: Path, destination: Path) -> str:

@@ -322,6 +322,10 @@ def _file(header: dict, stream: BinaryIO, got: Received, tests: set[str], export
     got.export_bytes += size
 
 
+#: the most labels (a judge's words: the data it measured on, the inputs' scaling) a verdict keeps
+MAX_LABELS = 8
+
+
 def checked_verdict(verdict: Any) -> dict:
     """A judge's verdict with every field of the right type, or :class:`ChannelError`."""
     if not isinstance(verdict, dict) or not isinstance(verdict.get("passed"), bool):
@@ -334,6 +338,14 @@ def checked_verdict(verdict: Any) -> dict:
         raise ChannelError("a verdict with fields of the wrong type")
     out = {"passed": verdict["passed"], "message": message[:2000],
            "measured": {k[:100]: float(v) for k, v in list(measured.items())[:20]}}
+    labels = verdict.get("labels") or {}
+    if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                               for k, v in labels.items()):
+        raise ChannelError("a verdict with labels of the wrong type")
+    if labels:
+        out["labels"] = {k[:40]: v[:200] for k, v in list(labels.items())[:MAX_LABELS]}
+    if verdict.get("manual") is True:
+        out["manual"] = True
     if verdict.get("missing") is True:
         out["missing"] = True
     if isinstance(verdict.get("grader_failure"), bool):

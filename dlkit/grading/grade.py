@@ -26,12 +26,12 @@ from dlkit.gradebook import REGRADE_STATUSES, Gradebook, Submission, current_run
 from dlkit.grading.capacity import REJUDGE_BATCH, plan_workers
 from dlkit.grading.execution import REJUDGED, SHARED, Execution, given_digest
 from dlkit.grading.executors import LocalPool
-from dlkit.grading.free_form import graded_free_form
 from dlkit.grading.judging import KeptRun, rejudge_runs
-from dlkit.grading.plans import plan_for, starter_for
+from dlkit.grading.plans import grading_mode, plan_for, starter_for, task_mode
 from dlkit.grading.run import keep_fresh, run_digests
 from dlkit.grading.tasks import Executor, GradeSummary, GradingTask, Outcome
 from dlkit.grading.verdicts import zero_results
+from dlkit.rubrics import graded_free_form
 from dlkit.sandbox import Limits
 from dlkit.settings import MEMORY_GB, WALL_FACTOR
 
@@ -46,19 +46,23 @@ def grade_experiment(experiment_id: str, *, course: Path, gradebook: Gradebook,
                      wall_factor: float = WALL_FACTOR,
                      free_form: bool | None = None, rejudge: bool = True) -> GradeSummary:
     """Grade the newest version of every student's submission that has no current run
-    (or whose run ended in a sandbox error or an overloaded grader), on ``executor`` (default:
-    this machine's pool). ``free_form``: grade on the free-form rubric (default: the rubric's
-    ``free_form`` switch). ``timeout``: CPU seconds (default: the experiment's limit);
+    (or whose run ended in a sandbox error or an overloaded grader, or stopped at data the
+    course now provides: :func:`submissions_to_grade`), on ``executor`` (default:
+    this machine's pool). ``free_form``: grade on the free-form rubric, or on the starter's tests
+    (default: the rubric's ``free_form`` switch when on, else each notebook's own
+    :func:`~dlkit.grading.plans.grading_mode`). ``timeout``: CPU seconds (default: the
+    experiment's limit);
     ``wall_factor``: the wall-clock backstop, as a multiple of it. A regraded submission whose
     kept exports still answer every test is only judged again, unless ``rejudge`` is False
     (:func:`plan_regrade`)."""
     experiment = get_experiment(experiment_id)
     course = course.resolve()
     plan = plan_for(experiment, graded_free_form(experiment) if free_form is None else free_form)
+    free_form = True if free_form is None and graded_free_form(experiment) else free_form
     gradebook.note_experiment(experiment.id, experiment.number, experiment.title,
                               sum(t.points for t in plan))
     submissions = gradebook.latest_submissions(experiment.id)
-    todo = gradebook.to_grade(experiment.id, regrade=regrade)
+    todo = submissions_to_grade(experiment.id, course=course, gradebook=gradebook, regrade=regrade)
     limits = Limits(seconds=timeout or experiment.time_limit, memory_bytes=int(memory_gb * 2**30),
                     wall_factor=wall_factor)
     own = executor is None
@@ -141,7 +145,8 @@ def plan_regrade(submissions: list[Submission], *, course: Path, gradebook: Grad
                 if run is not None else None
         why = "" if current is None else "asked to run again" if not rejudge else \
             rejudge_decision(current[0], run_digests(
-                plan_for(experiment, _free_form(experiment, free_form)),
+                plan_for(experiment, _notebook_mode(experiment, raw, free_form),
+                         submission.variant or ""),
                 given_digest(raw, experiment.master.name, datasets,
                              limits or Limits(seconds=experiment.time_limit))),
                 course / "graded" / submission.experiment / str(submission.id) / "exports",
@@ -154,8 +159,21 @@ def plan_regrade(submissions: list[Submission], *, course: Path, gradebook: Grad
     return out
 
 
-def _free_form(experiment: Experiment, free_form: bool | None) -> bool:
-    return graded_free_form(experiment) if free_form is None else free_form
+def _free_form(experiment: Experiment, free_form: bool | None) -> bool | None:
+    """The mode a batch forces (``--free-form``/``--starter``, the rubric's switch when on);
+    None: each notebook's own (:func:`~dlkit.grading.plans.grading_mode`)."""
+    return True if free_form is None and graded_free_form(experiment) else free_form
+
+
+def _notebook_mode(experiment: Experiment, raw: bytes, free_form: bool | None) -> bool:
+    """Whether this notebook is graded free-form (as :func:`~dlkit.grading.plans.task_mode`)."""
+    import nbformat
+
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception:  # noqa: BLE001 - an unreadable notebook runs (and fails) on the starter
+        return bool(_free_form(experiment, free_form))
+    return grading_mode(experiment, nb, _free_form(experiment, free_form)).free_form
 
 
 def keeps_runs(executor: Executor, course: Path) -> bool:
@@ -163,6 +181,18 @@ def keeps_runs(executor: Executor, course: Path) -> bool:
     regrade can judge them again? (A Dask worker's work folders go when its run ends.)"""
     root = getattr(executor, "work_root", None)
     return root is not None and Path(root).resolve() == (course / "graded").resolve()
+
+
+def submissions_to_grade(experiment_id: str, *, course: Path, gradebook: Gradebook,
+                         regrade: bool = False) -> list[Submission]:
+    """What ``dlkit grade`` runs: :meth:`Gradebook.to_grade`, with the runs that stopped at data
+    the course had not provided and that its dataset map (``datasets.yml``) provides now."""
+    from dlkit.data.datamap import read_dataset_map
+    from dlkit.grading.not_provided import provided
+
+    mapped = read_dataset_map(course)
+    return gradebook.to_grade(experiment_id, regrade=regrade,
+                              provided=lambda path: provided(path, mapped))
 
 
 def grade_submissions(submissions: list[Submission], executor: Executor, *, course: Path,
@@ -212,9 +242,11 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
                                limits or Limits(seconds=experiment.time_limit),
                                gpu=executor.gpus > 0, require_sandbox=require_sandbox,
                                datasets=as_pairs(datasets),
-                               free_form=_free_form(experiment, free_form))
+                               free_form=_free_form(experiment, free_form),
+                               variant=submission.variant or "")
             if submission.id in plan.rejudge:
-                kept.setdefault((experiment.id, task.free_form), []).append((submission, task))
+                kept.setdefault((experiment.id, task_mode(experiment, task).free_form),
+                                []).append((submission, task))
                 continue
             group = leaders.setdefault(digest, [submission]) if digest else [submission]
             futures[executor.submit(task)] = [(submission, task, group)]
@@ -261,11 +293,13 @@ def _rejudge_chunk(chunk: list[tuple[Submission, GradingTask]], plan: RegradePla
     experiment = get_experiment(task.experiment)
     runs = [KeptRun(s.id, course / "graded" / s.experiment / str(s.id), plan.rejudge[s.id][0])
             for s, _ in chunk]
-    outcomes = rejudge_runs(runs, plan_for(experiment, task.free_form), task.limits, threads,
-                            {} if task.free_form else starter_for(experiment),
+    mode = task_mode(experiment, task)
+    outcomes = rejudge_runs(runs, plan_for(experiment, mode.free_form, task.variant), task.limits,
+                            threads, {} if mode.free_form else starter_for(experiment),
                             rubrics=(experiment.rubric.parent,))
     for outcome in outcomes:
         outcome.host = socket.gethostname()
+        outcome.mode, outcome.mode_reason = mode.name, mode.why
     return outcomes
 
 
@@ -322,7 +356,8 @@ def _zeros_of(task: GradingTask, message: str) -> list[dict]:
     """Zero marks under the task's own plan (the free-form criteria for a free-form task); none
     when even the plan cannot be read (an unknown experiment, a rubric gone wrong)."""
     try:
-        return zero_results(plan_for(get_experiment(task.experiment), task.free_form), message)
+        experiment = get_experiment(task.experiment)
+        return zero_results(plan_for(experiment, task_mode(experiment, task).free_form), message)
     except Exception:  # noqa: BLE001 - the run already failed: record it with what there is
         log.exception("no plan for submission %d", task.submission_id)
         return []

@@ -32,6 +32,8 @@ from dlkit.grading.channel import Sender, read_regular
 
 _LOADED: dict = {}  # models shared by several tests are loaded once
 MAX_OUTCOME_BYTES = 1 << 20
+#: a judge's words (:func:`judge_one`'s ``labels``): the most characters of a name and a value
+LABEL_KEY_CHARS, LABEL_CHARS = 40, 200
 
 
 def judge_one(item: dict, exports: Path) -> dict:
@@ -58,19 +60,25 @@ def judge_one(item: dict, exports: Path) -> dict:
     try:
         exec(compile(item["judge"], f"<judge {item['id']}>", "exec"), namespace)  # noqa: S102
         figures = namespace["judge"](data)
+    except checks.LeftToInstructor as exc:
+        return {"passed": False, "manual": True, "message": str(exc) or "left to the instructor"}
     except AssertionError as exc:
         return {"passed": False, "message": str(exc) or "a check failed"}
     except Exception as exc:  # noqa: BLE001
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return {"passed": False, "message": f"{type(exc).__name__}: {exc} (while judging, "
                                             f"line {where.lineno})"}
-    measured = {}
+    measured, labels = {}, {}
     for key, value in (figures.items() if isinstance(figures, dict) else ()):
+        if isinstance(value, str):  # words: the data it measured on, the inputs' scaling
+            if value:
+                labels[str(key)[:LABEL_KEY_CHARS]] = value[:LABEL_CHARS]
+            continue
         try:
             measured[str(key)] = float(value)
         except (TypeError, ValueError):
             continue
-    return {"passed": True, "message": "", "measured": measured}
+    return {"passed": True, "message": "", "measured": measured, "labels": labels}
 
 
 def warm_up(tests: list[dict]) -> None:

@@ -30,15 +30,18 @@ from dlkit.grading.channel import CAPS, Received, receive
 from dlkit.grading.devices import device_env, gpu_device_files
 from dlkit.grading.execution import Execution, exports_manifest, extract_digest, given_digest, judge_digests
 from dlkit.grading.judging import Judge, judge_execution
-from dlkit.grading.plans import plan_for, starter_for
+from dlkit.grading.not_provided import STATUS as NOT_PROVIDED
+from dlkit.grading.plans import plan_for, starter_for, task_mode
 from dlkit.grading.tasks import GradingTask, Outcome, PlannedTest
 from dlkit.grading.verdicts import (
+    data_not_provided,
     from_starter,
     questions_not_run,
     run_status,
     stopped_at,
     zero_results,
 )
+from dlkit.grading.version_changes import explain as explain_version_change
 from dlkit.sandbox import Limits, Sandbox, default_sandbox
 from dlkit.stack import import_root
 from dlkit.warm import RUN_FOLDER
@@ -55,17 +58,20 @@ def run_task(task: GradingTask, work: Path, *, slot: str = "cpu", slots: int = 1
         sandbox = default_sandbox([experiment.root], require=task.require_sandbox,
                                   devices=gpu_device_files() if slot.startswith("gpu") else [])
     work.parent.mkdir(parents=True, exist_ok=True)
+    mode = task_mode(experiment, task)
     with tempfile.NamedTemporaryFile(suffix=".ipynb", prefix="dlkit-submission-") as notebook:
         notebook.write(task.notebook)
         notebook.flush()
         outcome = grade_submission(Path(notebook.name), work,
-                                   plan_for(experiment, task.free_form, task.variant),
+                                   plan_for(experiment, mode.free_form, task.variant),
                                    sandbox, task.limits, slot, slots,
-                                   {} if task.free_form else starter_for(experiment),
+                                   {} if mode.free_form else starter_for(experiment),
                                    name=experiment.master.name, datasets=task.datasets,
-                                   rubrics=(experiment.rubric.parent,))
+                                   rubrics=(experiment.rubric.parent,),
+                                   experiment_id=experiment.id)
     outcome.host = socket.gethostname()
-    if task.variant and not task.free_form:
+    outcome.mode, outcome.mode_reason = mode.name, mode.why
+    if task.variant and not mode.free_form:
         note_variant(outcome, task, experiment)
     return outcome
 
@@ -88,13 +94,14 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
                      limits: Limits, slot: str = "cpu", slots: int = 1,
                      starter: dict[str, int] | None = None, name: str = "submission.ipynb",
                      datasets: tuple[tuple[str, str], ...] = (), rubrics: tuple[Path, ...] = (),
-                     ) -> Outcome:
+                     experiment_id: str = "EXPERIMENT") -> Outcome:
     """Run, extract, judge one notebook; always returns an Outcome, never raises for its content.
 
     ``work`` is where the trusted side keeps the run (``executed.ipynb``, ``exports/``): written
     only from what came over the channel (:mod:`dlkit.grading.channel`). The notebook itself
     runs in a scratch folder of its own (a tmpfs inside bubblewrap) that nothing is read from.
-    ``rubrics``: folders the judge reads (the free-form rubric's bars)."""
+    ``rubrics``: folders the judge reads (the free-form rubric's bars); ``experiment_id`` names
+    the experiment in what the instructor is told to run."""
     started = time.monotonic()
     keep_fresh(work)
     outcome = Outcome("graded", "", 0.0, slot, sandbox.kind)
@@ -109,13 +116,16 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
     exports = work / "exports"
     exports.mkdir(mode=0o755)
     scratch = Path(tempfile.mkdtemp(prefix="dlkit-run-"))
+    urls: dict[str, str] = {}
     if datasets:  # the course's dataset map, from this machine's data cache
-        from dlkit.data.datamap import dataset_mounts
+        from dlkit.data.datamap import dataset_mounts, mapped_urls
 
         sandbox = dataclasses.replace(sandbox, mounts=[*sandbox.mounts,
                                                        *dataset_mounts(datasets, scratch)])
+        urls = mapped_urls(datasets, scratch)
     link_mounts(sandbox, scratch)
     env = {
+        **({"DLKIT_URLS": json.dumps(urls)} if urls else {}),
         "HOME": str(scratch), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "DLKIT_DATA": str(cache_root()), "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "3",
         "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8",  # seeds, not deterministic ops
@@ -135,6 +145,9 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
         if got.executed:
             (work / "executed.ipynb").write_bytes(got.executed)
         outcome.status, outcome.reason = run_status(run, got, limits)
+        if outcome.status == "error":
+            outcome.status, outcome.reason, not_provided = data_not_provided(
+                got.record, datasets, experiment_id, outcome.reason)
         if outcome.status in REGRADE_STATUSES:
             outcome.results = zero_results(plan, "the grader could not run your notebook"
                                     if outcome.status == "sandbox error" else
@@ -142,7 +155,13 @@ def grade_submission(notebook: Path, work: Path, plan: list[PlannedTest], sandbo
                                     "graded again")
         else:
             stopped = stopped_at(got.record)
-            outcome.error = stopped if outcome.status == "error" else {}
+            outcome.error = stopped if outcome.status in ("error", NOT_PROVIDED) else {}
+            if outcome.status == NOT_PROVIDED:
+                stopped = outcome.error = {**stopped, "not_provided": not_provided}
+            elif outcome.status == "error" and (change := explain_version_change(stopped)):
+                outcome.error = {**stopped, "version_change": change}
+                outcome.reason = f"{outcome.reason} — a library version change, not a " \
+                                 f"mistake: {change}"[:1500]
             execution = Execution(
                 outcome.status, outcome.reason, stopped, dict(got.uncollected),
                 sorted(questions_not_run(nb, stopped)), from_starter(nb),

@@ -44,8 +44,9 @@ class GradingTask:
     #: the course's dataset map: (path the notebook reads, registry entry[/file]) pairs, mounted
     #: read-only there from the worker's data cache (see :mod:`dlkit.data.datamap`)
     datasets: tuple[tuple[str, str], ...] = ()
-    #: graded on the free-form rubric (objects found by type and shape), not the master's tests
-    free_form: bool = False
+    #: graded on the free-form rubric (objects found by type and shape), not the master's
+    #: tests; None: the notebook decides (:func:`dlkit.grading.plans.grading_mode`)
+    free_form: bool | None = False
     #: the exam variant this roll is judged against (its JSON, :mod:`dlkit.variants`); "" the
     #: term-work release's values
     variant: str = ""
@@ -74,6 +75,8 @@ class Outcome:
     origin: str = EXECUTED
     #: what a later regrade needs to judge this run's exports again (None: it cannot)
     execution: Execution | None = None
+    mode: str = ""  # "starter" or "free-form" (:func:`dlkit.grading.plans.grading_mode`)
+    mode_reason: str = ""
 
     @property
     def score(self) -> float:

@@ -12,6 +12,7 @@ import re
 
 from dlkit.gradebook import duration
 from dlkit.grading.channel import Received
+from dlkit.grading.not_provided import STATUS as NOT_PROVIDED
 from dlkit.grading.tasks import PlannedTest
 from dlkit.sandbox import Limits
 
@@ -53,6 +54,21 @@ def run_status(run, got: Received, limits: Limits) -> tuple[str, str]:
     return "graded", ""
 
 
+def data_not_provided(record: dict | None, datasets, experiment_id: str,
+                      reason: str) -> tuple[str, str, str]:
+    """An "error" that is a read of a path or URL the course does not provide (not in its
+    dataset map) becomes "data not provided", with the path; any other stays as it was."""
+    from dlkit.data.datamap import from_pairs
+    from dlkit.grading import not_provided
+
+    stopped = stopped_at(record)
+    path = not_provided.missing_read(stopped)
+    if path is None or not_provided.provided(path, from_pairs(datasets)):
+        return "error", reason, ""
+    return NOT_PROVIDED, not_provided.reason(path[:300], stopped.get("cell", "?"), experiment_id), \
+        path[:300]
+
+
 def stopped_at(record: dict | None) -> dict:
     """The error the notebook stopped at (the runner stops at the first one, as Run All does),
     or the cell a timeout or a dead kernel stopped it at; {} when it ran to the end."""
@@ -77,6 +93,10 @@ def error_reason(error: dict) -> str:
 def _stopped_words(stopped: dict) -> str:
     """Why a test was not judged: where the notebook stopped, and on what."""
     cell = stopped.get("cell", "?")
+    if stopped.get("not_provided"):
+        from dlkit.grading.not_provided import not_judged_words
+
+        return not_judged_words(stopped["not_provided"], cell)
     if stopped.get("error") == "timeout":
         return f"not judged: the notebook was stopped at cell {cell} by the time limit"
     if stopped.get("error") == "the kernel died":
@@ -150,18 +170,23 @@ def results_for(plan: list[PlannedTest], judged: dict, starter: dict[str, int],
                 asks = "the starter notebook asks you to define it"
                 message = message.replace(asks, f"{asks} in cell {cell}") if asks in message \
                     else message + f" (the starter notebook asks for it in cell {cell})"
+        state = "instructor" if verdict.get("manual") and not stopped else \
+            "not judged" if message.startswith("not judged") and not verdict.get("passed") \
+            else "judged"
         results.append({"question": test.question, "test": test.index, "hidden": test.hidden,
                         "points": test.points if verdict.get("passed") else 0.0,
                         "max_points": test.points, "passed": bool(verdict.get("passed")),
                         "message": message, "missing": bool(verdict.get("missing")),
                         "measured": verdict.get("measured") or {},
+                        "labels": verdict.get("labels") or {}, "state": state,
                         "grader_failure": bool(verdict.get("grader_failure"))})
     return results
 
 
 def zero_results(plan: list[PlannedTest], message: str) -> list[dict]:
     return [{"question": t.question, "test": t.index, "hidden": t.hidden, "points": 0.0,
-             "max_points": t.points, "passed": False, "message": message} for t in plan]
+             "max_points": t.points, "passed": False, "message": message, "state": "not judged"}
+            for t in plan]
 
 
 #: characters of a hidden test's code that, found in a message, mean the message holds it

@@ -29,6 +29,7 @@ from dlkit.feedback import (
     lateness,
     manual_questions,
     notebook_plots,
+    run_title,
 )
 from dlkit.gradebook import (
     REGRADE_STATUSES,
@@ -42,6 +43,9 @@ from dlkit.gradebook import (
     Student,
     Submission,
     current_run,
+    instructor_items,
+    result_labels,
+    result_state,
 )
 from dlkit.notebook.master import read_master
 from dlkit.portal.cells import Cell, answer_region, render_cells
@@ -284,8 +288,8 @@ def dashboard_state(state: VersionState | None, manual: dict[str, float],
         return "not submitted"
     if not state.final:
         return "queued"
-    if state.state == "not graded" or state.state in REGRADE_STATUSES:
-        return "not graded"  # nothing the student did: the grader runs it again
+    if state.state == "not graded" or state.state in (*REGRADE_STATUSES, "data not provided"):
+        return "not graded"  # nothing the student did: the grader (or the instructor's data)
     if state.state not in DONE:
         return "stopped with an error"
     return "needs marking" if set(manual) - marked else "graded"
@@ -305,9 +309,10 @@ def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str,
         for student in students:
             counts["students"] += 1
             submission = latest.get(student.roll)
-            state = None
+            state, pending = None, manual
             if submission is not None:
                 run = current_run(s, submission.id)
+                pending = {**manual, **instructor_items(run)}
                 state = version_state(submission, run, positions)
                 counts["submitted"] += 1
                 if state.score is not None:
@@ -315,7 +320,7 @@ def experiment_overview(course: Path, gradebook: Gradebook, experiment_id: str,
                     top = max(top, state.max_score or 0)
             marks = queries.latest_marks(s, experiment.id, student.roll)
             given = [m for item, m in marks.items() if item in manual]
-            where = dashboard_state(state, manual, set(marks))
+            where = dashboard_state(state, pending, set(marks))
             counts[where] += 1
             rows.append(StudentRow(student.roll, student.name, student.batch, state,
                                    f"{sum(m.points for m in given):g}/{sum(manual.values()):g}"
@@ -362,6 +367,8 @@ class ResultLine:
     max_points: float
     message: str
     measured: dict
+    state: str = "judged"  # or "not judged", "instructor" (RESULT_STATES)
+    labels: dict = field(default_factory=dict)  # the judge's words: data, inputs, model
 
 
 @dataclass
@@ -373,6 +380,7 @@ class RunPage:
     run: Run | None
     results: list[ResultLine]
     history: list[Run]
+    title: str = ""  # what the run was built on and measured on (feedback.run_title)
 
 
 def run_page(gradebook: Gradebook, experiment_id: str, submission_id: int) -> RunPage | None:
@@ -385,13 +393,15 @@ def run_page(gradebook: Gradebook, experiment_id: str, submission_id: int) -> Ru
             return None
         run = current_run(s, submission_id)
         results = [ResultLine(r.question, r.test, r.hidden, r.passed, r.points, r.max_points,
-                              r.message, json.loads(r.measured) if r.measured else {})
+                              r.message, json.loads(r.measured) if r.measured else {},
+                              result_state(r), result_labels(r))
                    for r in (run.results if run else [])]
         history = queries.run_history(s, submission_id)
         student = submission.student
         return RunPage(experiment, submission.student_roll or "", student.name if student else "",
                        version_state(submission, run, queue_positions(gradebook)), run, results,
-                       history)
+                       history, run_title(experiment, list(run.results), run.mode or "")
+                       if run else experiment.title)
 
 
 def notebook_cells(course: Path, gradebook: Gradebook, submission: Submission,

@@ -30,7 +30,8 @@ from dlkit.gradebook import (
     current_run,
     extension_of,
 )
-from dlkit.settings import COURSE_FILE, read_yaml, rubric_data, rubric_path
+from dlkit.rubrics import load_rubric
+from dlkit.settings import COURSE_FILE, read_yaml
 
 
 class CourseConfigError(DlkitError):
@@ -141,20 +142,6 @@ def time_zone(name: str) -> dt.tzinfo:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown time zone {name!r} (use an IANA name such as "
                          "Asia/Kolkata)") from None
-
-
-def load_rubric(experiment_id: str, root: Path | None = None) -> dict:
-    """``rubrics/<id>.yml`` (auto and manual questions with points); empty if none yet. Without
-    ``root``: the experiment's own (a course's copy when the course has its own masters, see
-    :func:`dlkit.experiments.use_course`), else the kit's."""
-    if root is None:
-        from dlkit.experiments import EXPERIMENTS
-
-        known = EXPERIMENTS.get(experiment_id)
-        own = rubric_path(known.root, experiment_id) if known is not None else None
-        root = known.root if own is not None and own.exists() else ROOT
-    return rubric_data(rubric_path(root, experiment_id)) or \
-        {"experiment": experiment_id, "auto": {}, "manual": {}, "write_up": 5}
 
 
 def _date(value) -> dt.date:
@@ -379,5 +366,5 @@ def whole_marks(value: float) -> float:
 
 
 __all__ = ["Course", "CourseConfigError", "ExperimentRecord", "PlannedExperiment", "Result",
-           "StudentRecord", "experiment_record", "find_course", "load_course", "load_rubric",
+           "StudentRecord", "experiment_record", "find_course", "load_course",
            "local_date", "show_time", "student_records", "time_zone", "whole_marks"]

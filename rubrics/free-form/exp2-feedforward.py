@@ -20,7 +20,7 @@ def judge(data):
     assert not convolutions, f"`{name}` has convolution layers ({', '.join(convolutions)}): Experiment 2 asks for a feed-forward (dense) network"
     dense = [k for k in kinds if k in ("Dense", "Linear")]
     assert len(dense) >= 2, f"`{name}` has {len(dense)} dense layer(s): use at least one hidden layer and an output layer"
-    return {"hidden layers": len(dense) - 1}
+    return {"hidden layers": len(dense) - 1, "data": free_form.data_of_inputs(data["found"]["input_shape"])}
 
 
 checks.run(extract, judge, globals())
@@ -81,8 +81,8 @@ def judge(data):
     accuracy, held_out = scores["accuracy"], scores["held_out"]
     checks.assert_not_fitted_to_test(accuracy, held_out, dlkit_experiments.threshold("exp2-feedforward", "held_out_gap"), kept_back=False, data=scores["data"])
     least = dlkit_experiments.threshold("exp2-feedforward", "test_accuracy")
-    assert accuracy >= least, f"test accuracy of `{data['found']['name']}` measured by the grader on the MNIST test set (inputs {scores['scaling']}): {accuracy:.4f}; it must reach {least}"
-    return {"test accuracy (grader)": accuracy, "held-out accuracy (grader)": held_out}
+    assert accuracy >= least, f"test accuracy of `{data['found']['name']}` measured by the grader on the {scores['data']} test set (inputs {scores['scaling']}): {accuracy:.4f}; it must reach {least}"
+    return {"test accuracy (grader)": accuracy, "held-out accuracy (grader)": held_out, "data": scores["data"], "inputs": scores["scaling"]}
 
 
 checks.run(extract, judge, globals())

@@ -18,7 +18,7 @@ def extract(ns):
 def judge(data):
     convolutions = [layer for layer in free_form.layers(data["model"]) if layer["kind"].startswith("Conv")]
     assert len(convolutions) >= 2, f"`{data['found']['name']}` has {len(convolutions)} convolution layer(s); a CNN of this experiment has at least 2"
-    return {"convolution layers": len(convolutions)}
+    return {"convolution layers": len(convolutions), "data": free_form.data_of_inputs(data["found"]["input_shape"])}
 
 
 checks.run(extract, judge, globals())
@@ -67,7 +67,7 @@ def judge(data):
     checks.assert_not_fitted_to_test(accuracy, held_out, dlkit_experiments.threshold("exp3-image-classifier", "held_out_gap"), kept_back=False, data=scores["data"])
     least = dlkit_experiments.threshold("exp3-image-classifier", f"test_accuracy_{free_form.image_set_of(shape)}")
     assert accuracy >= least, f"test accuracy of `{data['found']['name']}` measured by the grader on the {scores['data']} test set (inputs {scores['scaling']}): {accuracy:.4f}; it must reach {least}"
-    return {"test accuracy (grader)": accuracy, "held-out accuracy (grader)": held_out}
+    return {"test accuracy (grader)": accuracy, "held-out accuracy (grader)": held_out, "data": scores["data"], "inputs": scores["scaling"]}
 
 
 checks.run(extract, judge, globals())

@@ -24,7 +24,7 @@ def judge(data):
     units = [layer["units"] for layer in free_form.layers(data["model"]) if layer["units"]]
     assert units, f"`{found['name']}` has no dense layers"
     assert min(units) < features, f"`{found['name']}` never narrows its {features} inputs (narrowest layer {min(units)}): an autoencoder needs a bottleneck"
-    return {"bottleneck": min(units)}
+    return {"bottleneck": min(units), "data": free_form.data_of_inputs(found["input_shape"])}
 
 
 checks.run(extract, judge, globals())
@@ -63,19 +63,23 @@ WHAT = "autoencoder (output the size of its input: 784 pixels, 140 ECG values or
 
 def extract(ns):
     found = free_form.find_model(ns, free_form.AUTOENCODER_INPUTS, "same", WHAT)
-    return {"model": found.model, "found": found.facts()}
+    features = 1
+    for size in found.input_shape:
+        features *= size
+    return {"model": found.model, "found": found.facts(), **(free_form.find_scaler(ns, features) or {})}
 
 
 def judge(data):
     found = data["found"]
-    scores = free_form.anomaly_scores(data["model"], found["input_shape"])
-    assert scores, f"the grader has no data for an autoencoder of input {found['input_shape']} (instructor: import the college's ECG or credit-card file with `dlkit data import`)"
+    scores = free_form.anomaly_scores(data["model"], found["input_shape"], scaler=data)
+    if not scores:
+        raise checks.LeftToInstructor(f"the grader has no data for an autoencoder of input {found['input_shape']} (instructor: import the college's ECG or credit-card file with `dlkit data import`)")
     auc = scores["roc_auc"]
     if "held_out_roc_auc" in scores:
         checks.assert_not_fitted_to_test(auc, scores["held_out_roc_auc"], dlkit_experiments.threshold("exp4-autoencoder-anomaly", "held_out_gap"), "ROC-AUC", kept_back=False, data="MNIST")
     least = dlkit_experiments.threshold("exp4-autoencoder-anomaly", "roc_auc")
     assert auc >= least, f"ROC-AUC of the reconstruction errors of `{found['name']}` measured by the grader on {scores['data']} (inputs {scores['scaling']}): {auc:.4f}; it must reach {least}"
-    return {"ROC-AUC (grader)": auc}
+    return {"ROC-AUC (grader)": auc, "data": scores["dataset"], "inputs": scores["scaling"]}
 
 
 checks.run(extract, judge, globals())
@@ -92,15 +96,19 @@ def extract(ns):
     number = free_form.find_number(ns)
     if number is None:
         raise checks.MissingObject("no threshold in the notebook: keep the reconstruction-error threshold in a variable whose name says so (`threshold`)")
-    return {"model": found.model, "found": found.facts(), "name": number[0], "threshold": number[1]}
+    features = 1
+    for size in found.input_shape:
+        features *= size
+    return {"model": found.model, "found": found.facts(), "name": number[0], "threshold": number[1],
+            **(free_form.find_scaler(ns, features) or {})}
 
 
 def judge(data):
-    scores = free_form.anomaly_scores(data["model"], data["found"]["input_shape"], data["threshold"])
+    scores = free_form.anomaly_scores(data["model"], data["found"]["input_shape"], data["threshold"], scaler=data)
     assert scores, "the grader has no data to try the threshold on"
     balanced = scores["balanced_accuracy"]
-    assert balanced >= 0.8, f"`{data['name']}` = {data['threshold']:.6g}: flagging errors above it, the grader finds a balanced accuracy of {balanced:.3f} on {scores['data']} (inputs {scores['scaling']}); at least 0.8 expected"
-    return {"balanced accuracy at the threshold (grader)": balanced}
+    assert balanced >= 0.8, f"`{data['name']}` = {data['threshold']:.6g}: flagging errors above it, the grader finds a balanced accuracy of {balanced:.3f} on {scores['data']} (measured with inputs {scores['scaling']}); at least 0.8 expected"
+    return {"balanced accuracy at the threshold (grader)": balanced, "data": scores["dataset"], "inputs": scores["scaling"]}
 
 
 checks.run(extract, judge, globals())

@@ -103,3 +103,19 @@ def test_mnist_is_told_from_fashion_by_mnist_s_own_images(tmp_path):
     assert found.kind == "mnist-csv" and "30 of the first 30 rows are MNIST's own images" in found.summary
     images, labels = read_image_csv(path)
     assert np.array_equal(images, x_train[:30]) and np.array_equal(labels, y_train[:30])
+
+
+def test_imported_entries_are_readable_by_the_unprivileged_judge(cache, tmp_path):
+    # the judge runs as nobody and lists the cache: a private (0700) entry folder would leave
+    # every imported file unmeasured ("the grader has no data")
+    import stat
+
+    make_pack(tmp_path / "pack")
+    assert not import_pack(tmp_path / "pack", progress=False).refused
+    folders = [p for p in cache.rglob("*") if p.is_dir()]
+    assert folders and all(stat.S_IMODE(p.stat().st_mode) & 0o005 == 0o005 for p in folders), \
+        [(p, oct(p.stat().st_mode)) for p in folders if stat.S_IMODE(p.stat().st_mode) & 0o005 != 0o005]
+    assert all(stat.S_IMODE(p.stat().st_mode) & 0o004 for p in cache.rglob("*") if p.is_file())
+    (cache / "data1").chmod(0o700)  # as an older dlkit left it: importing again opens it
+    assert import_pack(tmp_path / "pack", progress=False).imported == []
+    assert stat.S_IMODE((cache / "data1").stat().st_mode) & 0o005 == 0o005

@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlkit import checks
+from dlkit import checks, rubrics
 from dlkit.checks import MissingObject
+from dlkit.data.loaders import image_folder_sample, image_folders
 from dlkit.experiments import EXPERIMENTS
 from dlkit.grading import free_form
-from dlkit.grading.free_form import DIGITS, find_model, find_number
+from dlkit.grading.free_form import DIGITS, find_model, find_number, finder
 
 RNG = np.random.default_rng(0)
 X = RNG.random((64, 784)).astype("float32")
@@ -244,11 +245,11 @@ def test_an_imported_image_folder_gives_the_classes_and_a_fixed_sample_at_the_mo
 
     assert free_form.image_folder_classes() == []
     assert not import_pack(_image_pack(tmp_path / "pack", images=12), progress=False).refused
-    (folder,) = free_form.image_folders()
+    (folder,) = image_folders()
     assert folder.labellings == (tuple(COLOURS),) and free_form.image_folder_classes() == [3]
-    x, y = free_form.image_folder_sample(folder.path, folder.labellings[0], (20, 24))
+    x, y = image_folder_sample(folder.path, folder.labellings[0], (20, 24))
     assert x.shape == (30, 20, 24, 3) and x.dtype == np.float32 and list(np.bincount(y)) == [10, 10, 10]
-    again, _ = free_form.image_folder_sample(folder.path, folder.labellings[0], (20, 24))
+    again, _ = image_folder_sample(folder.path, folder.labellings[0], (20, 24))
     assert np.array_equal(x, again)  # the same images at every regrade
     assert [int(x[y == label].mean(axis=(0, 1, 2)).argmax()) for label in range(3)] == list(COLOURS.values())
 
@@ -262,13 +263,14 @@ def test_caltech_s_background_class_is_counted_with_and_without_it(cache, tmp_pa
     for name in ("image_0001.png", "image_0002.png"):
         (background / name).write_bytes((pack / "101_ObjectCategories" / "anchor" / name).read_bytes())
     import_pack(pack, progress=False)
-    (folder,) = free_form.image_folders()
+    (folder,) = image_folders()
     assert folder.labellings == (("BACKGROUND_Google", *COLOURS), tuple(COLOURS))
     assert free_form.image_folder_classes() == [3, 4]
     # a notebook that deleted the background folder numbers the others from 0
     measured = _run_criterion("exp6-transfer-learning", "test_accuracy",
                               {"model": _keras_colour_classifier(list(COLOURS))})
-    assert measured == {"test accuracy (grader)": 1.0, "images (grader)": 12}
+    assert measured == {"test accuracy (grader)": 1.0, "images (grader)": 12,
+                        "data": "101-objectcategories", "inputs": "x / 255"}
 
 
 def test_a_keras_or_torch_classifier_is_judged_on_the_grader_s_sample_of_the_imported_folder(cache, tmp_path):
@@ -280,7 +282,8 @@ def test_a_keras_or_torch_classifier_is_judged_on_the_grader_s_sample_of_the_imp
     import_pack(_image_pack(tmp_path / "pack"), progress=False)
     right = _keras_colour_classifier(list(COLOURS))
     measured = _run_criterion("exp6-transfer-learning", "test_accuracy", {"model": right})
-    assert measured == {"test accuracy (grader)": 1.0, "images (grader)": 12}
+    assert measured == {"test accuracy (grader)": 1.0, "images (grader)": 12,
+                        "data": "101-objectcategories", "inputs": "x / 255"}
     # a 4-class toy beside it does not hide the 3-class classifier of the college's images
     import keras
 
@@ -301,7 +304,8 @@ def test_a_keras_or_torch_classifier_is_judged_on_the_grader_s_sample_of_the_imp
         net[3].bias.zero_()
     net[0].requires_grad_(False)
     assert _run_criterion("exp6-transfer-learning", "test_accuracy", {"net": net}) == {
-        "test accuracy (grader)": 1.0, "images (grader)": 12}
+        "test accuracy (grader)": 1.0, "images (grader)": 12, "data": "101-objectcategories",
+        "inputs": "x / 255"}
 
 
 def test_without_an_imported_image_folder_the_accuracy_is_left_to_the_instructor(cache, tmp_path):
@@ -323,7 +327,7 @@ def test_without_an_imported_image_folder_the_accuracy_is_left_to_the_instructor
 
 # --------------------------------------------------------------------------- the rubrics
 
-FREE_FORM = sorted(e for e in EXPERIMENTS if free_form.load_rubric(EXPERIMENTS[e]))
+FREE_FORM = sorted(e for e in EXPERIMENTS if rubrics.free_form_rubric(EXPERIMENTS[e]))
 
 
 def test_some_experiments_have_free_form_rubrics():
@@ -333,7 +337,7 @@ def test_some_experiments_have_free_form_rubrics():
 @pytest.mark.parametrize("experiment_id", FREE_FORM)
 def test_each_free_form_criterion_has_its_marks_and_splits_into_halves(experiment_id):
     from dlkit.grading.plans import free_form_plan
-    from dlkit.reports.course import load_rubric
+    from dlkit.rubrics import load_rubric
 
     experiment = EXPERIMENTS[experiment_id]
     plan = free_form_plan(experiment)
@@ -347,7 +351,7 @@ def test_each_free_form_criterion_has_its_marks_and_splits_into_halves(experimen
     assert bound <= {"checks", "free_form", "dlkit_experiments", "extract", "WHAT"}, bound
     # free-form criteria are not starter questions (feedback tells the two kinds of run apart)
     assert not {t.question for t in plan} & set(rubric.get("auto") or {})
-    assert free_form.graded_free_form(experiment) is False
+    assert rubrics.graded_free_form(experiment) is False
 
 
 def _top_level_names(source: str) -> set[str]:
@@ -371,11 +375,11 @@ def test_a_criterion_without_marks_is_refused_by_name(tmp_path):
     (tmp_path / "rubrics" / "free-form").mkdir(parents=True)
     (tmp_path / "rubrics" / "exp2-feedforward.yml").write_text(
         "free_form: true\nfree_form_rubric:\n  auto: {architecture: 3}\n")
-    free_form.rubric_path(tmp_path, "exp2-feedforward").write_text(
+    rubrics.criteria_path(tmp_path, "exp2-feedforward").write_text(
         "# %% architecture\nx = 1\n# %% accuracy\ny = 2\n")
     with pytest.raises(ValueError, match=r"criteria \['accuracy', 'architecture'\]"):
-        free_form.load_rubric(experiment)
-    assert free_form.graded_free_form(experiment) is True
+        rubrics.free_form_rubric(experiment)
+    assert rubrics.graded_free_form(experiment) is True
 
 
 # --------------------------------------------------------------------------- the user's side
@@ -400,7 +404,7 @@ def test_the_feedback_page_says_what_was_judged_and_what_is_left_to_the_instruct
     (page,) = write_feedback(EXP, course=tmp_path, gradebook=gradebook)
     html = " ".join(page.read_text(encoding="utf-8").split())
     assert "graded free-form" in html
-    assert ("judged automatically <strong>architecture</strong>, <strong>optimizer</strong>, "
+    assert ("Judged automatically: <strong>architecture</strong>, <strong>optimizer</strong>, "
             "<strong>training</strong>, <strong>test_accuracy</strong>.") in html
     assert ("Left to your instructor: <strong>data_preparation</strong> (1), "
             "<strong>learning_curves</strong> (2), <strong>q7_fitting</strong> (2).") in html
@@ -416,6 +420,25 @@ def test_dlkit_grade_offers_free_form_grading():
 
     result = CliRunner().invoke(main, ["grade", "--help"])
     assert result.exit_code == 0 and "--free-form / --starter" in result.output
+
+
+def test_a_torch_loop_of_50_plain_sgd_steps_reports_50():
+    import importlib
+
+    import torch
+
+    from dlkit.grading.kernel_env import count_optimizer_steps
+
+    counting = count_optimizer_steps(importlib.import_module("torch.optim.optimizer"))  # as the grader's kernel does
+    try:
+        net = Net.make()
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.01)  # no momentum: no state at all
+        _train_torch(net, optimizer, steps=50)
+        assert not optimizer.state
+        found = find_model({"net": net, "optimizer": optimizer}, DIGITS, 10, "classifier")
+        assert (found.steps, found.optimizer) == (50, "SGD")
+    finally:
+        counting.remove()
 
 
 def test_a_subclass_of_keras_model_is_found_by_the_shape_it_was_built_with():
@@ -484,9 +507,9 @@ def test_a_keras_embedding_is_found_with_its_tokenizer_and_the_trained_one_wins(
 
 
 def test_a_tokenizer_s_word_index_fits_a_matrix_of_num_words_rows():
-    rows = free_form._row_words(Tokenizer(WORDS).word_index, 10, tokenizer=True)
+    rows = finder._row_words(Tokenizer(WORDS).word_index, 10, tokenizer=True)
     assert rows == ["", *WORDS[:9]]
-    assert free_form._row_words({w: i for i, w in enumerate(WORDS)}, 10) is None  # not a tokenizer
+    assert finder._row_words({w: i for i, w in enumerate(WORDS)}, 10) is None  # not a tokenizer
 
 
 def test_a_torch_cbow_s_input_embeddings_are_found_by_its_index_to_word_dict():
@@ -611,7 +634,7 @@ def test_a_free_form_notebook_is_not_told_of_images_it_keeps_back():
             "last ones, which a notebook that trains on the training set has trained on") in words
     # every free-form criterion that compares with those images says so
     for experiment_id in FREE_FORM:
-        text = free_form.rubric_path(EXPERIMENTS[experiment_id].root, experiment_id).read_text()
+        text = rubrics.criteria_path(EXPERIMENTS[experiment_id].root, experiment_id).read_text()
         calls = [line for line in text.splitlines() if "assert_not_fitted_to_test(" in line]
         assert all("kept_back=False" in line for line in calls), experiment_id
 
@@ -651,8 +674,134 @@ def test_dlkit_grade_free_form_end_to_end_through_the_cli(tmp_path):
     html = " ".join((course / "feedback" / "exp2-feedforward" / "41001.html")
                     .read_text(encoding="utf-8").split())
     assert "graded free-form" in html and "5 / 11" in html
-    assert ("judged automatically <strong>architecture</strong>, <strong>optimizer</strong>, "
+    assert ("Judged automatically: <strong>architecture</strong>, <strong>optimizer</strong>, "
             "<strong>training</strong>, <strong>test_accuracy</strong>.") in html
     assert ("Left to your instructor: <strong>data_preparation</strong> (1), "
             "<strong>learning_curves</strong> (2), <strong>q7_fitting</strong> (2).") in html
     assert "`model` was never trained (its optimizer took no step)" in html
+
+
+# --------------------------------------------------------------------------- the notebook's scaling
+
+@pytest.mark.parametrize("make", [
+    lambda p: p.StandardScaler(), lambda p: p.StandardScaler(with_mean=False),
+    lambda p: p.MinMaxScaler(), lambda p: p.MinMaxScaler((-1, 1), clip=True),
+    lambda p: p.MaxAbsScaler(), lambda p: p.RobustScaler(), lambda p: p.RobustScaler(with_centering=False)])
+def test_a_fitted_scaler_crosses_as_its_parameters_and_transforms_as_its_own(make, tmp_path):
+    from sklearn import preprocessing
+
+    from dlkit.grading.free_form.measures import notebook_scaling
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(5, 3, (200, 6)) * np.arange(1, 7)
+    scaler = make(preprocessing).fit(x[:150])
+    found = free_form.find_scaler({"other": preprocessing.StandardScaler().fit(x[:, :2]),
+                                   "scaler": scaler}, 6)
+    assert found["scaler"]["name"] == "scaler" and found["scaler"]["kind"] == type(scaler).__name__
+    checks.export(found, tmp_path / "out")  # arrays and JSON only: no pickle crosses
+    words, scale = notebook_scaling(checks.load(tmp_path / "out"), 6)
+    assert words == f"after your {type(scaler).__name__} (`scaler`)"
+    np.testing.assert_allclose(scale(x[150:]), scaler.transform(x[150:]), rtol=1e-9, atol=1e-12)
+
+
+def test_only_scikit_learn_s_own_fitted_scalers_of_the_model_s_width_are_read():
+    from sklearn.preprocessing import StandardScaler
+
+    class Mine(StandardScaler):  # the notebook's class: its transform could do anything
+        pass
+
+    x = np.random.default_rng(0).normal(size=(50, 4))
+    assert free_form.find_scaler({"s": Mine().fit(x), "unfitted": StandardScaler()}, 4) is None
+    assert free_form.find_scaler({"amount": StandardScaler().fit(x[:, :1])}, 4) is None
+    broken = StandardScaler().fit(x)
+    broken.scale_ = np.array([1.0, 0.0, 1.0, 1.0])  # set by hand: not finite once inverted
+    assert free_form.find_scaler({"broken": broken}, 4) is None
+
+
+def test_exported_scaler_parameters_of_the_wrong_shape_or_kind_are_not_applied():
+    from dlkit.grading.free_form.measures import notebook_scaling
+
+    good = {"scaler": {"name": "sc", "kind": "StandardScaler", "features": 3, "clip": None},
+            "scaler_multiply": np.ones(3), "scaler_add": np.zeros(3)}
+    assert notebook_scaling(good, 3)[0] == "after your StandardScaler (`sc`)"
+    assert notebook_scaling(good, 4) is None
+    assert notebook_scaling({**good, "scaler_add": np.array([0.0, np.inf, 0.0])}, 3) is None
+    assert notebook_scaling({**good, "scaler": {**good["scaler"], "kind": "os.system"}}, 3) is None
+    assert notebook_scaling({**good, "scaler": {**good["scaler"], "name": "<b>x</b>"}}, 3)[0] \
+        == "after your StandardScaler (`?`)"
+
+
+def _standardised_pca_autoencoder(normal, components=5):
+    """A linear Keras autoencoder of standardised inputs (their first principal components), set
+    from the data rather than trained: it reconstructs transactions like ``normal`` well."""
+    import keras
+
+    _, _, vt = np.linalg.svd(normal - normal.mean(axis=0), full_matrices=False)
+    w = vt[:components].T.astype("float32")
+    model = keras.Sequential([keras.Input((normal.shape[1],)), keras.layers.Dense(components),
+                              keras.layers.Dense(normal.shape[1])])
+    model.layers[0].set_weights([w, np.zeros(components, "float32")])
+    model.layers[1].set_weights([w.T, np.zeros(normal.shape[1], "float32")])
+    return model
+
+
+def test_a_threshold_is_measured_after_the_notebook_s_own_standard_scaler(cache, tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    from dlkit.data.imported import imported_entries
+    from dlkit.data.loaders import read_creditcard
+    from dlkit.data.pack import import_pack
+    from tests.fixtures.free_form.make_corpus import write_creditcard
+
+    (tmp_path / "pack").mkdir()
+    write_creditcard(tmp_path / "pack" / "creditcard.csv")
+    assert not import_pack(tmp_path / "pack", progress=False).refused
+    (entry,) = [e for e in imported_entries() if e.kind == "creditcard-csv"]
+    frame, fraud = read_creditcard(entry.data, with_time=False)
+    x = frame.to_numpy("float64")
+    normal = x[:3000][fraud[:3000] == 0]
+    scaler = StandardScaler().fit(normal)  # fitted on the notebook's normal training rows
+    model = _standardised_pca_autoencoder(scaler.transform(normal))
+    errors = ((model.predict(scaler.transform(normal), verbose=0) - scaler.transform(normal)) ** 2).mean(axis=1)
+    ns = {"autoencoder": model, "scaler": scaler, "threshold": float(np.percentile(errors, 97))}
+    _fit_once(model, scaler.transform(normal))
+    got = _run_criterion("exp4-autoencoder-anomaly", "threshold", ns)
+    assert got["inputs"] == "after your StandardScaler (`scaler`)"
+    assert got["data"] == "credit-card transactions"
+    assert got["balanced accuracy at the threshold (grader)"] >= 0.8
+    auc = _run_criterion("exp4-autoencoder-anomaly", "roc_auc", ns)
+    assert auc["data"] == "credit-card transactions" and auc["ROC-AUC (grader)"] >= 0.95
+
+
+def _fit_once(model, x):
+    """One optimizer step at a rate of nothing: the model counts as trained, its weights stay."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    model.fit(x[:32], x[:32], epochs=1, batch_size=32, verbose=0)
+
+
+# --------------------------------------------------------------------------- what a title says
+
+def test_a_frozen_vgg16_is_named_by_its_weights_not_by_its_layers_names():
+    import keras
+
+    base = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3),
+                                    name="efficientnet")
+    base.trainable = False
+    model = keras.Sequential([base, keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(4, activation="softmax")])
+    assert free_form.backbone_of(model) == "VGG16"
+    assert free_form.backbone_of(_keras_colour_classifier(sorted(COLOURS))) == ""
+
+
+def test_a_free_form_title_names_the_data_and_backbone_found_never_the_starter_s():
+    exp4, exp6 = EXPERIMENTS["exp4-autoencoder-anomaly"], EXPERIMENTS["exp6-transfer-learning"]
+    assert "MNIST" in exp4.title_for(["ECG5000"])  # a starter run keeps the experiment's title
+    assert exp4.title_for(["ECG5000", "ECG5000"], free_form=True) == "Autoencoder anomaly detection: ECG5000"
+    assert exp6.title_for([], "VGG16", free_form=True) == \
+        "Transfer learning from a pretrained CNN: VGG16 backbone"
+    for experiment in EXPERIMENTS.values():  # found nothing: no data named at all
+        untold = experiment.title_for(free_form=True)
+        assert not any(word in untold for word in ("MNIST", "EfficientNet", "CIFAR", "BBC")), untold
+    assert free_form.data_of_inputs((140,)) == "ECG5000" and free_form.data_of_inputs((28, 28)) == "MNIST"

@@ -26,10 +26,10 @@ from tests.grading.conftest import printed_json
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
                                  reason="bubblewrap is needed to cut the network and mount files")
 
-FAILING_CELL = """def load(path):
-    return np.load(path)
+FAILING_CELL = """def load(table):
+    return table["pixels"]
 
-raw = load("mnist_train.npy")  # uploaded to Colab, never to the grader
+raw = load({"labels": [1, 2]})  # a key the student's own table lacks
 """
 
 
@@ -79,30 +79,29 @@ def test_error_at_cell_4_is_told_in_the_gradebook_and_on_the_feedback_page(
     assert [c.source for c in executed.cells] == [c.source for c in nb.cells]
     code = [c for c in executed.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code[:3]] == [1, 2, 3]
-    assert code[2].outputs[0]["ename"] == "FileNotFoundError"
+    assert code[2].outputs[0]["ename"] == "KeyError"
     assert not any(c.outputs or c.execution_count for c in code[3:])
     assert run.status == "error"
-    assert run.reason.startswith("cell 4 (`def load(path):`) raised FileNotFoundError: ")
-    assert "mnist_train.npy" in run.reason
+    assert run.reason == "cell 4 (`def load(table):`) raised KeyError: 'pixels'"
     error = json.loads(run.error)
-    assert error["cell"] == 4 and error["error"] == "FileNotFoundError"
+    assert error["cell"] == 4 and error["error"] == "KeyError"
     # the student's own frames only: the call, then the line in their function
     assert [(f["cell"], f["line"], f["code"]) for f in error["frames"]] == [
-        (4, 4, 'raw = load("mnist_train.npy")  # uploaded to Colab, never to the grader'),
-        (4, 2, "return np.load(path)")]
+        (4, 4, 'raw = load({"labels": [1, 2]})  # a key the student\'s own table lacks'),
+        (4, 2, 'return table["pixels"]')]
     with gradebook.session() as session:
         results = {(r.question, r.test): r for r in session.merge(run).results}
     # q1's object existed before cell 4: judged (and right); q2's never came: not judged
     assert results[("q1_mean", 0)].passed and results[("q1_mean", 1)].passed
     q2 = results[("q2_scale", 0)]
     assert not q2.passed and q2.message.startswith(
-        "not judged: the notebook stopped at cell 4 (FileNotFoundError: ")
+        "not judged: the notebook stopped at cell 4 (KeyError: ")
     assert run.score == 3
     (page,) = write_feedback("toy", course=course, gradebook=gradebook)
     html = page.read_text()
-    assert "Your notebook stopped at cell 4" in html and "FileNotFoundError" in html
-    assert "No such file or directory: &#39;mnist_train.npy&#39;" in html
-    assert "cell 4, line 2, in load():  return np.load(path)" in html
+    assert "Your notebook stopped at cell 4" in html and "KeyError" in html
+    assert "&#39;pixels&#39;" in html
+    assert "cell 4, line 2, in load():  return table[&#34;pixels&#34;]" in html
     assert "not judged: the notebook stopped at cell 4" in html
     assert "missing" not in html.lower() and "np.asarray(checks.get" not in html
 

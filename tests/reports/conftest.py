@@ -18,8 +18,9 @@ from sqlalchemy import event
 
 from dlkit.gradebook import Gradebook, Submission
 from dlkit.grading.tasks import Outcome
-from dlkit.reports.course import Course, StudentRecord, load_course, load_rubric, student_records
+from dlkit.reports.course import Course, StudentRecord, load_course, student_records
 from dlkit.roster import read_roster, sync_roster
+from dlkit.rubrics import load_rubric
 
 DEVANAGARI = "अमित पाटील"
 ESCAPED = "R&D <Lab>"

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from dlkit.experiments import EXPERIMENTS, ROOT
-from dlkit.reports.course import load_course, load_rubric
+from dlkit.reports.course import load_course
+from dlkit.rubrics import load_rubric
 
 
 @pytest.mark.parametrize("experiment_id", sorted(EXPERIMENTS))
