@@ -16,6 +16,7 @@ Every failure a user can cause or meet is one of these; the CLI prints them as
     └── (defined beside their modules, same base)
         ├── settings.SettingsError          a settings file that is not valid YAML or TOML
         ├── release.ReleaseCheckFailed      a release check failed; nothing was replaced
+        ├── variants.VariantError           an exam variant that does not fit its experiment's parameters
         ├── sandbox.SandboxUnavailable      --require-sandbox without bubblewrap
         ├── data.datamap.DatasetMapError    datasets.yml cannot be used as it is
         ├── grading.workers.ClusterError    a Dask scheduler or cluster that cannot be used

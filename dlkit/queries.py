@@ -37,7 +37,7 @@ def students(session: Session, *, batch: str | None = None, rolls: list[str] | N
 
 def student_names(session: Session) -> dict[str, str]:
     """Roll -> name, for every student on the roster."""
-    return dict(session.execute(select(Student.roll, Student.name)))
+    return {roll: name for roll, name in session.execute(select(Student.roll, Student.name))}
 
 
 def batches(session: Session) -> list[str]:
