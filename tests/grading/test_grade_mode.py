@@ -95,6 +95,7 @@ def test_without_a_free_form_rubric_the_starter_s_tests_stay_and_say_why(toy_cou
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_a_notebook_without_starter_cells_is_graded_free_form_by_default_and_says_so(
         toy_free_form, tmp_path, monkeypatch):
     course, gradebook = _course(toy_free_form, tmp_path, monkeypatch, _own_notebook(*OWN))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import nbformat
+import pytest
 from click.testing import CliRunner
 
 from dlkit.cli import main
@@ -103,6 +104,7 @@ other = pd.read_csv("https://example.org/not-provided.csv")
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_an_unprovided_file_is_data_not_provided_naming_the_path_without_blame(
         toy_course, tmp_path, monkeypatch):
     nb = _reference(toy_course)
@@ -132,6 +134,7 @@ def test_an_unprovided_file_is_data_not_provided_naming_the_path_without_blame(
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_a_url_the_map_provides_is_read_and_another_is_named(toy_course, tmp_path, monkeypatch,
                                                              cache):
     make_pack(tmp_path / "pack")
@@ -183,6 +186,7 @@ def test_a_run_stopped_at_unprovided_data_is_graded_again_once_the_map_provides_
 
 
 @needs_bwrap
+@pytest.mark.sandbox
 def test_dlkit_grade_regrades_a_data_not_provided_run_once_datasets_yml_maps_its_path(
         toy_course, tmp_path, monkeypatch, cache):
     nb = _reference(toy_course)
