@@ -323,6 +323,25 @@ async def form_of(request: Request, **limits):
     return form
 
 
+async def uploaded_notebook(request: Request, page) -> tuple[str, bytes] | Response:
+    """The uploaded notebook's (file name, bytes), or ``page`` (the form it came from) saying
+    why not: over the size limit, or no file chosen."""
+    limit = _portal(request).settings.upload_bytes
+    too_large = (f"upload refused: the file is larger than {limit / MB:.0f} MB; clear the "
+                 "outputs (Kernel > Restart & Clear Output), save and upload again")
+    if int(request.headers.get("content-length") or 0) > limit + MB:
+        return await run_in_threadpool(page, request, 413, too_large)
+    try:
+        form = await form_of(request, max_files=1, max_fields=4)
+    except BodyTooLarge:
+        return await run_in_threadpool(page, request, 413, too_large)
+    notebook = form.get("notebook")
+    if not isinstance(notebook, UploadFile) or not notebook.filename:
+        return await run_in_threadpool(page, request, 422,
+                                       "choose your notebook (.ipynb) before uploading")
+    return notebook.filename, await notebook.read(limit + 1)
+
+
 def _portal(request: Request) -> Portal:
     return request.app.state.portal
 
@@ -488,22 +507,11 @@ async def upload(request: Request) -> Response:
     user = request.user
     experiment_id = request.path_params["experiment"]
     await run_in_threadpool(portal.assignment, experiment_id)
-    limit = portal.settings.upload_bytes
-    too_large = (f"upload refused: the file is larger than {limit / MB:.0f} MB; clear the "
-                 "outputs (Kernel > Restart & Clear Output), save and upload again")
-    if int(request.headers.get("content-length") or 0) > limit + MB:
-        return await run_in_threadpool(student_experiment, request, 413, too_large)
-    try:
-        form = await form_of(request, max_files=1, max_fields=4)
-    except BodyTooLarge:
-        return await run_in_threadpool(student_experiment, request, 413, too_large)
-    notebook = form.get("notebook")
-    if not isinstance(notebook, UploadFile) or not notebook.filename:
-        return await run_in_threadpool(student_experiment, request, 422,
-                                       "choose your notebook (.ipynb) before uploading")
-    data = await notebook.read(limit + 1)
+    got = await uploaded_notebook(request, student_experiment)
+    if isinstance(got, Response):
+        return got
     stored, message, _ = await run_in_threadpool(portal.accept_upload, user.roll, experiment_id,
-                                                 notebook.filename, data)
+                                                 *got)
     if not stored:
         return await run_in_threadpool(student_experiment, request, 422, message)
     return redirect(request, f"/s/{experiment_id}", message)
@@ -609,22 +617,10 @@ def student_exam(request: Request, status: int = 200, error: str = "") -> Respon
 @requires("student")
 async def exam_upload(request: Request) -> Response:
     portal = _portal(request)
-    limit = portal.settings.upload_bytes
-    too_large = (f"upload refused: the file is larger than {limit / MB:.0f} MB; clear the "
-                 "outputs (Kernel > Restart & Clear Output), save and upload again")
-    if int(request.headers.get("content-length") or 0) > limit + MB:
-        return await run_in_threadpool(student_exam, request, 413, too_large)
-    try:
-        form = await form_of(request, max_files=1, max_fields=4)
-    except BodyTooLarge:
-        return await run_in_threadpool(student_exam, request, 413, too_large)
-    notebook = form.get("notebook")
-    if not isinstance(notebook, UploadFile) or not notebook.filename:
-        return await run_in_threadpool(student_exam, request, 422,
-                                       "choose your notebook (.ipynb) before uploading")
-    data = await notebook.read(limit + 1)
-    stored, message, _ = await run_in_threadpool(portal.accept_exam_upload, request.user.roll,
-                                                 notebook.filename, data)
+    got = await uploaded_notebook(request, student_exam)
+    if isinstance(got, Response):
+        return got
+    stored, message, _ = await run_in_threadpool(portal.accept_exam_upload, request.user.roll, *got)
     if not stored:
         return await run_in_threadpool(student_exam, request, 422, message)
     return redirect(request, "/s/exam", message)
