@@ -183,13 +183,11 @@ def rejudge_decision(execution: Execution | None, expected: dict[str, str], kept
 
 # --------------------------------------------------------------------------- kept exports
 
-def exports_manifest(folder: Path) -> dict[str, str]:
-    """``<test>/<name>`` -> sha256 of each file under ``folder``, read as hostile data: the
-    folder and its test folders opened without following links, only files named as the
-    channel names them, regular with one link, within the channel's caps."""
-    manifest: dict[str, str] = {}
+def kept_files(folder: Path):
+    """``(test, name, the test folder's descriptor)`` of each file under a run's exports
+    ``folder``, read as hostile data: the folder and its test folders opened without following
+    links, only names as the channel writes them, at most the channel's files per test."""
     top = open_folder(str(folder))
-    total = 0
     try:
         for test in sorted(os.listdir(top)):
             if not TEST_ID.match(test):
@@ -202,15 +200,24 @@ def exports_manifest(folder: Path) -> dict[str, str]:
                 for name in names:
                     if not EXPORT_NAME.match(name):
                         raise ChannelError(f"{test}/{name[:60]} is not an exported file")
-                    digest, size = _file_digest(name, inner)
-                    total += size
-                    if total > CAPS.export_bytes:
-                        raise ChannelError("the kept exports are larger than the channel allows")
-                    manifest[f"{test}/{name}"] = digest
+                    yield test, name, inner
             finally:
                 os.close(inner)
     finally:
         os.close(top)
+
+
+def exports_manifest(folder: Path) -> dict[str, str]:
+    """``<test>/<name>`` -> sha256 of each file under ``folder`` (:func:`kept_files`), each
+    regular with one link, within the channel's caps."""
+    manifest: dict[str, str] = {}
+    total = 0
+    for test, name, inner in kept_files(folder):
+        digest, size = _file_digest(name, inner)
+        total += size
+        if total > CAPS.export_bytes:
+            raise ChannelError("the kept exports are larger than the channel allows")
+        manifest[f"{test}/{name}"] = digest
     return manifest
 
 
@@ -229,22 +236,9 @@ def copy_exports(source: Path, destination: Path) -> dict[str, str]:
     """Copy the kept exports of ``source`` into ``destination`` (made here, empty) under the
     rules of :func:`exports_manifest`; returns the copy's manifest."""
     destination.mkdir(mode=0o755)
-    top = open_folder(str(source))
-    try:
-        for test in sorted(os.listdir(top)):
-            if not TEST_ID.match(test):
-                raise ChannelError(f"{test[:60]!r} is not a test's folder")
-            inner = open_folder(test, dir_fd=top)
-            try:
-                (destination / test).mkdir(mode=0o755)
-                for name in sorted(os.listdir(inner)):
-                    if not EXPORT_NAME.match(name):
-                        raise ChannelError(f"{test}/{name[:60]} is not an exported file")
-                    _copy_one(name, inner, destination / test / name)
-            finally:
-                os.close(inner)
-    finally:
-        os.close(top)
+    for test, name, inner in kept_files(source):
+        (destination / test).mkdir(mode=0o755, exist_ok=True)
+        _copy_one(name, inner, destination / test / name)
     return exports_manifest(destination)
 
 
