@@ -162,6 +162,27 @@ def _sandboxed_runs_only_when_marked(request, monkeypatch):
     monkeypatch.setattr(Sandbox, "start", refused)
 
 
+
+@pytest.fixture(autouse=True)
+def _course_masters_restored():
+    """What ``use_course`` changes for the rest of its process (the registry's entries and
+    ``DLKIT_COURSE_MASTERS``, which the processes it starts inherit) ends with the test: a
+    ``dlkit grade --course`` run through CliRunner must not hand its course's edited toy
+    master to the portal workers a later test starts."""
+    import os
+
+    import dlkit.experiments as registry
+
+    known = dict(registry.EXPERIMENTS)
+    masters = os.environ.get(registry.COURSE_MASTERS_ENV)
+    yield
+    registry.EXPERIMENTS.clear()
+    registry.EXPERIMENTS.update(known)
+    if masters is None:
+        os.environ.pop(registry.COURSE_MASTERS_ENV, None)
+    else:
+        os.environ[registry.COURSE_MASTERS_ENV] = masters
+
 #: the browser the end-to-end tests drive: Debian's chromium, never `playwright install`'s
 CHROMIUM = Path("/usr/bin/chromium")
 

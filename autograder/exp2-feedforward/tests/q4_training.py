@@ -26,10 +26,10 @@ test = {   'name': 'q4_training',
                                                "...     history = data['history']\n"
                                                "...     for key in ('loss', 'accuracy', 'val_loss', 'val_accuracy'):\n"
                                                '...         assert key in history, f"history lacks {key!r}: compile with metrics=[\'accuracy\'] and train with a validation split"\n'
+                                               "...     checks.assert_trained_as_recorded(history, data['training'], checks.mnist_loss(data['model']))\n"
                                                "...     epochs = len(history['loss'])\n"
                                                '...     asked = 6\n'
                                                "...     assert epochs == asked, f'trained for {epochs} epoch(s); this notebook asks for {asked}'\n"
-                                               "...     checks.assert_trained_as_recorded(history, data['training'], checks.mnist_loss(data['model']))\n"
                                                '>>> checks.run(extract, judge, globals())\n',
                                        'hidden': True,
                                        'locked': False,
