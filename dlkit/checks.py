@@ -570,13 +570,23 @@ def _jsonable(value: Any, name: str) -> Any:
 
 # --------------------------------------------------------------------------- measurements
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
+def published(name: str) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Image set ``name`` ("mnist", "cifar10") as published, ((x_train, y_train), (x_test,
+    y_test)) uint8, from the data registry: read once (MNIST's gzip files take a quarter of a
+    second) for the test set and the held-out images alike."""
+    from dlkit.data import load_cifar10, load_mnist
+    from dlkit.errors import UnknownName
+
+    loaders = {"cifar10": load_cifar10, "mnist": load_mnist}
+    if name not in loaders:
+        raise UnknownName("image set", name, tuple(loaders))
+    return loaders[name]()
+
+
 def mnist_test() -> tuple[np.ndarray, np.ndarray]:
     """MNIST's 10,000 test images (uint8 28x28) and labels, from the data registry."""
-    from dlkit.data import load_mnist
-
-    _, (x_test, y_test) = load_mnist()
-    return x_test, y_test
+    return published("mnist")[1]
 
 
 def mnist_test_inputs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -587,25 +597,74 @@ def mnist_test_inputs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     return x.reshape((len(x), *feature_shape)), y_test
 
 
+#: the values of one layer's output a batch of :func:`predict` may hold (32 MB of float32)
+BATCH_VALUES = 1 << 23
+
+
 def predict(model: Any, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Model outputs on ``x`` computed here, in batches, without the student's ``evaluate``."""
-    return np.concatenate([np.asarray(model(x[i:i + batch_size], training=False))
-                           for i in range(0, len(x), batch_size)])
+    """Model outputs on ``x`` computed here, in batches, without the student's ``evaluate``.
+    A model whose every layer's output is small takes larger batches (at most
+    :data:`BATCH_VALUES` values a layer): an MLP on MNIST's 10,000 images in one."""
+    size = max(batch_size, min(len(x), BATCH_VALUES // _widest_output(model, x)))
+    return np.concatenate([np.asarray(model(x[i:i + size], training=False))
+                           for i in range(0, len(x), size)])
+
+
+def _widest_output(model: Any, x: np.ndarray) -> int:
+    """The most values a sample makes in one layer's output (or input); a model whose layers'
+    shapes cannot be read counts as too wide to batch more than ``predict`` asks."""
+    try:
+        widths = [int(np.prod(tuple(layer.output.shape)[1:])) for layer in model.layers]
+    except Exception:  # noqa: BLE001 - a subclassed model, a layer never called
+        return BATCH_VALUES
+    return max(1, int(np.prod(x.shape[1:])), *widths)
+
+
+#: (model, data set) -> the model's outputs and the labels: several measures of one model on one
+#: of the grader's data sets (accuracy, confusion, loss) share one pass. Only while the judge
+#: keeps it (:func:`measure_once`); each entry holds its model, so that no id is reused.
+_OUTPUTS: dict[tuple[int, str], tuple[Any, np.ndarray, np.ndarray]] | None = None
+
+
+def measure_once() -> None:
+    """From now on, a model's outputs on one of the grader's data sets are computed once (the
+    judge, whose models are loaded from exports and never trained; called again for each run
+    it judges, forgetting the last one's)."""
+    global _OUTPUTS
+    _OUTPUTS = {}
+
+
+def outputs_on(model: Any, data: str, inputs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(outputs, labels) of ``model`` on the grader's data set named ``data``, whose inputs
+    ``inputs()`` makes: computed once per model in the judge (:func:`measure_once`)."""
+    key = (id(model), data)
+    kept = _OUTPUTS.get(key) if _OUTPUTS is not None else None
+    if kept is None or kept[0] is not model:
+        x, y = inputs()
+        kept = (model, predict(model, x), y)
+        if _OUTPUTS is not None:
+            _OUTPUTS[key] = kept
+    return kept[1], kept[2]
+
+
+def _mnist_outputs(model: Any, held_out: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    shape = tuple(model.input_shape)
+    return outputs_on(model, f"mnist {'held out' if held_out else 'test'} {shape}",
+                      lambda: mnist_held_out_inputs(shape) if held_out else mnist_test_inputs(shape))
 
 
 def mnist_accuracy(model: Any, held_out: bool = False) -> float:
     """Accuracy of a Keras classifier on the real MNIST test set (or on the training images the
     starter keeps back), measured by the grader."""
-    shape = tuple(model.input_shape)
-    x, y = mnist_held_out_inputs(shape) if held_out else mnist_test_inputs(shape)
-    return float((predict(model, x).argmax(axis=1) == y).mean())
+    outputs, y = _mnist_outputs(model, held_out)
+    return float((outputs.argmax(axis=1) == y).mean())
 
 
 def confusion_largest(model: Any) -> dict[str, float]:
     """The largest off-diagonal cell of a Keras classifier's confusion matrix on the real MNIST
     test set, measured by the grader: the true digit, the digit predicted and how often."""
-    x, y = mnist_test_inputs(tuple(model.input_shape))
-    predicted = predict(model, x).argmax(axis=1)
+    outputs, y = _mnist_outputs(model)
+    predicted = outputs.argmax(axis=1)
     matrix = np.zeros((10, 10), dtype=np.int64)
     np.add.at(matrix, (y.astype(int), predicted.astype(int)), 1)
     np.fill_diagonal(matrix, 0)
@@ -644,12 +703,13 @@ def mnist_held_out_inputs(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarra
     return x.reshape((len(x), *tuple(shape[1:]))), y
 
 
-@lru_cache(maxsize=2)
 def held_out(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """The training images :func:`dlkit.data.keep_back` keeps back from ``name`` (never trained on), cached."""
-    from dlkit.data import held_out
+    """The training images :func:`dlkit.data.keep_back` keeps back from ``name`` (never trained
+    on), as :func:`dlkit.data.held_out` gives them, from the set :func:`published` read."""
+    from dlkit.data import HELD_OUT
 
-    return held_out(name)
+    x_train, y_train = published(name)[0]
+    return x_train[-HELD_OUT:], y_train[-HELD_OUT:]
 
 
 def assert_not_fitted_to_test(on_test: float, on_held_out: float, gap: float,
@@ -714,8 +774,8 @@ def assert_trained_as_recorded(history: Mapping[str, list[float]], training: Map
 def mnist_loss(model: Any) -> float:
     """Cross-entropy of a Keras classifier on the real MNIST test set, measured by the grader
     (a softmax is applied to outputs that are not probabilities)."""
-    x, y = mnist_test_inputs(tuple(model.input_shape))
-    outputs = predict(model, x).astype("float64")
+    outputs, y = _mnist_outputs(model)
+    outputs = outputs.astype("float64")
     if not np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3) or outputs.min() < 0:
         outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
         outputs /= outputs.sum(axis=1, keepdims=True)
@@ -874,26 +934,29 @@ def image_set_held_out_inputs(name: str) -> tuple[np.ndarray, np.ndarray]:
 def image_set_accuracy(model: Any, name: str, held_out: bool = False) -> float:
     """Accuracy of a Keras image classifier on the real test set of ``name`` (or on the training
     images the starter keeps back), measured by the grader."""
-    x, y = image_set_held_out_inputs(name) if held_out else image_set_test_inputs(name)
-    expected = tuple(x.shape[1:])
-    if tuple(model.input_shape[1:]) != expected:
-        raise AssertionError(f"the model takes inputs of shape {tuple(model.input_shape[1:])}; {name} test "
-                             f"images have shape {expected}")
-    return float((predict(model, x).argmax(axis=1) == y).mean())
+    outputs, y = _image_set_outputs(model, name, held_out)
+    return float((outputs.argmax(axis=1) == y).mean())
 
 
 def image_set_scores(model: Any, name: str, held_out: bool = False) -> tuple[float, float]:
     """(accuracy, mean cross-entropy) of a Keras image classifier with softmax outputs on the
     real test set of ``name`` (or on the training images the starter keeps back). A model that
     has learnt the test set by heart is far more confident on it than on images it never saw."""
-    x, y = image_set_held_out_inputs(name) if held_out else image_set_test_inputs(name)
-    expected = tuple(x.shape[1:])
-    if tuple(model.input_shape[1:]) != expected:
-        raise AssertionError(f"the model takes inputs of shape {tuple(model.input_shape[1:])}; {name} "
-                             f"images have shape {expected}")
-    probabilities = predict(model, x)
+    probabilities, y = _image_set_outputs(model, name, held_out)
     right = np.clip(probabilities[np.arange(len(y)), y], 1e-7, 1.0)
     return float((probabilities.argmax(axis=1) == y).mean()), float(-np.log(right).mean())
+
+
+def _image_set_outputs(model: Any, name: str, held_out: bool) -> tuple[np.ndarray, np.ndarray]:
+    def inputs() -> tuple[np.ndarray, np.ndarray]:
+        x, y = image_set_held_out_inputs(name) if held_out else image_set_test_inputs(name)
+        expected = tuple(x.shape[1:])
+        if tuple(model.input_shape[1:]) != expected:
+            raise AssertionError(f"the model takes inputs of shape {tuple(model.input_shape[1:])}; "
+                                 f"{name} images have shape {expected}")
+        return x, y
+
+    return outputs_on(model, f"{name} {'held out' if held_out else 'test'}", inputs)
 
 
 # ---- exp1-frameworks

@@ -96,3 +96,50 @@ def test_mnist_accuracy_is_measured_on_the_real_test_set():
     assert 0.0 <= checks.mnist_accuracy(model) < 0.3
     x, y = checks.mnist_test_inputs((None, 28, 28))
     assert x.shape == (10000, 28, 28) and len(y) == 10000 and x.max() == 1.0
+
+
+class _Counted:
+    """A model whose calls are counted (the batches :func:`checks.predict` makes)."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+        self.input_shape, self.layers = model.input_shape, model.layers
+
+    def __call__(self, x, training=False):
+        self.calls += 1
+        return self.model(x, training=training)
+
+
+def test_the_judge_measures_a_model_once_per_data_set_and_forgets_it_with_the_run(monkeypatch):
+    monkeypatch.setattr(checks, "_OUTPUTS", None)
+    model = _Counted(_tiny_model())
+    checks.mnist_accuracy(model)
+    checks.mnist_accuracy(model)
+    assert model.calls == 2  # outside the judge (a notebook may train in between): every time
+    checks.measure_once()
+    accuracy = checks.mnist_accuracy(model)
+    assert checks.confusion_largest(model)["confusion: count"] >= 0 and checks.mnist_loss(model) > 0
+    assert model.calls == 3 and checks.mnist_accuracy(model) == accuracy  # one pass for the three
+    checks.mnist_accuracy(model, held_out=True)
+    assert model.calls == 4  # another data set, another pass
+    other = _Counted(model.model)
+    checks.mnist_accuracy(other)
+    assert other.calls == 1  # another model object, however alike
+    checks.measure_once()  # the judge's next run
+    checks.mnist_accuracy(model)
+    assert model.calls == 5
+
+
+def test_predict_batches_a_small_model_whole_and_a_wide_one_as_asked():
+    import keras
+
+    mlp = _Counted(_tiny_model())
+    x, _ = checks.mnist_test_inputs((None, 784))
+    checks.predict(mlp, x)
+    assert mlp.calls == 1  # 784 values a layer: the 10,000 images in one batch
+    conv = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(64, 3, padding="same"),
+                             keras.layers.Flatten(), keras.layers.Dense(10)])
+    wide = _Counted(conv)
+    images, _ = checks.mnist_test_inputs((None, 28, 28, 1))
+    outputs = checks.predict(wide, images[:3000])
+    assert wide.calls == 3 and outputs.shape == (3000, 10)  # 50,176 values a layer: 1,000 a batch

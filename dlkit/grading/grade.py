@@ -250,12 +250,12 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
                 continue
             group = leaders.setdefault(digest, [submission]) if digest else [submission]
             futures[executor.submit(task)] = [(submission, task, group)]
-        for items in kept.values():  # judged here, where the exports are, a batch per judge
-            size = min(REJUDGE_BATCH, -(-len(items) // threads))
-            for at in range(0, len(items), size):
-                chunk = items[at:at + size]
-                futures[judges.submit(_rejudge_chunk, chunk, plan, course, threads)] = \
-                    [(s, t, [s]) for s, t in chunk]
+        chunks = [chunk for items in kept.values() for chunk in _batches(items, threads)]
+        # judged here, where the exports are; the CPUs shared by the judges that run at once
+        cores = max(1, (os.cpu_count() or 1) // max(1, min(threads, len(chunks))))
+        for chunk in chunks:
+            futures[judges.submit(_rejudge_chunk, chunk, plan, course, cores)] = \
+                [(s, t, [s]) for s, t in chunk]
         with tqdm(total=sum(len(g) for runs in futures.values() for _, _, g in runs), desc=desc,
                   unit="nb", disable=not progress, file=sys.stderr) as bar:
             failures = 0
@@ -286,16 +286,23 @@ def grade_submissions(submissions: list[Submission], executor: Executor, *, cour
     return summary
 
 
+def _batches(items: list, judges: int) -> list[list]:
+    """``items`` in batches of at most :data:`REJUDGE_BATCH`, spread over ``judges`` judges."""
+    size = min(REJUDGE_BATCH, -(-len(items) // judges))
+    return [items[at:at + size] for at in range(0, len(items), size)]
+
+
 def _rejudge_chunk(chunk: list[tuple[Submission, GradingTask]], plan: RegradePlan, course: Path,
-                   threads: int) -> list[Outcome]:
-    """Judge the kept exports of ``chunk`` (one experiment's) again, in one judge sandbox."""
+                   cores: int) -> list[Outcome]:
+    """Judge the kept exports of ``chunk`` (one experiment's) again, in one judge sandbox that
+    computes on ``cores`` CPU threads."""
     task = chunk[0][1]
     experiment = get_experiment(task.experiment)
     runs = [KeptRun(s.id, course / "graded" / s.experiment / str(s.id), plan.rejudge[s.id][0])
             for s, _ in chunk]
     mode = task_mode(experiment, task)
     outcomes = rejudge_runs(runs, plan_for(experiment, mode.free_form, task.variant), task.limits,
-                            threads, {} if mode.free_form else starter_for(experiment),
+                            cores, {} if mode.free_form else starter_for(experiment),
                             rubrics=(experiment.rubric.parent,))
     for outcome in outcomes:
         outcome.host = socket.gethostname()

@@ -87,6 +87,8 @@ def warm_up(tests: list[dict]) -> None:
     from dlkit import checks
 
     sources = "\n".join(item["judge"] for item in tests)
+    if "keras" in sources:
+        import_keras()
     if "mnist" in sources:
         checks.mnist_test_inputs((None, 784))
     if "mnist_train_digits" in sources:
@@ -100,7 +102,25 @@ def warm_up(tests: list[dict]) -> None:
                     pass
 
 
+def import_keras() -> None:
+    """Import Keras with scikit-learn hidden from it: Keras imports scikit-learn (a second of
+    the judge's start on a 2-core grader) only for its scikit-learn wrappers, which no judge
+    uses. A judge half that imports scikit-learn gets it as usual, afterwards."""
+    if "sklearn" in sys.modules:
+        return
+    sys.modules["sklearn"] = None  # type: ignore[assignment] - `import sklearn` fails for now
+    try:
+        import keras  # noqa: F401
+    except Exception:  # noqa: BLE001, S110 - the judge half's own import reports it
+        pass
+    finally:
+        if sys.modules.get("sklearn", ...) is None:
+            del sys.modules["sklearn"]
+
+
 def main(exports: Path) -> None:
+    from dlkit import checks
+
     out = Sender.from_environment()
     fd = os.environ.pop("DLKIT_INPUT_FD", "")
     if not fd.isdigit():
@@ -110,6 +130,7 @@ def main(exports: Path) -> None:
         tests, folders = (plan["tests"], plan["exports"]) if isinstance(plan, dict) else (plan, None)
         out.send("started")
         warm_up(tests)
+        checks.measure_once()
         if folders is None:
             if given.readline().strip() != b"go":
                 return  # the grader gave up on this submission
@@ -120,6 +141,7 @@ def main(exports: Path) -> None:
                 if word != "go" or key not in folders:
                     break
                 _LOADED.clear()
+                checks.measure_once()
                 out.send("exports", key=key)
                 judge_all(tests, Path(folders[key]), out)
                 out.send("done", key=key)
