@@ -162,7 +162,6 @@ def _sandboxed_runs_only_when_marked(request, monkeypatch):
     monkeypatch.setattr(Sandbox, "start", refused)
 
 
-
 @pytest.fixture(autouse=True)
 def _course_masters_restored():
     """What ``use_course`` changes for the rest of its process (the registry's entries and
@@ -182,6 +181,7 @@ def _course_masters_restored():
         os.environ.pop(registry.COURSE_MASTERS_ENV, None)
     else:
         os.environ[registry.COURSE_MASTERS_ENV] = masters
+
 
 #: the browser the end-to-end tests drive: Debian's chromium, never `playwright install`'s
 CHROMIUM = Path("/usr/bin/chromium")
